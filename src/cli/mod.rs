@@ -1,0 +1,85 @@
+//! Command-line interface: parses flags, calls the library, prints results. I/O lives
+//! here and in `report`; everything below is pure.
+
+use clap::{Parser, Subcommand};
+
+/// edgesim: how fast, and in how much memory, can an edge accelerator fine-tune an LLM?
+#[derive(Parser, Debug)]
+#[command(name = "edgesim", version, about, long_about = None)]
+pub struct Cli {
+    /// The command to run.
+    #[command(subcommand)]
+    pub command: Command,
+}
+
+/// Subcommands.
+#[derive(Subcommand, Debug)]
+pub enum Command {
+    /// Validate a hardware file and print its derived figures.
+    Hw(HwArgs),
+}
+
+/// Arguments of `edgesim hw`.
+#[derive(clap::Args, Debug)]
+pub struct HwArgs {
+    /// Hardware TOML (default: the embedded hw_configs/edge_llm_paper.toml).
+    #[arg(long)]
+    pub hw: Option<std::path::PathBuf>,
+}
+
+/// Runs the CLI and returns the process exit code: 0 success, 2 bad input, 1 other errors.
+pub fn main() -> i32 {
+    let cli = match Cli::try_parse() {
+        Ok(c) => c,
+        Err(e) => {
+            let code = if e.use_stderr() { 2 } else { 0 };
+            let _ = e.print();
+            return code;
+        }
+    };
+    let result = match cli.command {
+        Command::Hw(a) => hw_cmd(&a),
+    };
+    match result {
+        Ok(()) => 0,
+        Err(e) => {
+            eprintln!("error: {e}");
+            if e.is_input() { 2 } else { 1 }
+        }
+    }
+}
+
+/// Loads `--hw` or the embedded default.
+pub fn load_hw(path: Option<&std::path::Path>) -> crate::Result<crate::hw::HwConfig> {
+    match path {
+        Some(p) => crate::hw::HwConfig::from_file(p),
+        None => Ok(crate::hw::HwConfig::paper_default()),
+    }
+}
+
+fn hw_cmd(a: &HwArgs) -> crate::Result<()> {
+    let hw = load_hw(a.hw.as_deref())?;
+    println!(
+        "{}: {} x {} PEs at {} GHz = {:.3e} native MAC/s",
+        hw.name,
+        hw.compute.pe_rows,
+        hw.compute.pe_cols,
+        hw.clock_ghz,
+        hw.peak_macs_per_s()
+    );
+    println!(
+        "SRAM {} KiB, {:.1} GB/s",
+        hw.sram.capacity_kib,
+        hw.sram_bytes_per_s() / 1e9
+    );
+    println!(
+        "DRAM {} GiB, {:.1} GB/s peak",
+        hw.dram.capacity_gib,
+        hw.dram.peak_bytes_per_s() / 1e9
+    );
+    println!(
+        "SSD  {} GiB, {} GB/s read, {} GB/s write",
+        hw.ssd.capacity_gib, hw.ssd.read_gbps, hw.ssd.write_gbps
+    );
+    Ok(())
+}

@@ -1,0 +1,149 @@
+//! Reading and validating hardware TOML, with dotted-key overrides for sweeps.
+
+use super::*;
+use crate::error::{Error, Result};
+use crate::toml_util::{self, Section};
+use std::path::Path;
+
+/// The embedded default hardware (`hw_configs/edge_llm_paper.toml`), used when `--hw` is
+/// not given, so the tool runs from any directory.
+pub const DEFAULT_HW_TOML: &str = include_str!("../../hw_configs/edge_llm_paper.toml");
+
+/// Sets `key` (dotted, e.g. `sram.capacity_kib`) in `table`, creating sub-tables as needed.
+/// Validation happens when the table is read, so an unknown key is reported then.
+pub fn apply_override(table: &mut toml::Table, key: &str, value: toml::Value) -> Result<()> {
+    let parts: Vec<&str> = key.split('.').collect();
+    if parts.iter().any(|p| p.is_empty()) {
+        return Err(Error::input(
+            "override",
+            key,
+            "empty component in dotted key",
+        ));
+    }
+    let mut t = table;
+    for p in &parts[..parts.len() - 1] {
+        let entry = t
+            .entry(p.to_string())
+            .or_insert_with(|| toml::Value::Table(toml::Table::new()));
+        t = match entry {
+            toml::Value::Table(inner) => inner,
+            _ => {
+                return Err(Error::input(
+                    "override",
+                    key,
+                    format!("`{p}` is not a table"),
+                ));
+            }
+        };
+    }
+    t.insert(parts[parts.len() - 1].to_string(), value);
+    Ok(())
+}
+
+impl HwConfig {
+    /// Reads a hardware file.
+    pub fn from_file(path: &Path) -> Result<Self> {
+        let text = crate::io_util::read_to_string(path)?;
+        Self::from_toml_str(&path.display().to_string(), &text)
+    }
+
+    /// The embedded default (`edge_llm_paper.toml`).
+    pub fn paper_default() -> Self {
+        Self::from_toml_str("hw_configs/edge_llm_paper.toml", DEFAULT_HW_TOML)
+            .expect("embedded default hardware file is valid")
+    }
+
+    /// Parses hardware TOML text; `file` names it in errors.
+    pub fn from_toml_str(file: &str, text: &str) -> Result<Self> {
+        let table = toml_util::parse(file, text)?;
+        Self::from_table(file, &table)
+    }
+
+    /// Reads a parsed table (after any overrides have been applied).
+    pub fn from_table(file: &str, table: &toml::Table) -> Result<Self> {
+        let root = Section::root(file, table);
+        let name = root.str("name")?.to_string();
+        let clock_ghz = root.f64_in("clock_ghz", 1e-3, 100.0)?;
+
+        let c = root.section("compute")?;
+        let compute = Compute {
+            pe_rows: c.u64_in("pe_rows", 1, 65536)? as u32,
+            pe_cols: c.u64_in("pe_cols", 1, 65536)? as u32,
+            native_bits: c.u64_in("native_bits", 1, 32)? as u32,
+            precision_scaling: match c.choice_or(
+                "precision_scaling",
+                "bit-flexible",
+                &["bit-flexible", "fixed"],
+            )? {
+                "fixed" => PrecisionScaling::Fixed,
+                _ => PrecisionScaling::BitFlexible,
+            },
+            sparsity: match c.choice_or("sparsity", "dense", &["skip-zeros", "dense"])? {
+                "skip-zeros" => SparsitySupport::SkipZeros,
+                _ => SparsitySupport::Dense,
+            },
+            sparse_efficiency: c.f64_or("sparse_efficiency", 1.0, 0.0, 1.0)?,
+            vector_lanes: c.u64_in("vector_lanes", 1, 1 << 20)? as u32,
+            dataflow: match c.choice_or(
+                "dataflow",
+                "weight-stationary",
+                &["weight-stationary", "output-stationary"],
+            )? {
+                "output-stationary" => Dataflow::OutputStationary,
+                _ => Dataflow::WeightStationary,
+            },
+            mac_energy_pj: c.f64_in("mac_energy_pj", 0.0, 1e6)?,
+            vector_energy_pj: c.f64_or("vector_energy_pj", 0.0, 0.0, 1e6)?,
+        };
+        c.deny_unknown()?;
+
+        let s = root.section("sram")?;
+        let sram = Sram {
+            capacity_kib: s.f64_in("capacity_kib", 1.0, 1.0e9)?,
+            bandwidth_bytes_per_cycle: s.f64_in("bandwidth_bytes_per_cycle", 1.0, 1.0e9)?,
+            energy_pj_per_byte: s.f64_in("energy_pj_per_byte", 0.0, 1e6)?,
+        };
+        s.deny_unknown()?;
+
+        let d = root.section("dram")?;
+        let timing_section = d.opt_section("timing")?;
+        let dram = Dram {
+            kind: match d.choice_or("kind", "lpddr4", &["lpddr4", "ideal"])? {
+                "ideal" => DramKind::Ideal,
+                _ => DramKind::Lpddr4,
+            },
+            capacity_gib: d.f64_in("capacity_gib", 1.0 / 1024.0, 1.0e6)?,
+            data_rate_mtps: d.f64_in("data_rate_mtps", 1.0, 1.0e9)?,
+            bus_width_bits: d.u64_in("bus_width_bits", 1, 1 << 20)? as u32,
+            channels: d.u64_in("channels", 1, 1024)? as u32,
+            energy_pj_per_byte: d.f64_in("energy_pj_per_byte", 0.0, 1e6)?,
+            timing: DramTiming::from_section(timing_section.as_ref())?,
+        };
+        d.deny_unknown()?;
+        if dram.bus_width_bits % dram.channels != 0 {
+            return Err(d.err(
+                "channels",
+                format!("must divide bus_width_bits ({})", dram.bus_width_bits),
+            ));
+        }
+
+        let f = root.section("ssd")?;
+        let ssd = Ssd {
+            capacity_gib: f.f64_in("capacity_gib", 0.0, 1.0e9)?,
+            read_gbps: f.f64_in("read_gbps", 1e-6, 1.0e9)?,
+            write_gbps: f.f64_in("write_gbps", 1e-6, 1.0e9)?,
+            latency_us: f.f64_in("latency_us", 0.0, 1.0e9)?,
+            energy_pj_per_byte: f.f64_in("energy_pj_per_byte", 0.0, 1e6)?,
+        };
+        f.deny_unknown()?;
+        root.deny_unknown()?;
+        Ok(HwConfig {
+            name,
+            clock_ghz,
+            compute,
+            sram,
+            dram,
+            ssd,
+        })
+    }
+}

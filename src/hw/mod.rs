@@ -1,0 +1,224 @@
+//! Hardware model: an edge accelerator as a MAC array plus three bandwidth- and
+//! capacity-constrained memory tiers (SRAM, DRAM, SSD), read from `hw_configs/*.toml`.
+//!
+//! Units are in the key names (`_kib`, `_gib`, `_gbps` = GB/s decimal, `_ns`, `_ghz`,
+//! `_pj`). Every derived quantity below states its formula; every default in the shipped
+//! TOML files states its source or assumption.
+
+mod dram_timing;
+mod load;
+
+pub use dram_timing::DramTiming;
+pub use load::{DEFAULT_HW_TOML, apply_override};
+
+/// How a MAC's cost depends on operand bit-widths.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum PrecisionScaling {
+    /// Bit Fusion-style 2-bit bricks: a `b_w x b_a` MAC costs
+    /// `ceil(b_w/2) * ceil(b_a/2) / (native_bits/2)^2` native MACs (never more than
+    /// one native MAC per operand pair narrower than native; wider operands cost more).
+    BitFlexible,
+    /// Every MAC at or below `native_bits` costs one native MAC; wider operands are
+    /// decomposed into `ceil(b/native)` passes per operand.
+    Fixed,
+}
+
+/// Whether the array skips zero weights.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum SparsitySupport {
+    /// Zero weights are skipped with efficiency `sparse_efficiency`.
+    SkipZeros,
+    /// Zeros are computed like any other value.
+    Dense,
+}
+
+/// Which operand stays in the PEs.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum Dataflow {
+    /// Weights are preloaded into the array; inputs stream through (TPU-style).
+    WeightStationary,
+    /// Each PE accumulates one output; both operands stream.
+    OutputStationary,
+}
+
+/// DRAM technology, selecting the timing model of the cycle-level simulator.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum DramKind {
+    /// LPDDR4 / LPDDR4X (JESD209-4).
+    Lpddr4,
+    /// An ideal memory: peak bandwidth at all times, no timing effects.
+    Ideal,
+}
+
+/// The MAC array and vector unit.
+#[derive(Debug, Clone, PartialEq, serde::Serialize)]
+pub struct Compute {
+    /// Rows of the PE array.
+    pub pe_rows: u32,
+    /// Columns of the PE array.
+    pub pe_cols: u32,
+    /// Operand width (bits) of one native MAC.
+    pub native_bits: u32,
+    /// Cost of narrower/wider MACs.
+    pub precision_scaling: PrecisionScaling,
+    /// Zero skipping.
+    pub sparsity: SparsitySupport,
+    /// Fraction of the ideal zero-skipping speed-up achieved (load imbalance), in (0, 1].
+    pub sparse_efficiency: f64,
+    /// Elements per cycle of the vector unit (softmax, norms, activations, optimizer).
+    pub vector_lanes: u32,
+    /// Array dataflow.
+    pub dataflow: Dataflow,
+    /// Energy of one native MAC (pJ).
+    pub mac_energy_pj: f64,
+    /// Energy of one vector-unit element operation (pJ).
+    pub vector_energy_pj: f64,
+}
+
+impl Compute {
+    /// Number of PEs.
+    pub fn pes(&self) -> u64 {
+        self.pe_rows as u64 * self.pe_cols as u64
+    }
+
+    /// Cost of one `w_bits x a_bits` MAC in native-MAC units (see [`PrecisionScaling`]).
+    pub fn mac_cost(&self, w_bits: u32, a_bits: u32) -> f64 {
+        let nb = self.native_bits.max(1);
+        match self.precision_scaling {
+            PrecisionScaling::BitFlexible => {
+                let brick = |b: u32| b.max(1).div_ceil(2) as f64;
+                let native = (nb as f64 / 2.0).max(1.0);
+                brick(w_bits) * brick(a_bits) / (native * native)
+            }
+            PrecisionScaling::Fixed => {
+                (w_bits.max(1).div_ceil(nb) * a_bits.max(1).div_ceil(nb)) as f64
+            }
+        }
+    }
+
+    /// Fraction of MACs that remain after zero skipping of weights with `sparsity`.
+    /// With `skip-zeros`: `1 - sparsity * sparse_efficiency`; with `dense`: 1.
+    pub fn sparse_fraction(&self, sparsity: f64) -> f64 {
+        match self.sparsity {
+            SparsitySupport::SkipZeros => 1.0 - sparsity.clamp(0.0, 1.0) * self.sparse_efficiency,
+            SparsitySupport::Dense => 1.0,
+        }
+    }
+}
+
+/// On-chip SRAM (global buffer).
+#[derive(Debug, Clone, PartialEq, serde::Serialize)]
+pub struct Sram {
+    /// Capacity (KiB).
+    pub capacity_kib: f64,
+    /// Read+write port bandwidth (bytes per accelerator cycle).
+    pub bandwidth_bytes_per_cycle: f64,
+    /// Access energy (pJ/byte).
+    pub energy_pj_per_byte: f64,
+}
+
+impl Sram {
+    /// Capacity in bytes.
+    pub fn capacity_bytes(&self) -> u64 {
+        (self.capacity_kib * 1024.0) as u64
+    }
+}
+
+/// Off-chip DRAM.
+#[derive(Debug, Clone, PartialEq, serde::Serialize)]
+pub struct Dram {
+    /// Technology.
+    pub kind: DramKind,
+    /// Capacity (GiB).
+    pub capacity_gib: f64,
+    /// Transfer rate (MT/s).
+    pub data_rate_mtps: f64,
+    /// Total data bus width over all channels (bits).
+    pub bus_width_bits: u32,
+    /// Independent channels sharing `bus_width_bits`.
+    pub channels: u32,
+    /// Access energy incl. I/O (pJ/byte).
+    pub energy_pj_per_byte: f64,
+    /// Device timing for the cycle-level model.
+    pub timing: DramTiming,
+}
+
+impl Dram {
+    /// Capacity in bytes.
+    pub fn capacity_bytes(&self) -> u64 {
+        (self.capacity_gib * (1u64 << 30) as f64) as u64
+    }
+
+    /// Peak bandwidth (bytes/s) = data_rate x bus width / 8; LPDDR4-3200 x 64 bit = 25.6 GB/s.
+    pub fn peak_bytes_per_s(&self) -> f64 {
+        self.data_rate_mtps * 1e6 * self.bus_width_bits as f64 / 8.0
+    }
+}
+
+/// Flash storage, the third tier.
+#[derive(Debug, Clone, PartialEq, serde::Serialize)]
+pub struct Ssd {
+    /// Capacity (GiB).
+    pub capacity_gib: f64,
+    /// Sequential read bandwidth (GB/s, decimal).
+    pub read_gbps: f64,
+    /// Sequential write bandwidth (GB/s, decimal).
+    pub write_gbps: f64,
+    /// Access latency (us), paid once per transfer.
+    pub latency_us: f64,
+    /// Access energy (pJ/byte).
+    pub energy_pj_per_byte: f64,
+}
+
+impl Ssd {
+    /// Capacity in bytes.
+    pub fn capacity_bytes(&self) -> u64 {
+        (self.capacity_gib * (1u64 << 30) as f64) as u64
+    }
+    /// Read bandwidth (bytes/s).
+    pub fn read_bytes_per_s(&self) -> f64 {
+        self.read_gbps * 1e9
+    }
+    /// Write bandwidth (bytes/s).
+    pub fn write_bytes_per_s(&self) -> f64 {
+        self.write_gbps * 1e9
+    }
+}
+
+/// A complete hardware description.
+#[derive(Debug, Clone, PartialEq, serde::Serialize)]
+pub struct HwConfig {
+    /// Short name (`name` key).
+    pub name: String,
+    /// Accelerator clock (GHz).
+    pub clock_ghz: f64,
+    /// MAC array and vector unit.
+    pub compute: Compute,
+    /// On-chip buffer.
+    pub sram: Sram,
+    /// Main memory.
+    pub dram: Dram,
+    /// Storage.
+    pub ssd: Ssd,
+}
+
+impl HwConfig {
+    /// Accelerator cycles per second.
+    pub fn clock_hz(&self) -> f64 {
+        self.clock_ghz * 1e9
+    }
+
+    /// Peak native MACs per second.
+    pub fn peak_macs_per_s(&self) -> f64 {
+        self.compute.pes() as f64 * self.clock_hz()
+    }
+
+    /// SRAM bandwidth (bytes/s).
+    pub fn sram_bytes_per_s(&self) -> f64 {
+        self.sram.bandwidth_bytes_per_cycle * self.clock_hz()
+    }
+}

@@ -1,0 +1,11 @@
+//! edgesim: a cycle-level simulator and design-space explorer for fine-tuning LLMs on edge
+//! accelerators. See `ARCHITECTURE.md` for the data path and module responsibilities.
+
+pub mod cli;
+pub mod error;
+pub mod hw;
+pub mod io_util;
+pub mod toml_util;
+pub mod workload;
+
+pub use error::{Error, Result};

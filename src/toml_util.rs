@@ -1,0 +1,295 @@
+//! Typed, range-checked reading of TOML tables with errors that name the file and the full
+//! key (`dram.data_rate_mtps`), and a check that rejects unknown keys (typos are errors,
+//! not silently ignored settings). Shared by the hardware, workload and sweep readers.
+
+use crate::error::{Error, Result};
+use std::cell::RefCell;
+use std::collections::BTreeSet;
+
+/// Parses TOML text, mapping syntax errors to an input error naming the file.
+pub fn parse(file: &str, text: &str) -> Result<toml::Table> {
+    text.parse::<toml::Table>()
+        .map_err(|e| Error::input(file, "syntax", e.to_string().trim().replace('\n', " ")))
+}
+
+/// A view of one TOML table that remembers which keys were read.
+pub struct Section<'a> {
+    file: &'a str,
+    prefix: String,
+    table: &'a toml::Table,
+    used: RefCell<BTreeSet<String>>,
+}
+
+impl<'a> Section<'a> {
+    /// The top-level table of `file`.
+    pub fn root(file: &'a str, table: &'a toml::Table) -> Self {
+        Section {
+            file,
+            prefix: String::new(),
+            table,
+            used: RefCell::new(BTreeSet::new()),
+        }
+    }
+
+    /// The file this section came from.
+    pub fn file(&self) -> &str {
+        self.file
+    }
+
+    /// Full dotted name of `key` in this section.
+    pub fn key_path(&self, key: &str) -> String {
+        if self.prefix.is_empty() {
+            key.to_string()
+        } else {
+            format!("{}.{}", self.prefix, key)
+        }
+    }
+
+    /// An input error on `key` of this section.
+    pub fn err(&self, key: &str, msg: impl Into<String>) -> Error {
+        Error::input(self.file, self.key_path(key), msg)
+    }
+
+    fn get(&self, key: &str) -> Option<&'a toml::Value> {
+        self.used.borrow_mut().insert(key.to_string());
+        self.table.get(key)
+    }
+
+    /// True when the key is present.
+    pub fn has(&self, key: &str) -> bool {
+        self.table.contains_key(key)
+    }
+
+    /// A required sub-table.
+    pub fn section(&self, key: &str) -> Result<Section<'a>> {
+        self.opt_section(key)?
+            .ok_or_else(|| self.err(key, "missing table"))
+    }
+
+    /// An optional sub-table.
+    pub fn opt_section(&self, key: &str) -> Result<Option<Section<'a>>> {
+        match self.get(key) {
+            None => Ok(None),
+            Some(toml::Value::Table(t)) => Ok(Some(Section {
+                file: self.file,
+                prefix: self.key_path(key),
+                table: t,
+                used: RefCell::new(BTreeSet::new()),
+            })),
+            Some(_) => Err(self.err(key, "must be a table")),
+        }
+    }
+
+    /// The raw value of an optional key.
+    pub fn raw(&self, key: &str) -> Option<&'a toml::Value> {
+        self.get(key)
+    }
+
+    /// A required number (integer or float) in `[lo, hi]`.
+    pub fn f64_in(&self, key: &str, lo: f64, hi: f64) -> Result<f64> {
+        self.opt_f64_in(key, lo, hi)?
+            .ok_or_else(|| self.err(key, format!("missing; expected a number in [{lo}, {hi}]")))
+    }
+
+    /// An optional number in `[lo, hi]`.
+    pub fn opt_f64_in(&self, key: &str, lo: f64, hi: f64) -> Result<Option<f64>> {
+        let v = match self.get(key) {
+            None => return Ok(None),
+            Some(toml::Value::Float(f)) => *f,
+            Some(toml::Value::Integer(i)) => *i as f64,
+            Some(other) => {
+                return Err(self.err(
+                    key,
+                    format!(
+                        "expected a number in [{lo}, {hi}], got {}",
+                        other.type_str()
+                    ),
+                ));
+            }
+        };
+        if !v.is_finite() || v < lo || v > hi {
+            return Err(self.err(key, format!("{v} is out of range; allowed [{lo}, {hi}]")));
+        }
+        Ok(Some(v))
+    }
+
+    /// A number in `[lo, hi]` with a default when absent.
+    pub fn f64_or(&self, key: &str, default: f64, lo: f64, hi: f64) -> Result<f64> {
+        Ok(self.opt_f64_in(key, lo, hi)?.unwrap_or(default))
+    }
+
+    /// A required integer in `[lo, hi]`.
+    pub fn u64_in(&self, key: &str, lo: u64, hi: u64) -> Result<u64> {
+        self.opt_u64_in(key, lo, hi)?
+            .ok_or_else(|| self.err(key, format!("missing; expected an integer in [{lo}, {hi}]")))
+    }
+
+    /// An optional integer in `[lo, hi]`.
+    pub fn opt_u64_in(&self, key: &str, lo: u64, hi: u64) -> Result<Option<u64>> {
+        let v = match self.get(key) {
+            None => return Ok(None),
+            Some(toml::Value::Integer(i)) => *i,
+            Some(toml::Value::Float(f)) if f.fract() == 0.0 && f.is_finite() => *f as i64,
+            Some(other) => {
+                return Err(self.err(
+                    key,
+                    format!(
+                        "expected an integer in [{lo}, {hi}], got {} {}",
+                        other.type_str(),
+                        other
+                    ),
+                ));
+            }
+        };
+        if v < 0 || (v as u64) < lo || (v as u64) > hi {
+            return Err(self.err(key, format!("{v} is out of range; allowed [{lo}, {hi}]")));
+        }
+        Ok(Some(v as u64))
+    }
+
+    /// An integer in `[lo, hi]` with a default when absent.
+    pub fn u64_or(&self, key: &str, default: u64, lo: u64, hi: u64) -> Result<u64> {
+        Ok(self.opt_u64_in(key, lo, hi)?.unwrap_or(default))
+    }
+
+    /// An optional string.
+    pub fn opt_str(&self, key: &str) -> Result<Option<&'a str>> {
+        match self.get(key) {
+            None => Ok(None),
+            Some(toml::Value::String(s)) => Ok(Some(s.as_str())),
+            Some(other) => {
+                Err(self.err(key, format!("expected a string, got {}", other.type_str())))
+            }
+        }
+    }
+
+    /// A required string.
+    pub fn str(&self, key: &str) -> Result<&'a str> {
+        self.opt_str(key)?
+            .ok_or_else(|| self.err(key, "missing; expected a string"))
+    }
+
+    /// An optional string that must be one of `allowed`.
+    pub fn opt_choice(&self, key: &str, allowed: &[&str]) -> Result<Option<&'a str>> {
+        match self.opt_str(key)? {
+            None => Ok(None),
+            Some(s) if allowed.contains(&s) => Ok(Some(s)),
+            Some(s) => Err(self.err(
+                key,
+                format!("unknown value \"{s}\"; allowed: {}", allowed.join(", ")),
+            )),
+        }
+    }
+
+    /// A string that must be one of `allowed`, with a default when absent.
+    pub fn choice_or(&self, key: &str, default: &'a str, allowed: &[&str]) -> Result<&'a str> {
+        Ok(self.opt_choice(key, allowed)?.unwrap_or(default))
+    }
+
+    /// An optional boolean.
+    pub fn opt_bool(&self, key: &str) -> Result<Option<bool>> {
+        match self.get(key) {
+            None => Ok(None),
+            Some(toml::Value::Boolean(b)) => Ok(Some(*b)),
+            Some(other) => Err(self.err(
+                key,
+                format!("expected true or false, got {}", other.type_str()),
+            )),
+        }
+    }
+
+    /// An optional array of numbers, each in `[lo, hi]`.
+    pub fn opt_f64_list(&self, key: &str, lo: f64, hi: f64) -> Result<Option<Vec<f64>>> {
+        let arr = match self.get(key) {
+            None => return Ok(None),
+            Some(toml::Value::Array(a)) => a,
+            Some(other) => {
+                return Err(self.err(
+                    key,
+                    format!("expected an array of numbers, got {}", other.type_str()),
+                ));
+            }
+        };
+        let mut out = Vec::with_capacity(arr.len());
+        for (i, v) in arr.iter().enumerate() {
+            let x = match v {
+                toml::Value::Float(f) => *f,
+                toml::Value::Integer(n) => *n as f64,
+                other => {
+                    return Err(self.err(
+                        &format!("{key}[{i}]"),
+                        format!("expected a number, got {}", other.type_str()),
+                    ));
+                }
+            };
+            if !x.is_finite() || x < lo || x > hi {
+                return Err(self.err(
+                    &format!("{key}[{i}]"),
+                    format!("{x} is out of range; allowed [{lo}, {hi}]"),
+                ));
+            }
+            out.push(x);
+        }
+        Ok(Some(out))
+    }
+
+    /// Fails on any key of this table that was never read (a typo or an unsupported key).
+    pub fn deny_unknown(&self) -> Result<()> {
+        let used = self.used.borrow();
+        for k in self.table.keys() {
+            if !used.contains(k) {
+                let known: Vec<&str> = used.iter().map(|s| s.as_str()).collect();
+                return Err(self.err(
+                    k,
+                    format!("unknown key; known keys here: {}", known.join(", ")),
+                ));
+            }
+        }
+        Ok(())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn range_and_type_errors_name_file_and_key() {
+        let t = parse(
+            "hw.toml",
+            "[dram]\nchannels = 0\nkind = \"ddr9\"\nx = 1.5\n",
+        )
+        .unwrap();
+        let root = Section::root("hw.toml", &t);
+        let d = root.section("dram").unwrap();
+        let e = d.u64_in("channels", 1, 16).unwrap_err().to_string();
+        assert!(e.starts_with("hw.toml: dram.channels:"), "{e}");
+        assert!(e.contains("[1, 16]"));
+        let e = d
+            .opt_choice("kind", &["lpddr4", "ideal"])
+            .unwrap_err()
+            .to_string();
+        assert!(e.contains("lpddr4, ideal"), "{e}");
+        let e = d.u64_in("x", 1, 4).unwrap_err().to_string();
+        assert!(e.contains("dram.x"), "{e}");
+        let e = d.deny_unknown();
+        assert!(e.is_ok(), "all keys were read");
+        let e = root.u64_in("missing", 1, 2).unwrap_err().to_string();
+        assert!(e.contains("missing"), "{e}");
+    }
+
+    #[test]
+    fn unknown_keys_are_rejected() {
+        let t = parse("w.toml", "a = 1\nb = 2\n").unwrap();
+        let root = Section::root("w.toml", &t);
+        root.u64_in("a", 0, 9).unwrap();
+        let e = root.deny_unknown().unwrap_err().to_string();
+        assert!(e.contains("w.toml: b: unknown key"), "{e}");
+    }
+
+    #[test]
+    fn syntax_error_names_file() {
+        let e = parse("bad.toml", "a = [").unwrap_err().to_string();
+        assert!(e.starts_with("bad.toml: syntax"), "{e}");
+    }
+}
