@@ -120,7 +120,7 @@ impl HwConfig {
             timing: DramTiming::from_section(timing_section.as_ref())?,
         };
         d.deny_unknown()?;
-        if dram.bus_width_bits % dram.channels != 0 {
+        if !dram.bus_width_bits.is_multiple_of(dram.channels) {
             return Err(d.err(
                 "channels",
                 format!("must divide bus_width_bits ({})", dram.bus_width_bits),
