@@ -2,9 +2,13 @@
 //! accelerators. See `ARCHITECTURE.md` for the data path and module responsibilities.
 
 pub mod cli;
+pub mod cost;
 pub mod error;
+pub mod grid;
 pub mod hw;
 pub mod io_util;
+pub mod mapper;
+pub mod search;
 pub mod toml_util;
 pub mod workload;
 
