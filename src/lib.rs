@@ -5,6 +5,8 @@ pub mod cli;
 pub mod error;
 pub mod hw;
 pub mod io_util;
+pub mod model;
+pub mod policy;
 pub mod toml_util;
 pub mod workload;
 
