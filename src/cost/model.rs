@@ -545,14 +545,18 @@ impl Model {
         &self.partners
     }
 
+    /// Stored weights: forward entries' weights (backward entries re-read them), weights
+    /// of backward entries without a forward partner, and idle weights (stored, unread).
     fn stored_weights(&self) -> f64 {
-        self.trace
+        let unpaired: u64 = self
+            .trace
             .entries
             .iter()
             .enumerate()
-            .filter(|(c, e)| e.pass == Pass::Fwd || self.partners[*c].is_none())
-            .map(|(_, e)| e.weight_bytes as f64)
-            .sum()
+            .filter(|(c, e)| e.pass == Pass::Bwd && self.partners[*c].is_none())
+            .map(|(_, e)| e.weight_bytes)
+            .sum();
+        (self.trace.stored_weight_bytes() + unpaired) as f64
     }
 
     fn grad_opt_total(&self) -> f64 {

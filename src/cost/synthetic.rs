@@ -154,5 +154,6 @@ pub fn synthetic_trace(s: &SyntheticSpec) -> Trace {
         sequences_per_step: s.sequences_per_step,
         micro_batch_size: 1,
         entries,
+        idle_weight_bytes: 0,
     }
 }

@@ -268,6 +268,7 @@ pub(crate) mod tests {
                 entry("L2.bwd", 2, Pass::Bwd),
                 entry("L1.bwd", 1, Pass::Bwd),
             ],
+            idle_weight_bytes: 0,
         }
     }
 
