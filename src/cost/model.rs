@@ -131,25 +131,43 @@ struct Row {
     t_rs: f64,
     t_wd: f64,
     t_c: f64,
+    /// max(t_rs, t_wd, t_c): the placement-independent part of eq. 3.
+    fixed: f64,
+    /// t_rs + t_wd + t_c: the placement-independent part without prefetch.
+    serial: f64,
     /// (r_sram + w_dram) / DRAM bandwidth.
     bus0: f64,
     /// SSD read bytes coefficients for (weights, saved, gradients+optimizer) fractions.
     rd: [f64; 3],
     /// SSD write bytes coefficients.
     wr: [f64; 3],
+    /// `rd` in seconds of SSD read bandwidth.
+    rd_t: [f64; 3],
+    /// `wr` in seconds of SSD write bandwidth.
+    wr_t: [f64; 3],
+    /// `rd + wr` in seconds of DRAM bandwidth (their DRAM side, for the shared bus).
+    bus_t: [f64; 3],
 }
 
 impl Row {
     fn of(d: &Detail, r: &Rates) -> Self {
         let rs: f64 = d.r_sram.iter().sum();
         let wd: f64 = d.w_dram.iter().sum();
+        let (t_rs, t_wd, t_c) = (rs / r.dram, wd / r.dram, d.compute_seconds(r.clock));
+        let rd = [d.ssd_r[W], d.ssd_r[S], d.ssd_r[G] + d.ssd_r[O]];
+        let wr = [d.ssd_w[W], d.ssd_w[S], d.ssd_w[G] + d.ssd_w[O]];
         Row {
-            t_rs: rs / r.dram,
-            t_wd: wd / r.dram,
-            t_c: d.compute_seconds(r.clock),
+            t_rs,
+            t_wd,
+            t_c,
+            fixed: t_rs.max(t_wd).max(t_c),
+            serial: t_rs + t_wd + t_c,
             bus0: (rs + wd) / r.dram,
-            rd: [d.ssd_r[W], d.ssd_r[S], d.ssd_r[G] + d.ssd_r[O]],
-            wr: [d.ssd_w[W], d.ssd_w[S], d.ssd_w[G] + d.ssd_w[O]],
+            rd,
+            wr,
+            rd_t: rd.map(|b| b / r.ssd_r),
+            wr_t: wr.map(|b| b / r.ssd_w),
+            bus_t: [0, 1, 2].map(|i| (rd[i] + wr[i]) / r.dram),
         }
     }
 
@@ -175,6 +193,29 @@ impl Row {
             0.0
         };
         (t_rd, t_ws, (rb + wb) / r.dram)
+    }
+
+    /// Step time only: the same function as [`combine`], specialised for the inner loop
+    /// (the agreement with the expanded steps is tested).
+    #[inline]
+    fn time(&self, mode: Mode, prefetch: bool, f: &[f64; 3], r: &Rates) -> f64 {
+        let dot = |c: &[f64; 3]| f[0] * c[0] + f[1] * c[1] + f[2] * c[2];
+        let (rt, wt) = (dot(&self.rd_t), dot(&self.wr_t));
+        let t_rd = if rt > 0.0 { rt + r.ssd_lat } else { 0.0 };
+        let t_ws = if wt > 0.0 { wt + r.ssd_lat } else { 0.0 };
+        if !prefetch {
+            return self.serial + t_rd + t_ws;
+        }
+        let ssd = t_rd.max(t_ws);
+        match mode {
+            Mode::Paper => self.fixed.max(ssd),
+            Mode::Chained => self
+                .fixed
+                .max(ssd)
+                .max(self.t_rs + t_rd)
+                .max(self.t_wd + t_ws),
+            Mode::SharedBus => self.t_c.max(ssd).max(self.bus0 + dot(&self.bus_t)),
+        }
     }
 
     #[inline]
