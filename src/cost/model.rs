@@ -7,7 +7,7 @@ use crate::error::{Error, Result};
 use crate::grid::forward_partners;
 use crate::hw::HwConfig;
 use crate::mapper::{ColumnCost, Mapper};
-use crate::workload::{Pass, Trace};
+use crate::workload::{EntryKind, Pass, Trace, TraceEntry};
 
 /// Class indices of the per-class arrays below.
 const W: usize = 0;
@@ -293,11 +293,11 @@ impl Table {
         let f = Self::fracs(p);
         let mut sum = 0.0;
         for r in &self.rows {
-            sum += r.seconds(mode, self.prefetch, &f, &self.rates).0;
+            sum += r.time(mode, self.prefetch, &f, &self.rates);
         }
         let (fill, drain) = self.fill_drain(&f);
         sum * self.blocks as f64
-            + self.opt_row.seconds(mode, self.prefetch, &f, &self.rates).0
+            + self.opt_row.time(mode, self.prefetch, &f, &self.rates)
             + fill
             + drain
     }
@@ -552,10 +552,11 @@ impl Model {
 
     fn init_lower_bound(&mut self) {
         let all = self.costs.len() - 1; // the largest divisor = all sequences
+        let all_seqs = self.trace.sequences_per_step as f64;
         let (mut cyc, mut rd, mut wr) = (0.0, 0.0, 0.0);
         for (e, c) in self.trace.entries.iter().zip(&self.costs[all][0]) {
             cyc += c.array_cycles + c.vector_cycles;
-            rd += e.weight_bytes as f64 + c.act_read_compulsory + e.grad_bytes as f64;
+            rd += weights_streamed(e, all_seqs) + c.act_read_compulsory + e.grad_bytes as f64;
             wr += c.act_write_compulsory + e.grad_bytes as f64;
         }
         let opt = self.optimizer_detail();
@@ -706,13 +707,13 @@ impl Model {
             let e = &self.trace.entries[c];
             let cc = &costs[c];
             let mut d = base_detail(c, cc);
-            d.r_sram[W] = weights_read(e.weight_bytes as f64, cc);
+            d.r_sram[W] = weights_read(e, sq, cc);
             d.r_sram[A] = cc.act_read.max(e.act_in_bytes as f64 * sq);
             let k = kept(c) * sq;
             let w_total = cc.act_write.max(e.act_out_bytes as f64 * sq);
             d.w_dram[S] = k;
             d.w_dram[A] = (w_total - k).max(0.0);
-            d.ssd_r[W] = e.weight_bytes as f64;
+            d.ssd_r[W] = weights_streamed(e, sq);
             d.ssd_w[S] = k;
             d
         };
@@ -734,12 +735,12 @@ impl Model {
                 let partner = self.partners[c];
                 let k = partner.map_or(0.0, &kept) * sq;
                 let act_r = cc.act_read.max(e.act_in_bytes as f64 * sq);
-                d.r_sram[W] = weights_read(e.weight_bytes as f64, cc);
+                d.r_sram[W] = weights_read(e, sq, cc);
                 d.r_sram[S] = k;
                 d.r_sram[G] = e.grad_bytes as f64;
                 d.w_dram[A] = cc.act_write.max(e.act_out_bytes as f64 * sq);
                 d.w_dram[G] = e.grad_bytes as f64;
-                d.ssd_r[W] = e.weight_bytes as f64;
+                d.ssd_r[W] = weights_streamed(e, sq);
                 d.ssd_r[S] = k;
                 d.ssd_r[G] = e.grad_bytes as f64;
                 d.ssd_w[G] = e.grad_bytes as f64;
@@ -909,11 +910,25 @@ fn base_detail(c: usize, cc: &ColumnCost) -> Detail {
     }
 }
 
-/// The trace's weight bytes times the mapper's re-fetch factor of weight operands.
-fn weights_read(weight_bytes: f64, cc: &ColumnCost) -> f64 {
-    if cc.weight_size > 0.0 {
-        weight_bytes * cc.weight_read / cc.weight_size
+/// Weight bytes a step of column `e` needs from DRAM (or from the SSD when streamed): all
+/// of them, except for an embedding lookup, which gathers one table row per token (at most
+/// its output activation bytes).
+fn weights_streamed(e: &TraceEntry, sequences: f64) -> f64 {
+    let w = e.weight_bytes as f64;
+    if e.kind == EntryKind::Embedding {
+        w.min(e.act_out_bytes as f64 * sequences)
     } else {
-        weight_bytes
+        w
+    }
+}
+
+/// Weight bytes moved DRAM -> SRAM: [`weights_streamed`] times the mapper's re-fetch factor
+/// of the column's weight operands (1 without weight GEMMs).
+fn weights_read(e: &TraceEntry, sequences: f64, cc: &ColumnCost) -> f64 {
+    let w = weights_streamed(e, sequences);
+    if cc.weight_size > 0.0 {
+        w * cc.weight_read / cc.weight_size
+    } else {
+        w
     }
 }
