@@ -238,6 +238,20 @@ fn closed_form_agrees_with_expanded_steps() {
         for st in &steps {
             assert!(st.deps.iter().all(|&d| d < st.index));
         }
+        // Occupancy tracked through the traversal never exceeds the reported peaks, and
+        // the saved tensors of a block peak at its forward/backward turn.
+        let ev = model.evaluate(&s, Mode::Paper).unwrap();
+        let max_dram = steps.iter().map(|st| st.dram_bytes).max().unwrap() as f64;
+        let max_ssd = steps.iter().map(|st| st.ssd_bytes).max().unwrap() as f64;
+        assert!(
+            max_dram <= ev.peak_bytes.dram + 2.0,
+            "{s}: {max_dram} > {}",
+            ev.peak_bytes.dram
+        );
+        assert!(max_ssd <= ev.peak_bytes.ssd + 2.0);
+        if s.placement.saved_on_ssd == 1.0 && s.placement.optimizer_on_ssd == 0.0 {
+            assert!((max_ssd - ev.peak_bytes.ssd).abs() <= 2.0);
+        }
         // The squares of the steps, in order, form a topological order of the grid when
         // the micro-batch size is 1.
         if s.micro_batch_size == 1 {

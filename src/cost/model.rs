@@ -107,6 +107,11 @@ pub(crate) struct Detail {
     pub vector_ops: f64,
     pub sram_port_bytes: f64,
     pub sram_bytes: f64,
+    /// DRAM bytes of the step's own activations (inputs, outputs, largest GEMM transient,
+    /// recomputed saved tensors).
+    pub dram_transient: f64,
+    /// Gradient + optimizer bytes of the step's column (staging unit when on the SSD).
+    pub grad_opt_unit: f64,
 }
 
 impl Detail {
@@ -236,16 +241,16 @@ impl Row {
 
 /// Capacity aggregates of a table (see [`Table::dram_peak`]).
 #[derive(Debug, Clone, Copy, Default)]
-struct MemAgg {
-    weights: f64,
-    max_weights: f64,
-    saved_peak: f64,
-    max_saved: f64,
-    grad_opt: f64,
-    max_grad_opt: f64,
-    act_working_set: f64,
-    sram_peak: f64,
-    sram_fits: bool,
+pub(crate) struct MemAgg {
+    pub weights: f64,
+    pub max_weights: f64,
+    pub saved_peak: f64,
+    pub max_saved: f64,
+    pub grad_opt: f64,
+    pub max_grad_opt: f64,
+    pub act_working_set: f64,
+    pub sram_peak: f64,
+    pub sram_fits: bool,
 }
 
 /// All steps of one (sequences per step, prefetch, recomputation) combination. Every
@@ -263,7 +268,7 @@ pub struct Table {
     pub(crate) details: Vec<Detail>,
     pub(crate) opt: Detail,
     opt_row: Row,
-    mem: MemAgg,
+    pub(crate) mem: MemAgg,
     rates: Rates,
     dram_cap: f64,
     ssd_cap: f64,
@@ -328,7 +333,8 @@ impl Table {
         acc
     }
 
-    fn stage(&self) -> f64 {
+    /// Staging copies per SSD-resident class: 2 with prefetching (current and next), else 1.
+    pub(crate) fn stage(&self) -> f64 {
         if self.prefetch { 2.0 } else { 1.0 }
     }
 
@@ -774,12 +780,16 @@ impl Model {
                 .max_grad_opt
                 .max((e.grad_bytes + e.optimizer_bytes) as f64);
             mem.act_working_set = mem.act_working_set.max(transient);
+            let mut d = d;
+            d.dram_transient = transient;
+            d.grad_opt_unit = (e.grad_bytes + e.optimizer_bytes) as f64;
             mem.sram_peak = mem.sram_peak.max(cc.sram_peak);
             mem.sram_fits &= cc.fits;
             details.push(d);
         }
         let rows = details.iter().map(|d| Row::of(d, &self.rates)).collect();
         let opt = self.optimizer_detail();
+        mem.max_weights = mem.max_weights.max(opt.ssd_r[W]);
         let n = self.trace.sequences_per_step / sequences;
         Ok(Table {
             sequences,
