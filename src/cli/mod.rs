@@ -3,6 +3,9 @@
 
 use clap::{Parser, Subcommand};
 
+pub mod luc_policy;
+pub mod trace;
+
 /// edgesim: how fast, and in how much memory, can an edge accelerator fine-tune an LLM?
 #[derive(Parser, Debug)]
 #[command(name = "edgesim", version, about, long_about = None)]
@@ -17,6 +20,12 @@ pub struct Cli {
 pub enum Command {
     /// Validate a hardware file and print its derived figures.
     Hw(HwArgs),
+    /// Print the per-layer Trace (FLOPs, weight, saved-activation, gradient and optimizer
+    /// bytes) of a workload as a table, CSV or JSON.
+    Trace(trace::TraceArgs),
+    /// Compute a layer-wise unified compression (LUC) policy from sensitivity CSVs and
+    /// write it as policy TOML (to become `edgesim luc policy`).
+    LucPolicy(luc_policy::LucPolicyArgs),
 }
 
 /// Arguments of `edgesim hw`.
@@ -39,6 +48,8 @@ pub fn main() -> i32 {
     };
     let result = match cli.command {
         Command::Hw(a) => hw_cmd(&a),
+        Command::Trace(a) => trace::run(&a),
+        Command::LucPolicy(a) => luc_policy::run(&a),
     };
     match result {
         Ok(()) => 0,
