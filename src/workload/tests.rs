@@ -29,7 +29,8 @@ fn lora_trainable_parameters_of_llama7b() {
     // Backprop through all 32 layers + the head.
     let bwd = t.entries.iter().filter(|e| e.pass == Pass::Bwd).count();
     assert_eq!(bwd, 33);
-    assert_eq!(t.idle_weight_bytes, 0);
+    // Only the embedding table (32000 * 4096 * 2 B) is stored but not streamed.
+    assert_eq!(t.idle_weight_bytes, 262_144_000);
 }
 
 #[test]
@@ -86,7 +87,8 @@ fn edge_llm_saves_activations_for_the_window_only() {
     // LoRA on 8 layers: 8 * 624,640 parameters.
     assert_eq!(t.trainable_bytes(), 8 * 624_640 * 2);
     // Three idle exit heads (exits 7, 15, 23): (32000 * 4096 + 4096) * 2 B each.
-    assert_eq!(t.idle_weight_bytes, 3 * 262_152_192);
+    // plus the embedding table.
+    assert_eq!(t.idle_weight_bytes, 3 * 262_152_192 + 262_144_000);
     let lora = Workload::embedded("llama7b_lora").unwrap().trace().unwrap();
     // Saved activations per sequence: the window's 8 layers + head vs 32 layers + head.
     let per_layer = |tr: &Trace, j: u32| {
@@ -354,4 +356,20 @@ fn bad_workloads_name_the_key_and_range() {
     );
     let e = Workload::from_file(Path::new("/no/such/workload.toml")).unwrap_err();
     assert!(e.is_input() && e.to_string().contains("/no/such/workload.toml"));
+}
+
+#[test]
+fn forward_linear_flops_are_twice_parameters_per_token() {
+    let t = repo_workload("tiny_full.toml").trace().unwrap();
+    let m = ModelShape::preset("tiny").unwrap();
+    let lin: f64 = t
+        .entries
+        .iter()
+        .filter(|e| e.kind == EntryKind::Decoder && e.pass == Pass::Fwd)
+        .flat_map(|e| e.gemms.iter())
+        .filter(|g| crate::model::Linear::from_name(&g.name).is_some())
+        .map(GemmOp::flops)
+        .sum();
+    // 16 tokens * 2 * linear parameters * 4 layers.
+    assert_eq!(lin, 16.0 * 2.0 * (m.linear_params_per_layer() * 4) as f64);
 }
