@@ -373,3 +373,41 @@ fn forward_linear_flops_are_twice_parameters_per_token() {
     // 16 tokens * 2 * linear parameters * 4 layers.
     assert_eq!(lin, 16.0 * 2.0 * (m.linear_params_per_layer() * 4) as f64);
 }
+
+#[test]
+fn custom_model_with_explicit_and_random_policies() {
+    let base = "[model]\nname = \"mini\"\nlayers = 2\nhidden = 32\nffn = 64\nheads = 4\nkv_heads = 2\nvocab = 100\n\
+                [batch]\nseq_len = 8\nsequences_per_step = 2\n[method]\nkind = \"lora\"\nrank = 2\n";
+    let w = Workload::from_toml_str(
+        "w.toml",
+        &format!("{base}[policy]\nkind = \"explicit\"\nlayers = 2\nw_bits = [4, 6]\nsparsity = [0.5, 0.25]\n"),
+    )
+    .unwrap();
+    assert_eq!(w.model.name, "mini");
+    assert_eq!(w.policy.layers[1].w_bits, 6);
+    assert_eq!(w.policy.layers[1].a_bits, 6);
+    assert_eq!(w.policy.layers[0].sparsity, 0.5);
+    let t = w.trace().unwrap();
+    let l1 = t.entries.iter().find(|e| e.label == "L1.fwd").unwrap();
+    assert!(l1.flops_by_precision.contains_key("w6a6"));
+    // k/v project to kv_heads * head_dim = 2 * 8 = 16.
+    let k = l1.gemms.iter().find(|g| g.name == "k").unwrap();
+    assert_eq!((k.m, k.k, k.n), (8, 32, 16));
+    let e = bad(&format!(
+        "{base}[policy]\nkind = \"explicit\"\nlayers = 3\nw_bits = [4, 6, 4]\nsparsity = [0.5, 0.25, 0]\n"
+    ));
+    assert!(e.contains("3 layers but the model has 2"), "{e}");
+    let r = Workload::from_toml_str(
+        "w.toml",
+        &format!("{base}[policy]\nkind = \"random\"\nbits = 4\nextra_bit_layers = 1\nsparsity = 0.3\nseed = 5\na_bits = 16\n"),
+    )
+    .unwrap();
+    assert!((r.policy.avg_w_bits() - 4.5).abs() < 1e-12);
+    assert!((r.policy.mean_sparsity() - 0.3).abs() < 1e-12);
+    assert!(
+        r.policy
+            .layers
+            .iter()
+            .all(|l| l.a_bits == 16 && l.kv_bits == l.w_bits)
+    );
+}
