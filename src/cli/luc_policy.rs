@@ -25,6 +25,10 @@ pub enum MissingArg {
 
 /// Arguments of `edgesim luc policy`.
 #[derive(clap::Args, Debug)]
+#[command(after_help = "Example (the paper's Edge-LLM 5.1-bit policy):\n  \
+    edgesim luc policy --sensitivity data/llama7b_layerwise_pruning_mse.csv \\\n    \
+    --bits 5 --sparsity 0.5 --extra-bit-layers 4 --out policy_b5.toml\n\n\
+    Reference it from a workload with `policy = \"policy_b5.toml\"` (relative to the workload file).")]
 pub struct LucPolicyArgs {
     /// Pruning sensitivity CSV with header `layer,sparsity,sample,mse`
     /// (e.g. data/llama7b_layerwise_pruning_mse.csv).
