@@ -411,3 +411,55 @@ fn custom_model_with_explicit_and_random_policies() {
             .all(|l| l.a_bits == 16 && l.kv_bits == l.w_bits)
     );
 }
+
+#[test]
+fn trace_invariants_hold_for_every_shipped_workload() {
+    let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("workloads");
+    let mut n = 0;
+    for f in std::fs::read_dir(&dir).unwrap() {
+        let p = f.unwrap().path();
+        if p.extension().is_none_or(|e| e != "toml") {
+            continue;
+        }
+        n += 1;
+        let t = Workload::from_file(&p).unwrap().trace().unwrap();
+        let name = p.display().to_string();
+        let stem = |l: &str| l.rsplit_once('.').unwrap().0.to_string();
+        let first_bwd = t.entries.iter().position(|e| e.pass == Pass::Bwd).unwrap();
+        // Forward columns, then backward columns.
+        assert!(
+            t.entries[first_bwd..].iter().all(|e| e.pass == Pass::Bwd),
+            "{name}"
+        );
+        for e in &t.entries {
+            match e.pass {
+                Pass::Fwd => {
+                    assert_eq!(e.grad_bytes, 0, "{name} {}", e.label);
+                    let has_bwd = t.entries[first_bwd..]
+                        .iter()
+                        .any(|b| stem(&b.label) == stem(&e.label));
+                    // A column saves tensors exactly when it is backpropagated through.
+                    assert_eq!(e.saved_bytes > 0, has_bwd, "{name} {}", e.label);
+                    // Recomputation needs the column input exactly when tensors are saved.
+                    assert_eq!(e.checkpoint_bytes > 0, has_bwd, "{name} {}", e.label);
+                }
+                Pass::Bwd => {
+                    assert_eq!(e.saved_bytes + e.checkpoint_bytes, 0, "{name} {}", e.label);
+                    assert_eq!(e.trainable_bytes + e.optimizer_bytes, 0, "{name}");
+                }
+            }
+        }
+        // Adam + master copy = 12 B per 2-byte trainable parameter; fp32 gradients.
+        assert_eq!(t.optimizer_bytes(), 6 * t.trainable_bytes(), "{name}");
+        assert_eq!(t.grad_bytes(), 2 * t.trainable_bytes(), "{name}");
+        // Backward decoder/side layers run top-down.
+        let layers: Vec<u32> = t.entries[first_bwd..]
+            .iter()
+            .filter(|e| matches!(e.kind, EntryKind::Decoder | EntryKind::Side))
+            .map(|e| e.layer)
+            .collect();
+        assert!(layers.windows(2).all(|w| w[0] > w[1]), "{name}: {layers:?}");
+        assert!(t.trainable_bytes() <= t.stored_weight_bytes(), "{name}");
+    }
+    assert_eq!(n, 13);
+}
