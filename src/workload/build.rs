@@ -27,8 +27,8 @@
 //!   head. All side weights are 16-bit, dense and trained; the gate scalars are
 //!   negligible and not counted. The backbone runs forward only.
 //! - Edge-LLM: the forward runs all layers (reference) unless `skip_forward_beyond_exit`;
-//!   only the active exit's head computes (one exit loss per step) and it is placed after
-//!   the last forward layer; the other exit heads (each its own norm + LM head) and any
+//!   only the active exit's head computes (one exit loss per step), right after its exit
+//!   layer (the wasted forward beyond the exit follows it); the other exit heads (each its own norm + LM head) and any
 //!   skipped layers are stored but idle: [`Trace::idle_weight_bytes`];
 //! - the embedding column reads only its tokens' rows (in `act_in_bytes`); the table is
 //!   in `idle_weight_bytes`.
@@ -800,6 +800,13 @@ pub(super) fn build(w: &Workload) -> Trace {
             } else {
                 l - 1
             };
+            let hs = HeadSpec {
+                label: format!("exit{exit}"),
+                layer: exit,
+                trainable: el.train_exit_heads,
+                backprop: true,
+                side_width: None,
+            };
             fwd.push(embed_fwd(&c, m, false));
             for j in 0..=last_fwd {
                 let r = if (start..=exit).contains(&j) {
@@ -808,19 +815,15 @@ pub(super) fn build(w: &Workload) -> Trace {
                     Role::forward_only()
                 };
                 fwd.push(dec_fwd(j, &r));
+                // The exit head consumes the exit layer's output directly.
+                if j == exit {
+                    fwd.push(head_fwd(&c, m, &hs));
+                }
             }
             // Skipped layers are stored but never read this step.
             for j in last_fwd + 1..l {
                 idle += decoder_weight_bytes(m, &lp(j), &Role::forward_only());
             }
-            let hs = HeadSpec {
-                label: format!("exit{exit}"),
-                layer: exit,
-                trainable: el.train_exit_heads,
-                backprop: true,
-                side_width: None,
-            };
-            fwd.push(head_fwd(&c, m, &hs));
             bwd.push(head_bwd(&c, m, &hs));
             bwd.extend((start..=exit).rev().map(|j| dec_bwd(j, &role)));
             // One head per exit plus the model's own head after the last layer.

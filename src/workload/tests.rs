@@ -463,3 +463,31 @@ fn trace_invariants_hold_for_every_shipped_workload() {
     }
     assert_eq!(n, 13);
 }
+
+#[test]
+fn early_exit_head_follows_its_exit_layer() {
+    let text = std::fs::read_to_string(
+        Path::new(env!("CARGO_MANIFEST_DIR")).join("workloads/tiny_edge_llm.toml"),
+    )
+    .unwrap();
+    let t = Workload::from_toml_str("workloads/tiny_edge_llm.toml", &text)
+        .unwrap()
+        .trace()
+        .unwrap();
+    let labels: Vec<&str> = t.entries.iter().map(|e| e.label.as_str()).collect();
+    // Phase 1: exit after layer 3; the reference forward continues to layer 7.
+    assert_eq!(
+        &labels[..7],
+        &[
+            "embed.fwd",
+            "L0.fwd",
+            "L1.fwd",
+            "L2.fwd",
+            "L3.fwd",
+            "exit3.fwd",
+            "L4.fwd"
+        ]
+    );
+    assert_eq!(labels[9], "L7.fwd");
+    assert_eq!(labels[10], "exit3.bwd");
+}
