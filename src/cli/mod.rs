@@ -5,6 +5,9 @@ pub mod run;
 
 use clap::{Parser, Subcommand};
 
+pub mod luc_policy;
+pub mod trace;
+
 /// edgesim: how fast, and in how much memory, can an edge accelerator fine-tune an LLM?
 #[derive(Parser, Debug)]
 #[command(name = "edgesim", version, about, long_about = None)]
@@ -21,6 +24,12 @@ pub enum Command {
     Hw(HwArgs),
     /// Search the best schedule of workloads on a hardware configuration and compare them.
     Run(run::RunArgs),
+    /// Print the per-layer Trace (FLOPs, weight, saved-activation, gradient and optimizer
+    /// bytes) of a workload as a table, CSV or JSON.
+    Trace(trace::TraceArgs),
+    /// Compute a layer-wise unified compression (LUC) policy from sensitivity CSVs and
+    /// write it as policy TOML (to become `edgesim luc policy`).
+    LucPolicy(luc_policy::LucPolicyArgs),
 }
 
 /// Arguments of `edgesim hw`.
@@ -44,6 +53,8 @@ pub fn main() -> i32 {
     let result = match cli.command {
         Command::Hw(a) => hw_cmd(&a),
         Command::Run(a) => run::run_cmd(&a),
+        Command::Trace(a) => trace::run(&a),
+        Command::LucPolicy(a) => luc_policy::run(&a),
     };
     match result {
         Ok(()) => 0,
