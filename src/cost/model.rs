@@ -453,8 +453,12 @@ const GIB: f64 = (1u64 << 30) as f64;
 ///   gradient accumulators read and written once, and the optimizer's reads and writes.
 ///   Reads and writes are separate links in modes paper/chained (the bound takes the
 ///   larger), one bus in shared-bus (the sum);
-/// - SSD: bytes of weights, gradients and optimizer state that cannot be in DRAM
-///   (`max(0, their total - DRAM capacity)`) must be read from the SSD at least once.
+/// - SSD: what cannot be in DRAM must be read from the SSD at least once per iteration:
+///   `max(0, weights + gradients + optimizer state + the least saved tensors (one
+///   sequence per step, all recomputable columns recomputed) + the least activation
+///   working set (one sequence) - DRAM capacity)` / SSD read bandwidth. Every SSD-resident
+///   byte of those classes is read back at least once (weights by their columns, saved
+///   tensors by their backward, gradients and state by the optimizer).
 #[derive(Debug, Clone, Copy, PartialEq, serde::Serialize)]
 pub struct LowerBound {
     /// Compute term (s).
@@ -572,7 +576,31 @@ impl Model {
         self.lb_compute = cyc / self.rates.clock;
         self.lb_read = rd;
         self.lb_write = wr;
-        let persistent = self.stored_weights() + self.grad_opt_total();
+        // The least DRAM any schedule needs besides weights, gradients and optimizer
+        // state: one sequence per step, every recomputable column recomputed (saved
+        // tensors), and the smallest activation working set (one sequence).
+        let saved_min: f64 = self
+            .trace
+            .entries
+            .iter()
+            .enumerate()
+            .filter(|(_, e)| e.pass == Pass::Fwd)
+            .map(|(c, e)| {
+                if self.recompute_order.contains(&c) {
+                    e.checkpoint_bytes as f64
+                } else {
+                    e.saved_bytes as f64
+                }
+            })
+            .sum();
+        let ws_min = self
+            .trace
+            .entries
+            .iter()
+            .zip(&self.costs[0][0])
+            .map(|(e, c)| (e.act_in_bytes + e.act_out_bytes) as f64 + c.dram_transient)
+            .fold(0.0, f64::max);
+        let persistent = self.stored_weights() + self.grad_opt_total() + saved_min + ws_min;
         let excess = (persistent - self.hw.dram.capacity_bytes() as f64).max(0.0);
         self.lb_ssd = excess / self.rates.ssd_r;
     }
