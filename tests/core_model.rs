@@ -189,7 +189,11 @@ fn all_schedules(tr: &Trace, model: &Model) -> Vec<Schedule> {
     for s in [1u64, 2, 4, 8] {
         let n = tr.sequences_per_step / s;
         let mut travs = vec![Traversal::Row, Traversal::Column];
-        travs.extend((2..n).filter(|b| n % b == 0).map(Traversal::Zigzag));
+        travs.extend(
+            (2..n)
+                .filter(|b| n.is_multiple_of(*b))
+                .map(Traversal::Zigzag),
+        );
         for t in travs {
             for prefetch in [false, true] {
                 for k in [0, model.recompute_order().len() as u32] {
