@@ -449,3 +449,49 @@ fn run_rejects_bad_input_with_exit_2() {
     assert_eq!(code, 2);
     assert!(err.contains("sram.capacity_kib"), "{err}");
 }
+
+#[test]
+fn energy_is_the_sum_of_per_access_energies() {
+    let mut hw = HwConfig::paper_default();
+    let mut e = entry(
+        "A.fwd",
+        Pass::Fwd,
+        vec![gemm(64, 128, 96, 4, 8, 0.5)],
+        vec![],
+    );
+    e.weight_bytes = 128 * 96 * 3 / 8; // 4-bit at 50%: 2 value bits + 1 bitmap bit
+    e.act_in_bytes = 64 * 128;
+    e.act_out_bytes = 64 * 96;
+    let tr = trace(vec![e], 2);
+    let s = Schedule::vanilla(1);
+    // MACs only: 2 sequences x 64 x 128 x 96 MACs x mac_cost 0.5 x sparse fraction 0.6.
+    hw.sram.energy_pj_per_byte = 0.0;
+    hw.dram.energy_pj_per_byte = 0.0;
+    hw.ssd.energy_pj_per_byte = 0.0;
+    hw.compute.vector_energy_pj = 0.0;
+    hw.compute.mac_energy_pj = 1.0;
+    let macs = 2.0 * 64.0 * 128.0 * 96.0 * 0.5 * 0.6;
+    let got = edgesim::cost::evaluate(&hw, &tr, &s, Mode::Paper)
+        .unwrap()
+        .energy_joules;
+    assert!((got - macs * 1e-12).abs() <= 1e-9 * macs * 1e-12);
+    // DRAM only: every byte of every transfer touching DRAM, here A, B, C once per step.
+    hw.compute.mac_energy_pj = 0.0;
+    hw.dram.energy_pj_per_byte = 1.0;
+    let bytes = 2.0 * ((128 * 96 * 3 / 8) as f64 + (64 * 128) as f64 + (64 * 96) as f64);
+    let got = edgesim::cost::evaluate(&hw, &tr, &s, Mode::Paper)
+        .unwrap()
+        .energy_joules;
+    assert!((got - bytes * 1e-12).abs() <= 1e-9 * bytes * 1e-12, "{got}");
+}
+
+#[test]
+fn sram_too_small_for_any_tile_is_infeasible() {
+    let mut hw = HwConfig::paper_default();
+    // The smallest tile (1 x 32 x 32 at 8 bit + 32-bit accumulators) needs 1,184 bytes.
+    hw.sram.capacity_kib = 1.0;
+    let tr = synthetic_trace(&small_spec());
+    let r = search(&hw, &tr, &SearchOptions::default());
+    assert!(r.best.is_none());
+    assert!(r.reason.unwrap().contains("SRAM"));
+}
