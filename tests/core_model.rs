@@ -495,3 +495,22 @@ fn sram_too_small_for_any_tile_is_infeasible() {
     assert!(r.best.is_none());
     assert!(r.reason.unwrap().contains("SRAM"));
 }
+
+#[test]
+fn run_reports_infeasible_workloads_without_failing() {
+    let dir = tempfile::tempdir().unwrap();
+    let hw = dir.path().join("tiny.toml");
+    let text = edgesim::hw::DEFAULT_HW_TOML
+        .replace("capacity_gib = 8 ", "capacity_gib = 1 ")
+        .replace("capacity_gib = 256", "capacity_gib = 1");
+    std::fs::write(&hw, text).unwrap();
+    let (code, out, err) = edgesim(&["run", "--json", "--hw", hw.to_str().unwrap()]);
+    assert_eq!(code, 0, "{err}");
+    let v: serde_json::Value = serde_json::from_str(&out).unwrap();
+    for r in v["results"].as_array().unwrap() {
+        assert_eq!(r["feasible"], false);
+        assert!(r["reason"].as_str().unwrap().contains("GiB"));
+        assert!(r["seconds_per_iteration"].is_null());
+    }
+    assert!(v["speedup"].is_null() && v["norm_mem"].is_null());
+}
