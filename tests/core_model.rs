@@ -514,3 +514,34 @@ fn run_reports_infeasible_workloads_without_failing() {
     }
     assert!(v["speedup"].is_null() && v["norm_mem"].is_null());
 }
+
+proptest! {
+    #![proptest_config(ProptestConfig::with_cases(40))]
+    #[test]
+    fn doubling_dram_bandwidth_or_sram_never_slows_random_hardware(
+        dram_x in 0.02f64..2.0, sram_kib in 16.0f64..2048.0, dram_mib in 1.5f64..64.0,
+        ssd_x in 0.01f64..2.0, mode_i in 0usize..3,
+    ) {
+        let mut hw = HwConfig::paper_default();
+        hw.dram.data_rate_mtps *= dram_x;
+        hw.sram.capacity_kib = sram_kib;
+        hw.dram.capacity_gib = dram_mib / 1024.0;
+        hw.ssd.read_gbps *= ssd_x;
+        hw.ssd.write_gbps *= ssd_x;
+        let tr = synthetic_trace(&small_spec());
+        let o = SearchOptions::default().with_mode(Mode::ALL[mode_i]);
+        let t0 = search(&hw, &tr, &o).best.map(|b| b.seconds_per_iteration);
+        let mut bw = hw.clone();
+        bw.dram.data_rate_mtps *= 2.0;
+        let mut sram = hw.clone();
+        sram.sram.capacity_kib *= 2.0;
+        for faster in [bw, sram] {
+            let t1 = search(&faster, &tr, &o).best.map(|b| b.seconds_per_iteration);
+            match (t0, t1) {
+                (Some(a), Some(b)) => prop_assert!(b <= a * (1.0 + 1e-12), "{b} > {a}"),
+                (Some(_), None) => prop_assert!(false, "feasible became infeasible"),
+                _ => {}
+            }
+        }
+    }
+}
