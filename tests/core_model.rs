@@ -441,6 +441,9 @@ fn run_rejects_bad_input_with_exit_2() {
     let (code, _, err) = edgesim(&["run", "--mode", "fastest"]);
     assert_eq!(code, 2);
     assert!(err.contains("mode") && err.contains("shared-bus"), "{err}");
+    let (code, _, err) = edgesim(&["run", "--max-memory-gib=0"]);
+    assert_eq!(code, 2);
+    assert!(err.contains("--max-memory-gib"), "{err}");
     let dir = tempfile::tempdir().unwrap();
     let bad = dir.path().join("hw.toml");
     let text = edgesim::hw::DEFAULT_HW_TOML.replace("capacity_kib = 1024", "capacity_kib = -5");
