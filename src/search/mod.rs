@@ -538,8 +538,10 @@ mod tests {
         let tr = small();
         let hw = HwConfig::paper_default();
         let free = search(&hw, &tr, &SearchOptions::default()).best.unwrap();
-        let mut o = SearchOptions::default();
-        o.max_memory_bytes = Some(free.memory_bytes * 0.6);
+        let mut o = SearchOptions {
+            max_memory_bytes: Some(free.memory_bytes * 0.6),
+            ..SearchOptions::default()
+        };
         let r = search(&hw, &tr, &o);
         let capped = r.best.unwrap();
         assert!(capped.memory_bytes <= free.memory_bytes * 0.6);
