@@ -307,7 +307,9 @@ fn infeasible_reason(model: &Model, o: &SearchOptions, combos: &[space::Combo]) 
 
 #[cfg(test)]
 mod tests {
+    use super::space::grid;
     use super::*;
+    use crate::cost::Mode;
     use crate::cost::synthetic::{SyntheticSpec, synthetic_trace};
 
     fn small() -> Trace {
@@ -326,13 +328,23 @@ mod tests {
         })
     }
 
-    /// Exhaustive minimum over every combination and every placement of the grid.
-    fn brute_force(model: &Model, o: &SearchOptions) -> Option<f64> {
+    /// Exhaustive answer: every feasible placement of every combination (no pruning).
+    struct Exhaustive {
+        optimal: f64,
+        /// (memory, seconds) of the least-memory schedule within the slack.
+        chosen: (f64, f64),
+        /// (seconds, memory) of the Pareto front, ascending memory.
+        front: Vec<(f64, f64)>,
+    }
+
+    fn exhaustive(model: &Model, o: &SearchOptions) -> Option<Exhaustive> {
         let (combos, _) = combos(model, o);
         let fr = grid(o.placement_step);
-        let mut best: Option<f64> = None;
-        for c in &combos {
-            let t = model.table(c.sequences, c.prefetch, c.recompute).unwrap();
+        // (memory, fastest seconds, index) per combination with a feasible placement.
+        let mut per: Vec<(f64, f64, usize)> = Vec::new();
+        for (i, c) in combos.iter().enumerate() {
+            let t = c.table(model).unwrap();
+            let mut fastest: Option<f64> = None;
             for &w in &fr {
                 for &s in &fr {
                     for &f in &fr {
@@ -343,22 +355,50 @@ mod tests {
                         };
                         if t.feasible(&p) {
                             let secs = t.seconds(o.mode, &p);
-                            best = Some(best.map_or(secs, |b: f64| b.min(secs)));
+                            fastest = Some(fastest.map_or(secs, |b: f64| b.min(secs)));
                         }
                     }
                 }
             }
+            if let Some(secs) = fastest {
+                per.push((t.memory_bytes(), secs, i));
+            }
         }
-        best
+        let optimal = per.iter().map(|x| x.1).min_by(f64::total_cmp)?;
+        let tau = (1.0 + o.effective_slack()) * optimal;
+        let chosen = per
+            .iter()
+            .filter(|x| x.1 <= tau)
+            .min_by(|a, b| a.0.total_cmp(&b.0).then(a.1.total_cmp(&b.1)))
+            .map(|x| (x.0, x.1))?;
+        per.sort_by(|a, b| a.0.total_cmp(&b.0).then(a.1.total_cmp(&b.1)));
+        let mut front = Vec::new();
+        let mut t_min = f64::INFINITY;
+        for (m, s, _) in per {
+            if s < t_min {
+                t_min = s;
+                front.push((s, m));
+            }
+        }
+        Some(Exhaustive {
+            optimal,
+            chosen,
+            front,
+        })
+    }
+
+    fn close(a: f64, b: f64) -> bool {
+        (a - b).abs() <= 1e-12 * b.abs()
     }
 
     #[test]
-    fn pruned_search_finds_the_exhaustive_optimum() {
+    fn pruned_search_equals_exhaustive_enumeration() {
         let tr = small();
         let mut hw = HwConfig::paper_default();
         // Tight tiers so placement and recomputation matter: a few MiB of DRAM, slow SSD.
         hw.ssd.read_gbps = 0.05;
         hw.ssd.write_gbps = 0.02;
+        let mut traded = 0;
         for (dram_mib, dram_x) in [
             (2.5, 1.0),
             (2.0, 0.05),
@@ -366,32 +406,129 @@ mod tests {
             (1.3, 1.0),
             (1.0, 0.1),
             (64.0, 1.0),
+            (8192.0, 1.0),
         ] {
             hw.dram.capacity_gib = dram_mib / 1024.0;
             hw.dram.data_rate_mtps = 3200.0 * dram_x;
             let model = Model::new(&hw, &tr).unwrap();
             for mode in Mode::ALL {
-                let o = SearchOptions::default().with_mode(mode);
-                let r = search_model(&model, &o);
-                let brute = brute_force(&model, &o);
-                match (r.best.as_ref(), brute) {
-                    (Some(b), Some(x)) => {
-                        assert!(b.feasible);
-                        assert!(
-                            (b.seconds_per_iteration - x).abs() <= 1e-12 * x,
-                            "{dram_mib} MiB {mode}: search {} vs exhaustive {x}",
-                            b.seconds_per_iteration
-                        );
-                        assert!(r.candidates_evaluated < r.space_size);
+                for slack in [0.0, 0.01, 0.1, 0.5] {
+                    let o = SearchOptions {
+                        pareto: true,
+                        ..SearchOptions::default()
+                            .with_mode(mode)
+                            .with_time_slack(slack)
+                    };
+                    let r = search_model(&model, &o);
+                    let what = format!("{dram_mib} MiB {mode} slack {slack}");
+                    match (r.best.as_ref(), exhaustive(&model, &o)) {
+                        (Some(b), Some(x)) => {
+                            assert!(b.feasible);
+                            let opt = r.optimal_seconds.unwrap();
+                            assert!(
+                                close(opt, x.optimal),
+                                "{what}: optimum {opt} vs {}",
+                                x.optimal
+                            );
+                            assert!(
+                                close(b.memory_bytes, x.chosen.0)
+                                    && close(b.seconds_per_iteration, x.chosen.1),
+                                "{what}: chosen ({}, {}) vs exhaustive {:?}",
+                                b.memory_bytes,
+                                b.seconds_per_iteration,
+                                x.chosen
+                            );
+                            let front: Vec<(f64, f64)> = r
+                                .pareto
+                                .iter()
+                                .map(|p| (p.seconds, p.memory_bytes))
+                                .collect();
+                            assert_eq!(
+                                front.len(),
+                                x.front.len(),
+                                "{what}: {front:?} vs {:?}",
+                                x.front
+                            );
+                            for (a, e) in front.iter().zip(&x.front) {
+                                assert!(
+                                    close(a.0, e.0) && close(a.1, e.1),
+                                    "{what}: {a:?} vs {e:?}"
+                                );
+                            }
+                            assert!(r.candidates_evaluated < r.space_size);
+                            if b.memory_bytes < r.optimal_memory_bytes.unwrap() {
+                                traded += 1;
+                            }
+                        }
+                        (None, None) => assert!(r.reason.is_some() && r.optimal_seconds.is_none()),
+                        (a, x) => panic!(
+                            "{what}: search {:?} vs exhaustive {:?}",
+                            a.map(|e| e.seconds_per_iteration),
+                            x.map(|x| x.optimal)
+                        ),
                     }
-                    (None, None) => assert!(r.reason.is_some()),
-                    (a, b) => panic!(
-                        "search {:?} vs exhaustive {b:?}",
-                        a.map(|e| e.seconds_per_iteration)
-                    ),
                 }
             }
         }
+        // The slack must actually buy memory somewhere, or this test checks nothing new.
+        assert!(traded > 0);
+    }
+
+    #[test]
+    fn slack_bounds_time_and_never_costs_memory() {
+        let tr = small();
+        let hw = HwConfig::paper_default();
+        let model = Model::new(&hw, &tr).unwrap();
+        let pure = search_model(&model, &SearchOptions::default().with_time_slack(0.0));
+        let b0 = pure.best.clone().unwrap();
+        // Slack 0: the time optimum itself.
+        assert_eq!(Some(b0.seconds_per_iteration), pure.optimal_seconds);
+        assert_eq!(pure.time_slack, 0.0);
+        let mut last_mem = b0.memory_bytes;
+        for slack in [0.001, 0.01, 0.05, 0.2, 1.0] {
+            let r = search_model(&model, &SearchOptions::default().with_time_slack(slack));
+            let b = r.best.unwrap();
+            let opt = r.optimal_seconds.unwrap();
+            assert_eq!(opt, b0.seconds_per_iteration);
+            assert!(b.seconds_per_iteration <= (1.0 + slack) * opt);
+            assert!(b.memory_bytes <= r.optimal_memory_bytes.unwrap());
+            // More slack never needs more memory.
+            assert!(b.memory_bytes <= last_mem, "slack {slack}");
+            last_mem = b.memory_bytes;
+        }
+        assert!(last_mem < b0.memory_bytes);
+        // Negative or NaN slack counts as 0.
+        for bad in [-0.5, f64::NAN] {
+            let r = search_model(&model, &SearchOptions::default().with_time_slack(bad));
+            assert_eq!(r.best, pure.best);
+            assert_eq!(r.time_slack, 0.0);
+        }
+    }
+
+    #[test]
+    fn search_with_front_is_deterministic() {
+        let tr = small();
+        let hw = HwConfig::paper_default();
+        let o = SearchOptions {
+            pareto: true,
+            ..SearchOptions::default()
+        };
+        let a = search(&hw, &tr, &o);
+        assert_eq!(a, search(&hw, &tr, &o));
+        // The front descends in time as memory grows and contains the chosen schedule's
+        // (memory, time) or something better on both.
+        assert!(a.pareto.len() >= 2);
+        for w in a.pareto.windows(2) {
+            assert!(w[0].memory_bytes < w[1].memory_bytes && w[0].seconds > w[1].seconds);
+        }
+        let b = a.best.unwrap();
+        assert!(
+            a.pareto
+                .iter()
+                .any(|p| p.memory_bytes <= b.memory_bytes && p.seconds <= b.seconds_per_iteration)
+        );
+        // The fastest point of the front is the optimum.
+        assert_eq!(a.pareto.last().map(|p| p.seconds), a.optimal_seconds);
     }
 
     #[test]
@@ -427,15 +564,18 @@ mod tests {
     fn memory_limit_is_respected_and_costs_time() {
         let tr = small();
         let hw = HwConfig::paper_default();
-        let free = search(&hw, &tr, &SearchOptions::default()).best.unwrap();
+        let free = search(&hw, &tr, &SearchOptions::default());
+        let opt = free.optimal_seconds.unwrap();
+        let free = free.best.unwrap();
         let mut o = SearchOptions {
             max_memory_bytes: Some(free.memory_bytes * 0.6),
             ..SearchOptions::default()
         };
         let r = search(&hw, &tr, &o);
+        assert!(r.optimal_seconds.unwrap() >= opt);
         let capped = r.best.unwrap();
         assert!(capped.memory_bytes <= free.memory_bytes * 0.6);
-        assert!(capped.seconds_per_iteration >= free.seconds_per_iteration);
+        assert!(capped.seconds_per_iteration >= opt);
         o.max_memory_bytes = Some(1.0);
         let r = search(&hw, &tr, &o);
         assert!(r.best.is_none() && r.reason.unwrap().contains("tuning memory"));
