@@ -29,7 +29,8 @@ pub struct RunArgs {
     #[arg(long)]
     pub json: bool,
     /// Only consider schedules whose total tuning memory (all tensors in DRAM and SSD)
-    /// is at most this many GiB: the fastest schedule within a memory budget.
+    /// is at most this many GiB: a memory budget (the fastest time and the slack are then
+    /// measured among the schedules within it).
     #[arg(long, value_name = "GIB")]
     pub max_memory_gib: Option<f64>,
     /// Time slack in percent (0..=100): report the schedule with the least total tuning
