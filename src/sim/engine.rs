@@ -12,10 +12,12 @@
 //!   `g - depth` has drained (its output slot is free);
 //! - the vector unit post-processes chunk `g` after the array;
 //! - DMA SRAM->DRAM and DRAM->SSD of chunk `g` follow the vector unit.
+//!
 //! SSD traffic is staging for other steps, so it is coupled per step, not per chunk:
 //! step s's SSD->DRAM prefetch runs while step s computes (from the end of step s - 1)
 //! and must land before step s + 1 starts; step s's write-back must also finish before
 //! step s + 1 starts (one staging region per step in DRAM).
+//!
 //! Without prefetching (`overlap` off) every step is one chunk whose parts run in
 //! sequence: SSD read, load, compute, vector, store, SSD write.
 //!
