@@ -118,8 +118,8 @@ fn every_engine_cycle_is_busy_or_has_a_stall_reason() {
             )
         })
         .collect();
-    for i in 1..s.len() {
-        s[i].deps = vec![i - 1];
+    for (i, x) in s.iter_mut().enumerate().skip(1) {
+        x.deps = vec![i - 1];
     }
     let r = simulate(&HwConfig::paper_default(), &s, &SimOptions::full()).report;
     for e in &r.engines {
