@@ -359,8 +359,9 @@ impl<'a> Sim<'a> {
                     }
                     _ => {}
                 }
-                // Timeline span per (engine, step).
+                // Timeline span per (engine, step) with work.
                 match &mut self.eng[i].span {
+                    _ if work == 0 => {}
                     Some(sp) if sp.step == step => {}
                     slot => {
                         if let Some(sp) = slot.take() {
@@ -416,7 +417,9 @@ impl<'a> Sim<'a> {
         self.done[g][i] = now;
         let work = self.chunks[g].work[i];
         self.out.work[i] += work;
-        if let Some(sp) = &mut self.eng[i].span {
+        if let Some(sp) = &mut self.eng[i].span
+            && work > 0
+        {
             sp.end = now;
         }
         match e {

@@ -13,6 +13,7 @@ pub mod machine;
 pub mod options;
 pub mod report;
 pub mod step;
+pub mod timeline;
 
 pub use engine::{RawRun, Span, StallReason};
 pub use machine::Machine;
