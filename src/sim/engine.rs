@@ -35,6 +35,8 @@ use std::cmp::Reverse;
 use std::collections::BinaryHeap;
 
 const NOT_DONE: u64 = u64::MAX;
+/// Chunk size of steps that do not state a tile footprint: a 4 KiB DMA page.
+const STREAM_CHUNK_BYTES: u64 = 4096;
 const N: usize = 6;
 
 /// Why an engine was idle.
@@ -137,7 +139,10 @@ enum Kind {
 type Event = Reverse<(u64, u64, Kind, usize, u64)>;
 
 fn cut(steps: &[SimStep], m: &Machine, o: &SimOptions) -> (Vec<Chunk>, Vec<usize>) {
-    let default_tile = (m.sram_capacity / o.buffer_depth.max(1) as u64).max(1);
+    // Steps without a mapper tile (element-wise streams such as the optimizer update)
+    // stream in DMA-page-sized chunks, bounded by the SRAM share of one buffer.
+    let default_tile =
+        STREAM_CHUNK_BYTES.min((m.sram_capacity / o.buffer_depth.max(1) as u64).max(1));
     let mut chunks = Vec::new();
     let mut last_of = Vec::with_capacity(steps.len());
     for (s, st) in steps.iter().enumerate() {

@@ -11,6 +11,7 @@ pub mod dram;
 pub mod engine;
 pub mod machine;
 pub mod options;
+pub mod replay;
 pub mod report;
 pub mod step;
 pub mod timeline;

@@ -74,7 +74,7 @@ pub struct SimStep {
     /// until their last store has finished.
     pub deps: Vec<usize>,
     /// SRAM footprint of one tile set (inputs + outputs) of the step, bytes: the chunk
-    /// size the step is cut into. 0: the SRAM capacity divided by the buffer depth.
+    /// size the step is cut into. 0: an element-wise stream, cut into 4 KiB chunks.
     pub sram_tile_bytes: u64,
     /// Native MACs executed (for energy); 0 if unknown.
     pub macs: f64,
