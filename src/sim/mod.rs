@@ -7,6 +7,7 @@
 //! double-buffered SRAM, dependencies through DRAM, a shared LPDDR4 bus whose efficiency
 //! depends on the read/write mix, and SSD latency, and so shows where that holds.
 
+pub mod attribution;
 pub mod dram;
 pub mod engine;
 pub mod machine;
