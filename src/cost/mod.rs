@@ -35,8 +35,8 @@
 //!   parameters, gradients and moments and writes parameters and moments.
 
 mod expand;
-mod model;
 pub mod synthetic;
+mod model;
 mod types;
 
 pub use expand::{expand, step_seconds, steps_seconds};
