@@ -2,9 +2,11 @@
 //! accelerators. See `ARCHITECTURE.md` for the data path and module responsibilities.
 
 pub mod cli;
+pub mod dse;
 pub mod error;
 pub mod hw;
 pub mod io_util;
+pub mod report;
 pub mod toml_util;
 pub mod workload;
 
