@@ -4,6 +4,7 @@
 
 pub mod merge;
 pub mod pareto;
+pub mod repro;
 pub mod shard;
 pub mod spec;
 pub mod sweep;

@@ -3,4 +3,5 @@
 
 pub mod csv_table;
 pub mod plot;
+pub mod repro_report;
 pub mod sweep_plots;
