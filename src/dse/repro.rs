@@ -15,7 +15,7 @@ use rayon::prelude::*;
 
 /// One row of the paper's Table 1 (MMLU, LLaMA-7B; Yu et al., DAC'24) and the workload
 /// file (stem, under `workloads/`) that models it.
-#[derive(Debug, Clone, Copy, PartialEq)]
+#[derive(Debug, Clone, Copy, PartialEq, serde::Serialize)]
 pub struct PaperRow {
     /// Method as printed.
     pub method: &'static str,
@@ -127,7 +127,7 @@ impl ScheduleKind {
 }
 
 /// One component of the ablation and the (workload, schedule) that isolates it.
-#[derive(Debug, Clone, Copy, PartialEq)]
+#[derive(Debug, Clone, Copy, PartialEq, serde::Serialize)]
 pub struct AblationCase {
     /// Short name.
     pub component: &'static str,
@@ -185,7 +185,6 @@ pub const ABLATION: [AblationCase; 6] = [
 #[derive(Debug, Clone, PartialEq, serde::Serialize)]
 pub struct Table1Line {
     /// The paper's row.
-    #[serde(skip)]
     pub paper: PaperRow,
     /// Average weight bits over decoder layers, read from the trace.
     pub avg_bits: f64,
@@ -203,7 +202,6 @@ pub struct Table1Line {
 #[derive(Debug, Clone, PartialEq, serde::Serialize)]
 pub struct AblationLine {
     /// The case.
-    #[serde(skip)]
     pub case: AblationCase,
     /// Outcome per hardware.
     pub outcomes: Vec<Outcome>,
