@@ -3,10 +3,16 @@
 
 pub mod cli;
 pub mod dse;
+pub mod cost;
 pub mod error;
+pub mod grid;
 pub mod hw;
 pub mod io_util;
 pub mod report;
+pub mod mapper;
+pub mod model;
+pub mod policy;
+pub mod search;
 pub mod toml_util;
 pub mod workload;
 

@@ -1,6 +1,8 @@
 //! Command-line interface: parses flags, calls the library, prints results. I/O lives
 //! here and in `report`; everything below is pure.
 
+pub mod run;
+
 use clap::{Parser, Subcommand};
 
 /// edgesim: how fast, and in how much memory, can an edge accelerator fine-tune an LLM?
@@ -17,6 +19,8 @@ pub struct Cli {
 pub enum Command {
     /// Validate a hardware file and print its derived figures.
     Hw(HwArgs),
+    /// Search the best schedule of workloads on a hardware configuration and compare them.
+    Run(run::RunArgs),
 }
 
 /// Arguments of `edgesim hw`.
@@ -39,6 +43,7 @@ pub fn main() -> i32 {
     };
     let result = match cli.command {
         Command::Hw(a) => hw_cmd(&a),
+        Command::Run(a) => run::run_cmd(&a),
     };
     match result {
         Ok(()) => 0,
