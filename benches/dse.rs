@@ -16,7 +16,12 @@ fn root() -> PathBuf {
 
 /// Writes a spec of `n_sram x n_rate x n_rows` points around the paper accelerator.
 fn spec(dir: &Path, sram: &[u32], rates: &[u32], rows: &[u32]) -> SweepSpec {
-    let list = |v: &[u32]| v.iter().map(|x| x.to_string()).collect::<Vec<_>>().join(", ");
+    let list = |v: &[u32]| {
+        v.iter()
+            .map(|x| x.to_string())
+            .collect::<Vec<_>>()
+            .join(", ")
+    };
     let text = format!(
         "base = \"{}\"\nworkloads = [\"{}\"]\n[sweep]\n\"sram.capacity_kib\" = [{}]\n\"dram.data_rate_mtps\" = [{}]\n\"compute.pe_rows\" = [{}]\n",
         root().join("hw_configs/edge_llm_paper.toml").display(),
@@ -32,23 +37,38 @@ fn spec(dir: &Path, sram: &[u32], rates: &[u32], rows: &[u32]) -> SweepSpec {
 
 fn run_sweep(s: &SweepSpec, w: &[sweep::NamedTrace]) -> usize {
     let opts = evaluate::options(None).expect("default options");
-    let t = sweep::run(s, w, Shard::ALL, |hw, tr| evaluate::outcome(hw, tr, &opts), || ())
-        .expect("sweep runs");
+    let t = sweep::run(
+        s,
+        w,
+        Shard::ALL,
+        |hw, tr| evaluate::outcome(hw, tr, &opts),
+        || (),
+    )
+    .expect("sweep runs");
     t.rows.len()
 }
 
 fn bench_sweep(c: &mut Criterion) {
     let dir = tempfile::tempdir().expect("temp dir");
-    let small = spec(dir.path(), &[256, 512, 1024, 2048], &[1600, 3200], &[16, 32]);
+    let small = spec(
+        dir.path(),
+        &[256, 512, 1024, 2048],
+        &[1600, 3200],
+        &[16, 32],
+    );
     let w = evaluate::load_traces(&small.workloads).expect("workload loads");
     let mut g = c.benchmark_group("dse");
     g.sample_size(10).measurement_time(Duration::from_secs(10));
     g.throughput(Throughput::Elements(small.points.len() as u64));
-    g.bench_function("sweep_16_points_edge_llm_b5", |b| b.iter(|| run_sweep(&small, &w)));
+    g.bench_function("sweep_16_points_edge_llm_b5", |b| {
+        b.iter(|| run_sweep(&small, &w))
+    });
     g.finish();
 
     // The target: 1,000 points (10 SRAM sizes x 10 data rates x 10 array heights), once.
-    let sram: Vec<u32> = (0..10).map(|i| 128 << (i / 2) | (i % 2) * (64 << (i / 2))).collect();
+    let sram: Vec<u32> = (0..10)
+        .map(|i| 128 << (i / 2) | (i % 2) * (64 << (i / 2)))
+        .collect();
     let rates: Vec<u32> = (0..10).map(|i| 1600 + 300 * i).collect();
     let rows: Vec<u32> = (0..10).map(|i| 8 + 8 * i).collect();
     let big = spec(dir.path(), &sram, &rates, &rows);
@@ -64,11 +84,10 @@ fn bench_sweep(c: &mut Criterion) {
 }
 
 fn bench_repro(c: &mut Criterion) {
-    let wl = root().join("workloads");
     let mut g = c.benchmark_group("dse");
     g.sample_size(10).measurement_time(Duration::from_secs(20));
     g.bench_function("repro", |b| {
-        b.iter(|| edgesim::cli::repro::compute(&wl).expect("repro computes"))
+        b.iter(|| edgesim::cli::repro::compute(None).expect("repro computes"))
     });
     g.finish();
 }

@@ -2,16 +2,16 @@
 //! accelerators. See `ARCHITECTURE.md` for the data path and module responsibilities.
 
 pub mod cli;
-pub mod dse;
 pub mod cost;
+pub mod dse;
 pub mod error;
 pub mod grid;
 pub mod hw;
 pub mod io_util;
-pub mod report;
 pub mod mapper;
 pub mod model;
 pub mod policy;
+pub mod report;
 pub mod search;
 pub mod toml_util;
 pub mod workload;

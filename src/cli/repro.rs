@@ -2,12 +2,13 @@
 //! LoRA on the paper accelerator and the hardware baseline, component ablation) into
 //! `results/`.
 
-use crate::dse::repro::{self, ScheduleKind};
 use crate::dse::evaluate;
+use crate::dse::repro::{self, ScheduleKind};
 use crate::error::Result;
 use crate::hw::HwConfig;
 use crate::report::repro_report;
-use std::path::PathBuf;
+use crate::workload::Workload;
+use std::path::{Path, PathBuf};
 
 /// The hardware baseline, embedded so repro runs from any directory.
 pub const SHAO_HW_TOML: &str = include_str!("../../hw_configs/shao_vlsi23.toml");
@@ -19,9 +20,10 @@ pub struct ReproArgs {
     /// speedup/memory/ablation.{png,svg}.
     #[arg(long, default_value = "results")]
     pub out: PathBuf,
-    /// Directory holding the Table 1 workload files (llama7b_*.toml) and ablation/.
-    #[arg(long, default_value = "workloads")]
-    pub workloads: PathBuf,
+    /// Read the Table 1 workload files (llama7b_*.toml) from this directory instead of the
+    /// copies embedded in the binary.
+    #[arg(long)]
+    pub workloads: Option<PathBuf>,
     /// Print the figures as JSON on stdout instead of the Markdown report.
     #[arg(long)]
     pub json: bool,
@@ -36,14 +38,23 @@ pub fn repro_hardware() -> Result<Vec<HwConfig>> {
     ])
 }
 
-/// Computes the reproduction with the real search; `workloads` is the workload directory.
-pub fn compute(workloads: &std::path::Path) -> Result<repro::Repro> {
+/// A Table 1 workload by file stem: from `dir` when given, else the embedded copy.
+pub fn table1_workload(dir: Option<&Path>, stem: &str) -> Result<Workload> {
+    match dir {
+        Some(d) => Workload::from_file(&d.join(format!("{stem}.toml"))),
+        None => Workload::embedded(stem),
+    }
+}
+
+/// Computes the reproduction with the real search; workloads come from `dir` when given,
+/// else from the embedded copies.
+pub fn compute(dir: Option<&Path>) -> Result<repro::Repro> {
     let hws = repro_hardware()?;
     let searched = evaluate::options(None)?;
     let vanilla = evaluate::vanilla_options();
     repro::compute(
         &hws,
-        |stem| evaluate::load_trace(&workloads.join(format!("{stem}.toml"))),
+        |label| repro::compose(label, |stem| table1_workload(dir, stem))?.trace(),
         |hw, t, kind| match kind {
             ScheduleKind::Searched => evaluate::outcome(hw, t, &searched),
             ScheduleKind::Vanilla => evaluate::outcome(hw, t, &vanilla),
@@ -56,7 +67,7 @@ pub fn run(a: &ReproArgs) -> Result<()> {
     let spinner = indicatif::ProgressBar::new_spinner();
     spinner.set_message("searching schedules for the Table 1 and ablation workloads");
     spinner.enable_steady_tick(std::time::Duration::from_millis(200));
-    let r = compute(&a.workloads);
+    let r = compute(a.workloads.as_deref());
     spinner.finish_and_clear();
     let r = r?;
     let files = repro_report::write_repro(&a.out, &r)?;

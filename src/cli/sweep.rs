@@ -100,7 +100,10 @@ fn summarise(
             .iter()
             .filter(|&&i| t.rows[i][feas] == "true")
             .min_by(|&&i, &&j| {
-                let (x, y) = (t.num(i, secs).unwrap_or(f64::INFINITY), t.num(j, secs).unwrap_or(f64::INFINITY));
+                let (x, y) = (
+                    t.num(i, secs).unwrap_or(f64::INFINITY),
+                    t.num(j, secs).unwrap_or(f64::INFINITY),
+                );
                 x.total_cmp(&y)
             })
             .copied();

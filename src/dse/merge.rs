@@ -83,6 +83,7 @@ mod tests {
                 sequences_per_step: 1,
                 micro_batch_size: 1,
                 entries: Vec::new(),
+                idle_weight_bytes: 0,
             },
         }
     }
@@ -110,7 +111,10 @@ mod tests {
     fn shards_merged_equal_a_single_run_byte_for_byte() {
         let dir = tempfile::tempdir().unwrap();
         std::fs::write(dir.path().join("w.toml"), "").unwrap();
-        let base = concat!(env!("CARGO_MANIFEST_DIR"), "/hw_configs/edge_llm_paper.toml");
+        let base = concat!(
+            env!("CARGO_MANIFEST_DIR"),
+            "/hw_configs/edge_llm_paper.toml"
+        );
         let spec_path = dir.path().join("s.toml");
         std::fs::write(
             &spec_path,
@@ -132,7 +136,10 @@ mod tests {
             let t = run(&spec, &wls, Shard { index: i, count: 5 }, toy, || ()).unwrap();
             let p = dir.path().join(format!("shard{i}.csv"));
             csv_table::write_sweep_table(&p, &t).unwrap();
-            inputs.push((p.display().to_string(), csv_table::read_sweep_table(&p).unwrap()));
+            inputs.push((
+                p.display().to_string(),
+                csv_table::read_sweep_table(&p).unwrap(),
+            ));
         }
         let merged = merge(inputs.clone()).unwrap();
         let merged_path = dir.path().join("merged.csv");
@@ -146,7 +153,12 @@ mod tests {
         // local front differs from the global one.
         let par = single.column("pareto").unwrap();
         let feas = single.column("feasible").unwrap();
-        assert!(single.rows.iter().all(|r| r[feas] == "true" || r[par] == "false"));
+        assert!(
+            single
+                .rows
+                .iter()
+                .all(|r| r[feas] == "true" || r[par] == "false")
+        );
         assert!(single.rows.iter().any(|r| r[par] == "true"));
 
         // Missing shard and duplicate shard are errors.
@@ -166,7 +178,10 @@ mod tests {
         // the front (it trades time for memory): 3 feasible sizes x 2 workloads = 6 rows.
         let dir = tempfile::tempdir().unwrap();
         std::fs::write(dir.path().join("w.toml"), "").unwrap();
-        let base = concat!(env!("CARGO_MANIFEST_DIR"), "/hw_configs/edge_llm_paper.toml");
+        let base = concat!(
+            env!("CARGO_MANIFEST_DIR"),
+            "/hw_configs/edge_llm_paper.toml"
+        );
         let spec_path = dir.path().join("s.toml");
         std::fs::write(
             &spec_path,
@@ -176,12 +191,27 @@ mod tests {
         )
         .unwrap();
         let spec = SweepSpec::from_file(&spec_path).unwrap();
-        let t = run(&spec, &[tiny_trace("a"), tiny_trace("b")], Shard::ALL, toy, || ()).unwrap();
+        let t = run(
+            &spec,
+            &[tiny_trace("a"), tiny_trace("b")],
+            Shard::ALL,
+            toy,
+            || (),
+        )
+        .unwrap();
         let par = t.column("pareto").unwrap();
         let rate = t.column("dram.data_rate_mtps").unwrap();
         let front: Vec<&Vec<String>> = t.rows.iter().filter(|r| r[par] == "true").collect();
         assert_eq!(front.len(), 6);
         assert!(front.iter().all(|r| r[rate] == "4266"));
-        assert_eq!(t.header[..4], ["point", "workload", "dram.data_rate_mtps", "sram.capacity_kib"]);
+        assert_eq!(
+            t.header[..4],
+            [
+                "point",
+                "workload",
+                "dram.data_rate_mtps",
+                "sram.capacity_kib"
+            ]
+        );
     }
 }

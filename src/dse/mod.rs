@@ -2,6 +2,7 @@
 //! workload) pair through the schedule search in parallel, Pareto fronts, sharding and
 //! merging, and the reproduction of the paper's comparisons.
 
+pub mod evaluate;
 pub mod merge;
 pub mod pareto;
 pub mod repro;

@@ -10,7 +10,7 @@
 use super::Outcome;
 use crate::error::{Error, Result};
 use crate::hw::HwConfig;
-use crate::workload::{BOperand, EntryKind, Pass, Trace};
+use crate::workload::{BOperand, EntryKind, Pass, Trace, Workload};
 use rayon::prelude::*;
 
 /// One row of the paper's Table 1 (MMLU, LLaMA-7B; Yu et al., DAC'24) and the workload
@@ -141,7 +141,9 @@ pub struct AblationCase {
 
 /// The ablation, on the paper accelerator; every case is compared with the first
 /// (vanilla LoRA: 8-bit dense weights, full backprop depth, vanilla schedule).
-/// The two single-component workloads live in `workloads/ablation/`.
+/// The two single-component workloads are built in code from the shipped ones (see
+/// [`compose`]): `A+policy:B` is workload `A` (model, batch, tuning method) with the
+/// compression policy of workload `B`, so the policies are exactly the shipped ones.
 pub const ABLATION: [AblationCase; 6] = [
     AblationCase {
         component: "baseline",
@@ -152,13 +154,13 @@ pub const ABLATION: [AblationCase; 6] = [
     AblationCase {
         component: "compression only",
         description: "LoRA's backprop depth with the Edge-LLM 5.1-bit / 50% LUC policy, vanilla schedule",
-        workload: "ablation/llama7b_lora_luc_b5",
+        workload: "llama7b_lora+policy:llama7b_edge_llm_b5",
         schedule: ScheduleKind::Vanilla,
     },
     AblationCase {
         component: "adaptive layer tuning only",
         description: "Edge-LLM's windowed backprop with LoRA's 8-bit dense weights, vanilla schedule",
-        workload: "ablation/llama7b_edge_llm_w8_dense",
+        workload: "llama7b_edge_llm_b5+policy:llama7b_lora",
         schedule: ScheduleKind::Vanilla,
     },
     AblationCase {
@@ -180,6 +182,38 @@ pub const ABLATION: [AblationCase; 6] = [
         schedule: ScheduleKind::Searched,
     },
 ];
+
+/// Splits a workload label `A` or `A+policy:B` into (A, Some(B)).
+pub fn split_label(label: &str) -> (&str, Option<&str>) {
+    match label.split_once("+policy:") {
+        Some((a, b)) => (a, Some(b)),
+        None => (label, None),
+    }
+}
+
+/// Builds the workload named by `label` (see [`ABLATION`]): `get` returns a workload by
+/// file stem; for `A+policy:B` the result is `A` with `B`'s compression policy, named by
+/// the label.
+pub fn compose<G>(label: &str, get: G) -> Result<Workload>
+where
+    G: Fn(&str) -> Result<Workload>,
+{
+    let (a, b) = split_label(label);
+    let mut w = get(a)?;
+    if let Some(b) = b {
+        let donor = get(b)?;
+        if donor.policy.layers.len() != w.policy.layers.len() {
+            return Err(Error::Other(format!(
+                "{label}: policy of {b} has {} layers, {a} has {}",
+                donor.policy.layers.len(),
+                w.policy.layers.len()
+            )));
+        }
+        w.policy = donor.policy;
+        w.name = label.to_string();
+    }
+    Ok(w)
+}
 
 /// Our figures for one Table 1 row.
 #[derive(Debug, Clone, PartialEq, serde::Serialize)]
@@ -256,7 +290,7 @@ pub fn layer_bits_and_sparsity(t: &Trace) -> (f64, f64) {
 
 /// Runs every evaluation of the reproduction (in parallel) and assembles the tables.
 /// `hws[0]` is the paper accelerator, `hws[1]` the hardware baseline. `load` returns the
-/// trace of a workload file stem; `eval` runs the search with the given schedule kind.
+/// trace of a workload label (a file stem or `A+policy:B`, see [`compose`]); `eval` runs the search with the given schedule kind.
 pub fn compute<L, E>(hws: &[HwConfig], load: L, eval: E) -> Result<Repro>
 where
     L: Fn(&str) -> Result<Trace>,
