@@ -3,6 +3,7 @@
 
 pub mod cli;
 pub mod cost;
+pub mod dse;
 pub mod error;
 pub mod grid;
 pub mod hw;

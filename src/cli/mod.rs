@@ -1,9 +1,15 @@
 //! Command-line interface: parses flags, calls the library, prints results. I/O lives
 //! here and in `report`; everything below is pure.
 
+pub mod merge;
+pub mod repro;
 pub mod run;
+pub mod sweep;
 
 use clap::{Parser, Subcommand};
+
+pub mod luc_policy;
+pub mod trace;
 
 /// edgesim: how fast, and in how much memory, can an edge accelerator fine-tune an LLM?
 #[derive(Parser, Debug)]
@@ -21,6 +27,19 @@ pub enum Command {
     Hw(HwArgs),
     /// Search the best schedule of workloads on a hardware configuration and compare them.
     Run(run::RunArgs),
+    /// Print the per-layer Trace (FLOPs, weight, saved-activation, gradient and optimizer
+    /// bytes) of a workload as a table, CSV or JSON.
+    Trace(trace::TraceArgs),
+    /// Compute a layer-wise unified compression (LUC) policy from sensitivity CSVs and
+    /// write it as policy TOML (to become `edgesim luc policy`).
+    LucPolicy(luc_policy::LucPolicyArgs),
+    /// Sweep hardware keys (SRAM, DRAM, array size...) over workloads in parallel: CSV with
+    /// the Pareto front, plus plots.
+    Sweep(sweep::SweepArgs),
+    /// Join the sweep.csv files of `sweep --shard i/n` runs into the single-run table.
+    Merge(merge::MergeArgs),
+    /// Regenerate the paper's comparisons (Table 1 memory, speed-ups, ablation) into results/.
+    Repro(repro::ReproArgs),
 }
 
 /// Arguments of `edgesim hw`.
@@ -44,6 +63,11 @@ pub fn main() -> i32 {
     let result = match cli.command {
         Command::Hw(a) => hw_cmd(&a),
         Command::Run(a) => run::run_cmd(&a),
+        Command::Trace(a) => trace::run(&a),
+        Command::LucPolicy(a) => luc_policy::run(&a),
+        Command::Sweep(a) => sweep::run(&a),
+        Command::Merge(a) => merge::run(&a),
+        Command::Repro(a) => repro::run(&a),
     };
     match result {
         Ok(()) => 0,

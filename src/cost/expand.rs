@@ -80,7 +80,12 @@ pub fn expand_table(model: &super::Model, t: &Table, schedule: &Schedule) -> Vec
             steps.push(s);
         }
     }
-    let mut opt = step_of(&t.opt, &schedule.placement, steps.len(), StepKind::Optimizer);
+    let mut opt = step_of(
+        &t.opt,
+        &schedule.placement,
+        steps.len(),
+        StepKind::Optimizer,
+    );
     opt.deps = (0..blocks.len()).map(|b| b * cols + cols - 1).collect();
     steps.push(opt);
     steps
@@ -93,8 +98,16 @@ pub fn step_seconds(hw: &HwConfig, mode: Mode, prefetch: bool, s: &Step) -> (f64
     let wd = s.w_to_dram.total() as f64;
     let rd = s.r_to_dram.total() as f64;
     let ws = s.w_to_ssd.total() as f64;
-    let t_rd = if rd > 0.0 { rd / r.ssd_r + r.ssd_lat } else { 0.0 };
-    let t_ws = if ws > 0.0 { ws / r.ssd_w + r.ssd_lat } else { 0.0 };
+    let t_rd = if rd > 0.0 {
+        rd / r.ssd_r + r.ssd_lat
+    } else {
+        0.0
+    };
+    let t_ws = if ws > 0.0 {
+        ws / r.ssd_w + r.ssd_lat
+    } else {
+        0.0
+    };
     let t_c = ((s.array_cycles.max(s.sram_port_cycles) + s.vector_cycles) as f64) / r.clock;
     combine(
         mode,
@@ -113,7 +126,10 @@ pub fn step_seconds(hw: &HwConfig, mode: Mode, prefetch: bool, s: &Step) -> (f64
 /// step's SSD writes and the last square's final tile store).
 pub fn steps_seconds(hw: &HwConfig, mode: Mode, prefetch: bool, steps: &[Step]) -> f64 {
     let r = Rates::of(hw);
-    let sum: f64 = steps.iter().map(|s| step_seconds(hw, mode, prefetch, s).0).sum();
+    let sum: f64 = steps
+        .iter()
+        .map(|s| step_seconds(hw, mode, prefetch, s).0)
+        .sum();
     if !prefetch || steps.is_empty() {
         return sum;
     }
@@ -121,8 +137,16 @@ pub fn steps_seconds(hw: &HwConfig, mode: Mode, prefetch: bool, steps: &[Step]) 
     let last = &steps[steps.len() - 1];
     let rd = first.r_to_dram.total() as f64;
     let ws = last.w_to_ssd.total() as f64;
-    let fill = if rd > 0.0 { rd / r.ssd_r + r.ssd_lat } else { 0.0 };
-    let drain = if ws > 0.0 { ws / r.ssd_w + r.ssd_lat } else { 0.0 };
+    let fill = if rd > 0.0 {
+        rd / r.ssd_r + r.ssd_lat
+    } else {
+        0.0
+    };
+    let drain = if ws > 0.0 {
+        ws / r.ssd_w + r.ssd_lat
+    } else {
+        0.0
+    };
     let first_square = steps.iter().find(|s| s.kind == StepKind::Square);
     let last_square = steps.iter().rev().find(|s| s.kind == StepKind::Square);
     let tile = |s: Option<&Step>| s.map_or(0.0, |s| s.sram_bytes as f64 / 2.0 / r.dram);

@@ -35,8 +35,8 @@
 //!   parameters, gradients and moments and writes parameters and moments.
 
 mod expand;
-pub mod synthetic;
 mod model;
+pub mod synthetic;
 mod types;
 
 pub use expand::{expand, step_seconds, steps_seconds};

@@ -164,8 +164,16 @@ impl Row {
     #[inline]
     fn ssd_times(&self, f: &[f64; 3], r: &Rates) -> (f64, f64, f64) {
         let (rb, wb) = self.ssd_bytes(f);
-        let t_rd = if rb > 0.0 { rb / r.ssd_r + r.ssd_lat } else { 0.0 };
-        let t_ws = if wb > 0.0 { wb / r.ssd_w + r.ssd_lat } else { 0.0 };
+        let t_rd = if rb > 0.0 {
+            rb / r.ssd_r + r.ssd_lat
+        } else {
+            0.0
+        };
+        let t_ws = if wb > 0.0 {
+            wb / r.ssd_w + r.ssd_lat
+        } else {
+            0.0
+        };
         (t_rd, t_ws, (rb + wb) / r.dram)
     }
 
@@ -248,7 +256,10 @@ impl Table {
             sum += r.seconds(mode, self.prefetch, &f, &self.rates).0;
         }
         let (fill, drain) = self.fill_drain(&f);
-        sum * self.blocks as f64 + self.opt_row.seconds(mode, self.prefetch, &f, &self.rates).0 + fill + drain
+        sum * self.blocks as f64
+            + self.opt_row.seconds(mode, self.prefetch, &f, &self.rates).0
+            + fill
+            + drain
     }
 
     /// Seconds per bounding term, summed over the iteration.
@@ -301,7 +312,9 @@ impl Table {
     /// Peak SSD bytes: the SSD-resident fractions.
     pub fn ssd_peak(&self, p: &Placement) -> f64 {
         let m = &self.mem;
-        p.weights_on_ssd * m.weights + p.saved_on_ssd * m.saved_peak + p.optimizer_on_ssd * m.grad_opt
+        p.weights_on_ssd * m.weights
+            + p.saved_on_ssd * m.saved_peak
+            + p.optimizer_on_ssd * m.grad_opt
     }
 
     /// Peak SRAM bytes (largest tile footprint, incl. double buffering).
@@ -443,7 +456,11 @@ impl Model {
             ));
         }
         if trace.entries.is_empty() {
-            return Err(Error::input(&trace.workload, "entries", "the trace has no columns"));
+            return Err(Error::input(
+                &trace.workload,
+                "entries",
+                "the trace has no columns",
+            ));
         }
         let mut mapper = Mapper::new(hw);
         let cap = hw.sram.capacity_bytes();
@@ -467,7 +484,9 @@ impl Model {
         let mut recompute_order: Vec<usize> = (0..trace.entries.len())
             .filter(|&f| {
                 let e = &trace.entries[f];
-                e.pass == Pass::Fwd && e.saved_bytes > e.checkpoint_bytes && partners.contains(&Some(f))
+                e.pass == Pass::Fwd
+                    && e.saved_bytes > e.checkpoint_bytes
+                    && partners.contains(&Some(f))
             })
             .collect();
         recompute_order.sort_by_key(|&f| {
@@ -568,9 +587,19 @@ impl Model {
     }
 
     fn optimizer_detail(&self) -> Detail {
-        let t: f64 = self.trace.entries.iter().map(|e| e.trainable_bytes as f64).sum();
+        let t: f64 = self
+            .trace
+            .entries
+            .iter()
+            .map(|e| e.trainable_bytes as f64)
+            .sum();
         let g: f64 = self.trace.entries.iter().map(|e| e.grad_bytes as f64).sum();
-        let o: f64 = self.trace.entries.iter().map(|e| e.optimizer_bytes as f64).sum();
+        let o: f64 = self
+            .trace
+            .entries
+            .iter()
+            .map(|e| e.optimizer_bytes as f64)
+            .sum();
         // Parameters from the Adam state; without state, trainable bytes at 16 bits.
         let params = if o > 0.0 {
             o / ADAM_STATE_BYTES_PER_PARAM
@@ -704,7 +733,9 @@ impl Model {
             };
             mem.max_weights = mem.max_weights.max(d.ssd_r[W]);
             mem.max_saved = mem.max_saved.max(d.ssd_r[S].max(d.ssd_w[S]));
-            mem.max_grad_opt = mem.max_grad_opt.max((e.grad_bytes + e.optimizer_bytes) as f64);
+            mem.max_grad_opt = mem
+                .max_grad_opt
+                .max((e.grad_bytes + e.optimizer_bytes) as f64);
             mem.act_working_set = mem.act_working_set.max(transient);
             mem.sram_peak = mem.sram_peak.max(cc.sram_peak);
             mem.sram_fits &= cc.fits;
@@ -748,7 +779,10 @@ impl Model {
             return Err(Error::input(
                 file,
                 "traversal",
-                format!("{}: block size must divide the {n} micro-batches", s.traversal),
+                format!(
+                    "{}: block size must divide the {n} micro-batches",
+                    s.traversal
+                ),
             ));
         }
         let p = &s.placement;

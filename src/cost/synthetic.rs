@@ -65,9 +65,17 @@ fn gemm(name: &str, m: u64, k: u64, n: u64, s: &SyntheticSpec, b: BOperand, batc
         k,
         n,
         batch,
-        w_bits: if b == BOperand::Weight { s.w_bits } else { s.a_bits },
+        w_bits: if b == BOperand::Weight {
+            s.w_bits
+        } else {
+            s.a_bits
+        },
         a_bits: s.a_bits,
-        sparsity: if b == BOperand::Weight { s.sparsity } else { 0.0 },
+        sparsity: if b == BOperand::Weight {
+            s.sparsity
+        } else {
+            0.0
+        },
         b_operand: b,
         per_sequence: b == BOperand::Activation,
     }
@@ -77,7 +85,15 @@ fn gemm(name: &str, m: u64, k: u64, n: u64, s: &SyntheticSpec, b: BOperand, batc
 pub fn synthetic_trace(s: &SyntheticSpec) -> Trace {
     let (t, h, f, nh) = (s.seq, s.hidden, s.ffn, s.heads.max(1));
     let dh = h / nh;
-    let linears = [("q", h, h), ("k", h, h), ("v", h, h), ("o", h, h), ("gate", h, f), ("up", h, f), ("down", f, h)];
+    let linears = [
+        ("q", h, h),
+        ("k", h, h),
+        ("v", h, h),
+        ("o", h, h),
+        ("gate", h, f),
+        ("up", h, f),
+        ("down", f, h),
+    ];
     let wbits = crate::mapper::weight_bits_per_element(s.w_bits, s.sparsity);
     let lin_params: u64 = linears.iter().map(|(_, i, o)| i * o).sum();
     let weight_bytes = (lin_params as f64 * wbits / 8.0).round() as u64;
@@ -87,16 +103,35 @@ pub fn synthetic_trace(s: &SyntheticSpec) -> Trace {
     let vec_ops = |bwd: bool| {
         let k = if bwd { 2.0 } else { 1.0 };
         vec![
-            VectorOp { name: "rmsnorm".into(), elements: 2 * t * h, ops_per_element: 4.0 * k },
-            VectorOp { name: "softmax".into(), elements: nh * t * t, ops_per_element: 5.0 * k },
-            VectorOp { name: "silu_mul".into(), elements: t * f, ops_per_element: 5.0 * k },
-            VectorOp { name: "rope".into(), elements: 2 * t * h, ops_per_element: 3.0 * k },
+            VectorOp {
+                name: "rmsnorm".into(),
+                elements: 2 * t * h,
+                ops_per_element: 4.0 * k,
+            },
+            VectorOp {
+                name: "softmax".into(),
+                elements: nh * t * t,
+                ops_per_element: 5.0 * k,
+            },
+            VectorOp {
+                name: "silu_mul".into(),
+                elements: t * f,
+                ops_per_element: 5.0 * k,
+            },
+            VectorOp {
+                name: "rope".into(),
+                elements: 2 * t * h,
+                ops_per_element: 3.0 * k,
+            },
         ]
     };
     let mut entries = Vec::new();
     let first_bwd = s.layers - s.backprop_layers.min(s.layers);
     for l in 0..s.layers {
-        let mut gemms: Vec<GemmOp> = linears.iter().map(|(n, i, o)| gemm(n, t, *i, *o, s, BOperand::Weight, 1)).collect();
+        let mut gemms: Vec<GemmOp> = linears
+            .iter()
+            .map(|(n, i, o)| gemm(n, t, *i, *o, s, BOperand::Weight, 1))
+            .collect();
         gemms.push(gemm("attn_score", t, dh, t, s, BOperand::Activation, nh));
         gemms.push(gemm("attn_ctx", t, t, dh, s, BOperand::Activation, nh));
         let trains = l >= first_bwd && s.lora_rank > 0;
@@ -124,9 +159,20 @@ pub fn synthetic_trace(s: &SyntheticSpec) -> Trace {
         });
     }
     for l in (first_bwd..s.layers).rev() {
-        let mut gemms: Vec<GemmOp> = linears.iter().map(|(n, i, o)| gemm(&format!("dgrad_{n}"), t, *o, *i, s, BOperand::Weight, 1)).collect();
+        let mut gemms: Vec<GemmOp> = linears
+            .iter()
+            .map(|(n, i, o)| gemm(&format!("dgrad_{n}"), t, *o, *i, s, BOperand::Weight, 1))
+            .collect();
         for n in ["dscore", "dctx_p", "dctx_v", "dscore_q"] {
-            gemms.push(gemm(n, t, if n.starts_with("dctx") { dh } else { t }, if n.starts_with("dctx") { t } else { dh }, s, BOperand::Activation, nh));
+            gemms.push(gemm(
+                n,
+                t,
+                if n.starts_with("dctx") { dh } else { t },
+                if n.starts_with("dctx") { t } else { dh },
+                s,
+                BOperand::Activation,
+                nh,
+            ));
         }
         entries.push(TraceEntry {
             label: format!("L{l}.bwd"),

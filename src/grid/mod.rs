@@ -116,7 +116,11 @@ impl Traversal {
 /// only): the forward entry with the same label stem (`L3.bwd` -> `L3.fwd`), or failing
 /// that the same kind and layer.
 pub fn forward_partners(trace: &Trace) -> Vec<Option<usize>> {
-    let stem = |l: &str| l.rsplit_once('.').map(|(s, _)| s.to_string()).unwrap_or_default();
+    let stem = |l: &str| {
+        l.rsplit_once('.')
+            .map(|(s, _)| s.to_string())
+            .unwrap_or_default()
+    };
     trace
         .entries
         .iter()
@@ -124,7 +128,11 @@ pub fn forward_partners(trace: &Trace) -> Vec<Option<usize>> {
             if e.pass != Pass::Bwd {
                 return None;
             }
-            let fwd = trace.entries.iter().position(|f| f.pass == Pass::Fwd && stem(&f.label) == stem(&e.label) && !stem(&e.label).is_empty());
+            let fwd = trace.entries.iter().position(|f| {
+                f.pass == Pass::Fwd
+                    && stem(&f.label) == stem(&e.label)
+                    && !stem(&e.label).is_empty()
+            });
             fwd.or_else(|| {
                 trace
                     .entries
@@ -275,7 +283,10 @@ pub(crate) mod tests {
     #[test]
     fn partners_and_edges() {
         let t = trace3();
-        assert_eq!(forward_partners(&t), vec![None, None, None, Some(2), Some(1)]);
+        assert_eq!(
+            forward_partners(&t),
+            vec![None, None, None, Some(2), Some(1)]
+        );
         let g = Grid::new(&t, 4);
         // Per row: 4 data edges + 1 saved edge (L1.bwd <- L1.fwd; L2 is adjacent).
         assert_eq!(g.graph.edge_count(), 4 * 5);

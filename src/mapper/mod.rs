@@ -291,7 +291,11 @@ impl Mapper {
             c.act_write += mp.traffic.c_write;
             c.act_write_compulsory += mp.compulsory.c_write;
             let transient = mp.compulsory.a_read
-                + if g.b_is_weight { 0.0 } else { mp.compulsory.b_read }
+                + if g.b_is_weight {
+                    0.0
+                } else {
+                    mp.compulsory.b_read
+                }
                 + mp.compulsory.c_write;
             c.dram_transient = c.dram_transient.max(transient);
             c.sram_peak = c.sram_peak.max(mp.sram_bytes);
@@ -307,7 +311,12 @@ impl Mapper {
 }
 
 /// Maps one GEMM without the memo table.
-pub fn map_uncached(hw: &HwConfig, g: &GemmShape, budget: u64, double_buffered: bool) -> GemmMapping {
+pub fn map_uncached(
+    hw: &HwConfig,
+    g: &GemmShape,
+    budget: u64,
+    double_buffered: bool,
+) -> GemmMapping {
     let choice = tiling::best_tile(hw, g, budget, double_buffered);
     let cost = hw.compute.mac_cost(g.w_bits, g.a_bits);
     let sf = if g.b_is_weight {

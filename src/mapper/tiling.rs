@@ -153,7 +153,11 @@ pub fn best_tile(hw: &HwConfig, g: &GemmShape, budget: u64, double_buffered: boo
     for &tm in &ms {
         for &tk in &ks {
             for &tn in &ns {
-                let tile = Tile { m: tm, k: tk, n: tn };
+                let tile = Tile {
+                    m: tm,
+                    k: tk,
+                    n: tn,
+                };
                 let fp = footprint(g, tile, double_buffered);
                 if fp > budget {
                     continue;

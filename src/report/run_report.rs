@@ -132,7 +132,11 @@ pub fn run_text(results: &[RunResult]) -> String {
                 );
             }
             Some(e) => {
-                let _ = writeln!(out, "   seconds per optimizer step  {:.3} s", e.seconds_per_iteration);
+                let _ = writeln!(
+                    out,
+                    "   seconds per optimizer step  {:.3} s",
+                    e.seconds_per_iteration
+                );
                 if let Some(base) = reference {
                     let _ = writeln!(
                         out,
@@ -145,7 +149,11 @@ pub fn run_text(results: &[RunResult]) -> String {
                         e.memory_bytes / base.memory_bytes
                     );
                 }
-                let _ = writeln!(out, "   total tuning memory         {}", gib(e.memory_bytes));
+                let _ = writeln!(
+                    out,
+                    "   total tuning memory         {}",
+                    gib(e.memory_bytes)
+                );
                 let _ = writeln!(
                     out,
                     "   peak SRAM / DRAM / SSD      {:.0} KiB / {} / {}",
@@ -158,8 +166,17 @@ pub fn run_text(results: &[RunResult]) -> String {
                     .iter()
                     .map(|(b, t)| format!("{b} {:.1}%", 100.0 * t / e.seconds_per_iteration))
                     .collect();
-                let _ = writeln!(out, "   bound                       {} ({})", e.bound, terms.join(", "));
-                let _ = writeln!(out, "   energy                      {:.1} J", e.energy_joules);
+                let _ = writeln!(
+                    out,
+                    "   bound                       {} ({})",
+                    e.bound,
+                    terms.join(", ")
+                );
+                let _ = writeln!(
+                    out,
+                    "   energy                      {:.1} J",
+                    e.energy_joules
+                );
                 let _ = writeln!(out, "   schedule                    {}", e.schedule);
                 let _ = writeln!(
                     out,

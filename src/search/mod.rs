@@ -174,7 +174,11 @@ fn combos(model: &Model, o: &SearchOptions) -> (Vec<Combo>, u64) {
             travs.push(Traversal::Column);
         }
         if o.zigzag {
-            travs.extend((2..n).filter(|b| n.is_multiple_of(*b)).map(Traversal::Zigzag));
+            travs.extend(
+                (2..n)
+                    .filter(|b| n.is_multiple_of(*b))
+                    .map(Traversal::Zigzag),
+            );
         }
         for t in travs {
             raw.push((s, t));
@@ -184,7 +188,8 @@ fn combos(model: &Model, o: &SearchOptions) -> (Vec<Combo>, u64) {
         let g = grid(o.placement_step).len() as u64;
         g * g * g
     };
-    let space = raw.len() as u64 * o.prefetch.len() as u64 * recomputes.len() as u64 * space_per_combo;
+    let space =
+        raw.len() as u64 * o.prefetch.len() as u64 * recomputes.len() as u64 * space_per_combo;
     let mut seen = std::collections::BTreeSet::new();
     let mut out = Vec::new();
     for (s, t) in raw {
@@ -209,7 +214,11 @@ fn combos(model: &Model, o: &SearchOptions) -> (Vec<Combo>, u64) {
 
 /// Fractions 0, step, 2 step, ..., 1.
 fn grid(step: f64) -> Vec<f64> {
-    let step = if step > 0.0 && step <= 1.0 { step } else { 0.05 };
+    let step = if step > 0.0 && step <= 1.0 {
+        step
+    } else {
+        0.05
+    };
     let n = (1.0 / step).round().max(1.0) as usize;
     (0..=n).map(|i| (i as f64 * step).min(1.0)).collect()
 }

@@ -676,7 +676,7 @@ fn embed_bwd(c: &Ctx, m: &ModelShape) -> TraceEntry {
 pub fn lst_side_shape(m: &ModelShape, r: u64) -> ModelShape {
     let heads = (m.heads / r).max(1);
     let mut kv = (m.kv_heads / r).max(1);
-    while heads % kv != 0 {
+    while !heads.is_multiple_of(kv) {
         kv -= 1;
     }
     ModelShape {

@@ -13,6 +13,7 @@
 //!   tuning), at `a_bits`: normed `x` for q/k/v, the attention output for o, normed `h` for
 //!   gate/up, `silu(gate) * up` for down;
 //! - the LoRA intermediate `x A^T` (`S x r`, 16 bit) of every adapter (for `dB`).
+//!
 //! A quantised tensor also stores one fp16 scale per token. LoRA dropout masks are not
 //! modelled.
 

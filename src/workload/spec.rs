@@ -212,7 +212,7 @@ pub(super) fn read_method(s: &Section, m: &ModelShape) -> Result<Method> {
         },
         "lst" => {
             let r = s.u64_or("reduction", 8, 1, m.hidden)?;
-            if m.hidden % r != 0 || m.ffn % r != 0 {
+            if !m.hidden.is_multiple_of(r) || !m.ffn.is_multiple_of(r) {
                 return Err(s.err(
                     "reduction",
                     format!("{r} must divide hidden = {} and ffn = {}", m.hidden, m.ffn),

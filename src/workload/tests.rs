@@ -341,7 +341,7 @@ fn bad_workloads_name_the_key_and_range() {
         e.contains("batch.sequences_per_step") && e.contains("multiple"),
         "{e}"
     );
-    let e = bad(&format!("{TINY}"));
+    let e = bad(TINY);
     assert!(e.contains("method: missing table"), "{e}");
     let e = bad(
         "model = \"llama-99b\"\n[batch]\nseq_len = 8\nsequences_per_step = 1\n[method]\nkind = \"full\"\n",
