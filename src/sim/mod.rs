@@ -10,6 +10,7 @@
 pub mod attribution;
 pub mod dram;
 pub mod engine;
+pub mod gantt;
 pub mod machine;
 pub mod options;
 pub mod replay;
