@@ -4,6 +4,7 @@
 pub mod merge;
 pub mod repro;
 pub mod run;
+pub mod sim;
 pub mod sweep;
 
 use clap::{Parser, Subcommand};
@@ -27,6 +28,9 @@ pub enum Command {
     Hw(HwArgs),
     /// Search the best schedule of workloads on a hardware configuration and compare them.
     Run(run::RunArgs),
+    /// Replay the best schedule of a workload on the cycle-level simulator (engines,
+    /// double-buffered SRAM, LPDDR4 timing, SSD) and compare it with the analytic model.
+    Sim(sim::SimArgs),
     /// Print the per-layer Trace (FLOPs, weight, saved-activation, gradient and optimizer
     /// bytes) of a workload as a table, CSV or JSON.
     Trace(trace::TraceArgs),
@@ -63,6 +67,7 @@ pub fn main() -> i32 {
     let result = match cli.command {
         Command::Hw(a) => hw_cmd(&a),
         Command::Run(a) => run::run_cmd(&a),
+        Command::Sim(a) => sim::sim_cmd(&a),
         Command::Trace(a) => trace::run(&a),
         Command::LucPolicy(a) => luc_policy::run(&a),
         Command::Sweep(a) => sweep::run(&a),

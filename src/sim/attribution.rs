@@ -103,8 +103,22 @@ pub fn effect_switches(full: SimOptions) -> Vec<(&'static str, SimOptions)> {
     ]
 }
 
-/// Attributes the difference for the replayed schedule (runs 1 + 1 + 6 simulations).
+/// Simulations [`attribute`] runs: full, ideal and one per effect switch.
+pub const ATTRIBUTION_RUNS: usize = 8;
+
+/// Attributes the difference for the replayed schedule (runs [`ATTRIBUTION_RUNS`]
+/// simulations).
 pub fn attribute(hw: &HwConfig, trace: &Trace, r: &Replay) -> crate::Result<Attribution> {
+    attribute_with_progress(hw, trace, r, &mut |_| {})
+}
+
+/// [`attribute`], calling `progress(name)` before each simulation.
+pub fn attribute_with_progress(
+    hw: &HwConfig,
+    trace: &Trace,
+    r: &Replay,
+    progress: &mut dyn FnMut(&str),
+) -> crate::Result<Attribution> {
     let prefetch = r.evaluation.schedule.prefetch;
     let paper = cost::steps_seconds(hw, Mode::Paper, prefetch, &r.steps);
     let shared = cost::steps_seconds(hw, Mode::SharedBus, prefetch, &r.steps);
@@ -114,26 +128,28 @@ pub fn attribute(hw: &HwConfig, trace: &Trace, r: &Replay) -> crate::Result<Attr
         &r.sim_steps,
         prefetch,
         r.options,
-        paper,
-        shared,
-        lb,
+        [paper, shared, lb],
+        progress,
     ))
 }
 
-/// Attribution from simulator steps and the analytic figures.
+/// Attribution from simulator steps and the analytic figures `[paper, shared-bus,
+/// shared-bus lower bound]` (s).
 pub fn attribute_steps(
     hw: &HwConfig,
     steps: &[SimStep],
     prefetch: bool,
     full: SimOptions,
-    analytic_paper: f64,
-    analytic_shared_bus: f64,
-    lower_bound: f64,
+    [analytic_paper, analytic_shared_bus, lower_bound]: [f64; 3],
+    progress: &mut dyn FnMut(&str),
 ) -> Attribution {
     let full = options_for(prefetch, full);
-    let run = |o: &SimOptions| super::simulate(hw, steps, o).report.seconds;
-    let sim = run(&full);
-    let ideal = run(&options_for(prefetch, SimOptions::ideal()));
+    let mut run = |name: &str, o: &SimOptions| {
+        progress(name);
+        super::simulate(hw, steps, o).report.seconds
+    };
+    let sim = run("full", &full);
+    let ideal = run("ideal", &options_for(prefetch, SimOptions::ideal()));
     let scale = analytic_paper.max(f64::MIN_POSITIVE);
     let effect = |name: &str, seconds: f64| Effect {
         name: name.to_string(),
@@ -143,7 +159,7 @@ pub fn attribute_steps(
     let mut effects = vec![effect("pipeline", ideal - analytic_paper)];
     let mut explained = 0.0;
     for (name, o) in effect_switches(full) {
-        let d = sim - run(&o);
+        let d = sim - run(name, &o);
         explained += d;
         effects.push(effect(name, d));
     }

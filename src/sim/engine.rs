@@ -97,8 +97,8 @@ pub struct RawRun {
     pub spans: Vec<Span>,
     /// SRAM occupancy change points (cycle, bytes).
     pub sram_occupancy: Vec<(u64, u64)>,
-    /// DRAM occupancy change points (cycle, bytes), from the steps' resident bytes plus
-    /// SSD staging in flight.
+    /// DRAM occupancy change points (cycle, bytes): each step's resident bytes (which
+    /// include its staging regions), set when the array starts the step.
     pub dram_occupancy: Vec<(u64, u64)>,
     /// SSD occupancy change points (cycle, bytes).
     pub ssd_occupancy: Vec<(u64, u64)>,
@@ -108,6 +108,10 @@ struct Chunk {
     step: u32,
     work: [u64; N],
     first: bool,
+    /// SRAM held by the chunk's inputs and outputs: a chunk standing for several tiles
+    /// (a step with more tiles than `max_chunks_per_step`) holds one tile at a time.
+    sram_in: u64,
+    sram_out: u64,
 }
 
 #[derive(Clone, Copy, Default)]
@@ -159,6 +163,8 @@ fn cut(steps: &[SimStep], m: &Machine, o: &SimOptions) -> (Vec<Chunk>, Vec<usize
         } else {
             1
         };
+        let (din, dout) = (st.get(Engine::DmaIn), st.get(Engine::DmaOut));
+        let share = |b: u64| (tile as u128 * b as u128 / sram_bytes.max(1) as u128) as u64;
         for c in 0..k {
             let mut work = [0u64; N];
             for (e, w) in work.iter_mut().enumerate() {
@@ -169,6 +175,8 @@ fn cut(steps: &[SimStep], m: &Machine, o: &SimOptions) -> (Vec<Chunk>, Vec<usize
                 step: s as u32,
                 work,
                 first: c == 0,
+                sram_in: work[Engine::DmaIn.idx()].min(share(din).max(1)),
+                sram_out: work[Engine::DmaOut.idx()].min(share(dout).max(1)),
             });
         }
         last_of.push(chunks.len() - 1);
@@ -190,7 +198,6 @@ struct Sim<'a> {
     now: u64,
     out: RawRun,
     sram: u64,
-    staging: u64,
     resident: u64,
 }
 
@@ -307,8 +314,7 @@ impl<'a> Sim<'a> {
     }
 
     fn record_dram(&mut self) {
-        let v = self.resident + self.staging;
-        Self::sample(&mut self.out.dram_occupancy, self.now, v);
+        Self::sample(&mut self.out.dram_occupancy, self.now, self.resident);
     }
 
     /// Starts every task that can start; returns true if any transfer flow changed.
@@ -341,11 +347,11 @@ impl<'a> Sim<'a> {
                 // Occupancy bookkeeping at task start.
                 match e {
                     Engine::DmaIn => {
-                        self.sram += work;
+                        self.sram += self.chunks[g].sram_in;
                         Self::sample(&mut self.out.sram_occupancy, now, self.sram);
                     }
                     Engine::Array => {
-                        self.sram += self.chunks[g].work[Engine::DmaOut.idx()];
+                        self.sram += self.chunks[g].sram_out;
                         Self::sample(&mut self.out.sram_occupancy, now, self.sram);
                         if self.chunks[g].first {
                             let s = &self.steps[step as usize];
@@ -357,10 +363,6 @@ impl<'a> Sim<'a> {
                                 Self::sample(&mut self.out.ssd_occupancy, now, r);
                             }
                         }
-                    }
-                    Engine::SsdIn => {
-                        self.staging += work;
-                        self.record_dram();
                     }
                     _ => {}
                 }
@@ -429,16 +431,12 @@ impl<'a> Sim<'a> {
         }
         match e {
             Engine::Array => {
-                self.sram -= self.chunks[g].work[Engine::DmaIn.idx()];
+                self.sram -= self.chunks[g].sram_in;
                 Self::sample(&mut self.out.sram_occupancy, now, self.sram);
             }
             Engine::DmaOut => {
-                self.sram -= work;
+                self.sram -= self.chunks[g].sram_out;
                 Self::sample(&mut self.out.sram_occupancy, now, self.sram);
-            }
-            Engine::SsdIn => {
-                self.staging -= work;
-                self.record_dram();
             }
             _ => {}
         }
@@ -610,7 +608,6 @@ pub fn replay(steps: &[SimStep], m: &Machine, o: &SimOptions) -> RawRun {
         now: 0,
         out: RawRun::default(),
         sram: 0,
-        staging: 0,
         resident: 0,
     };
     sim.run()

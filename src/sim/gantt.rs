@@ -37,12 +37,17 @@ where
     let de = |e: DrawingAreaErrorKind<DB::ErrorType>| format!("{e:?}");
     root.fill(&WHITE).map_err(de)?;
     let spans: Vec<_> = sim.spans.iter().filter(|s| s.step < steps).collect();
-    let us = |c: u64| c as f64 / sim.clock_hz * 1e6;
-    let end = spans
-        .iter()
-        .map(|s| us(s.end))
-        .fold(0.0f64, f64::max)
-        .max(1e-3);
+    let last = spans.iter().map(|s| s.end).max().unwrap_or(0) as f64 / sim.clock_hz;
+    // Time unit chosen so the axis reads in small numbers.
+    let (scale, unit) = if last >= 10.0 {
+        (1.0, "s")
+    } else if last >= 0.01 {
+        (1e3, "ms")
+    } else {
+        (1e6, "us")
+    };
+    let us = |c: u64| c as f64 / sim.clock_hz * scale;
+    let end = (last * scale).max(1e-9);
     let mut chart = ChartBuilder::on(&root)
         .caption(title, ("sans-serif", 22))
         .margin(12)
@@ -52,7 +57,8 @@ where
         .map_err(de)?;
     chart
         .configure_mesh()
-        .x_desc("time (us)")
+        .x_desc(format!("time ({unit})"))
+        .x_label_formatter(&|v| crate::report::plot::tick(*v))
         .y_labels(6)
         .y_label_formatter(&|v| {
             let i = v.round();

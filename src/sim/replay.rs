@@ -17,10 +17,10 @@ use serde::Serialize;
 /// its tile set, half its double-buffered SRAM footprint when prefetching.
 ///
 /// Tier occupancy per step is reconstructed from the class-tagged traffic: saved
-/// tensors written to DRAM (SSD) stay until read back (a backward step's reads of class
-/// `saved` free them), SSD-staged bytes stay for their step; the constant part (weights,
-/// gradients, optimizer state, working set) is calibrated so the profile's peak equals
-/// the analytic peak of `eval`.
+/// tensors written to DRAM stay until written back to the SSD or read by backward, and
+/// on the SSD until prefetched back; the constant part (weights, gradients, optimizer
+/// state, staging, working set) is calibrated so the profile's peak equals the analytic
+/// peak of `eval`.
 pub fn sim_steps(steps: &[Step], prefetch: bool, eval: Option<&Evaluation>) -> Vec<SimStep> {
     let mut out: Vec<SimStep> = steps
         .iter()
@@ -49,19 +49,18 @@ pub fn sim_steps(steps: &[Step], prefetch: bool, eval: Option<&Evaluation>) -> V
         })
         .collect();
     if let Some(e) = eval {
-        // Running balance of saved tensors per tier.
+        // Running balance of saved tensors per tier: written to DRAM in forward, moved
+        // to the SSD by write-back and back by prefetch, freed when backward reads them.
         let (mut dram, mut ssd) = (0i128, 0i128);
         let mut dyn_dram = Vec::with_capacity(steps.len());
         let mut dyn_ssd = Vec::with_capacity(steps.len());
         for s in steps {
-            dram += s.w_to_dram.saved as i128 + s.r_to_dram.total() as i128;
+            dram += s.w_to_dram.saved as i128 + s.r_to_dram.saved as i128;
             ssd += s.w_to_ssd.saved as i128;
             dyn_dram.push(dram.max(0) as u64);
             dyn_ssd.push(ssd.max(0) as u64);
-            dram -= s.r_to_sram.saved as i128 + s.r_to_dram.total() as i128;
-            ssd -= s.r_to_dram.saved as i128;
-            dram = dram.max(0);
-            ssd = ssd.max(0);
+            dram = (dram - s.w_to_ssd.saved as i128 - s.r_to_sram.saved as i128).max(0);
+            ssd = (ssd - s.r_to_dram.saved as i128).max(0);
         }
         let base = |peak: f64, d: &[u64]| {
             (peak as u64).saturating_sub(d.iter().copied().max().unwrap_or(0))

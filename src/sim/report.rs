@@ -72,7 +72,7 @@ pub struct SimReport {
     pub engines: Vec<EngineReport>,
     /// Sampled SRAM occupancy (double-buffered chunks in flight).
     pub sram_occupancy: Vec<OccupancySample>,
-    /// Sampled DRAM occupancy (resident bytes from the schedule + SSD staging).
+    /// Sampled DRAM occupancy (resident bytes of the step being computed).
     pub dram_occupancy: Vec<OccupancySample>,
     /// Sampled SSD occupancy.
     pub ssd_occupancy: Vec<OccupancySample>,
