@@ -282,3 +282,92 @@ pub fn text_report(title: &str, r: &Replay, c: &Comparison, attr: Option<&Attrib
     }
     o
 }
+
+/// `edgesim run --engine cycle`: replays each result's best schedule (None when the
+/// result is infeasible), writing a trace per workload when `timeline` is given.
+pub fn simulate_results(
+    hw: &crate::hw::HwConfig,
+    traces: &[Trace],
+    results: &[crate::report::run_report::RunResult],
+    timeline_path: Option<&Path>,
+) -> Result<Vec<Option<Replay>>> {
+    let bar = indicatif::ProgressBar::new(results.len() as u64);
+    bar.set_style(
+        indicatif::ProgressStyle::with_template("{bar:30} {pos}/{len} simulating {msg}")
+            .unwrap_or_else(|_| indicatif::ProgressStyle::default_bar()),
+    );
+    let mut out = Vec::with_capacity(results.len());
+    for (t, r) in traces.iter().zip(results) {
+        bar.set_message(t.workload.clone());
+        let replay = match r.best() {
+            Some(e) => Some(crate::sim::replay::replay_evaluation(
+                hw,
+                t,
+                r.search.clone(),
+                e.clone(),
+                SimOptions::full(),
+            )?),
+            None => None,
+        };
+        if let (Some(rp), Some(p)) = (&replay, timeline_path) {
+            let path = if results.len() > 1 {
+                let ext = p.extension().and_then(|e| e.to_str()).unwrap_or("json");
+                p.with_extension(format!("{}.{ext}", t.workload))
+            } else {
+                p.to_path_buf()
+            };
+            write_outputs(
+                rp,
+                &format!("{} on {}", t.workload, hw.name),
+                Some(&path),
+                None,
+                0,
+            )?;
+        }
+        out.push(replay);
+        bar.inc(1);
+    }
+    bar.finish_and_clear();
+    Ok(out)
+}
+
+/// Adds `"sim": {...}` to each `results[]` entry of `edgesim run --json` (null when
+/// infeasible). Does nothing when nothing was simulated.
+pub fn add_sim_json(doc: &mut serde_json::Value, sims: &[Option<Replay>]) {
+    if sims.is_empty() {
+        return;
+    }
+    if let Some(results) = doc.get_mut("results").and_then(|r| r.as_array_mut()) {
+        for (entry, s) in results.iter_mut().zip(sims) {
+            if let Some(obj) = entry.as_object_mut() {
+                let v = s
+                    .as_ref()
+                    .map_or(serde_json::Value::Null, |r| summary_json(&r.sim.report));
+                obj.insert("sim".to_string(), v);
+            }
+        }
+    }
+}
+
+/// Text lines of `edgesim run --engine cycle`.
+pub fn sims_text(sims: &[Option<Replay>]) -> String {
+    use std::fmt::Write;
+    let mut o = String::new();
+    for r in sims.iter().flatten() {
+        let s = &r.sim.report;
+        let u = |k: &str| s.utilization.get(k).copied().unwrap_or(0.0) * 100.0;
+        let _ = writeln!(
+            o,
+            "== cycle-level: {} cycles = {:.6} s, energy {:.3} J; busy: array {:.1}%, DMA in {:.1}%, DMA out {:.1}%, SSD in {:.1}%, SSD out {:.1}%",
+            s.cycles,
+            s.seconds,
+            s.energy_joules,
+            u("mac_array"),
+            u("dma_dram_to_sram"),
+            u("dma_sram_to_dram"),
+            u("ssd_to_dram"),
+            u("dram_to_ssd")
+        );
+    }
+    o
+}
