@@ -244,10 +244,12 @@ impl Channel {
         }
         let write = self.write_mode;
         let q = if write { &self.wq } else { &self.rq };
-        for (b, bank) in self.banks.iter().enumerate() {
-            self.hits[b] = bank
-                .open
-                .is_some_and(|r| q.iter().any(|e| e.bank as usize == b && e.row == r));
+        // Banks whose open row has a pending hit (one pass over the queue).
+        self.hits.iter_mut().for_each(|h| *h = false);
+        for e in q {
+            if self.banks[e.bank as usize].open == Some(e.row) {
+                self.hits[e.bank as usize] = true;
+            }
         }
         let (lat, dir_ok) = if write {
             (p.wr_data_delay(), self.wr_ok)

@@ -10,6 +10,7 @@ use super::controller::{ControllerConfig, DramFeatures, simulate};
 use super::mapping::AddressMapping;
 use super::params::DramParams;
 use super::traffic::{Pattern, stream};
+use rayon::prelude::*;
 use std::collections::HashMap;
 use std::sync::{Arc, Mutex, OnceLock};
 
@@ -33,7 +34,9 @@ impl EfficiencyTable {
     pub fn characterise(p: &DramParams, f: DramFeatures) -> Self {
         let map = AddressMapping::new(p.channels, p.banks, p.page_bytes);
         let cfg = ControllerConfig::default();
+        // Points are independent: characterise them in parallel.
         let efficiency = (0..=STEPS)
+            .into_par_iter()
             .map(|i| {
                 let rf = i as f64 / STEPS as f64;
                 let reqs = stream(
