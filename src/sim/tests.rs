@@ -132,3 +132,69 @@ fn every_engine_cycle_is_busy_or_has_a_stall_reason() {
     // Full effects never beat the ideal replay.
     assert!(r.cycles >= cycles(&s, &SimOptions::ideal()));
 }
+
+mod properties {
+    use super::*;
+    use proptest::prelude::*;
+
+    fn arb_steps() -> impl Strategy<Value = Vec<SimStep>> {
+        proptest::collection::vec(
+            (
+                0u64..4_000_000,
+                0u64..200_000,
+                0u64..20_000,
+                0u64..2_000_000,
+                prop_oneof![Just(0u64), 1u64..400_000],
+                prop_oneof![Just(0u64), 1u64..400_000],
+                prop_oneof![Just(0u64), 4_096u64..600_000],
+                any::<bool>(),
+            ),
+            1..12,
+        )
+        .prop_map(|v| {
+            v.into_iter()
+                .enumerate()
+                .map(|(i, (din, a, vec, dout, si, so, tile, dep))| SimStep {
+                    label: format!("s{i}"),
+                    work: [din, a, vec, dout, si, so],
+                    sram_tile_bytes: tile,
+                    deps: if dep && i > 0 { vec![i - 1] } else { vec![] },
+                    ..Default::default()
+                })
+                .collect()
+        })
+    }
+
+    proptest! {
+        #![proptest_config(ProptestConfig::with_cases(48))]
+
+        /// No replay beats the physical bounds: total compute, all DRAM-side bytes on one
+        /// bus at peak (shared bus), each SSD direction at its bandwidth plus one latency
+        /// per step that uses it; the ideal replay never beats the per-link bounds either,
+        /// and never takes longer than the full one.
+        #[test]
+        fn replays_respect_the_bounds(steps in arb_steps(), overlap in any::<bool>()) {
+            let hw = HwConfig::paper_default();
+            let full = SimOptions { overlap, ..SimOptions::full() };
+            let ideal = SimOptions { overlap, ..SimOptions::ideal() };
+            let f = simulate(&hw, &steps, &full).report;
+            let i = simulate(&hw, &steps, &ideal).report;
+            let sum = |e: Engine| steps.iter().map(|s| s.get(e)).sum::<u64>() as f64;
+            let compute = sum(Engine::Array) + sum(Engine::Vector);
+            let ssd = |e: Engine, bw: f64| {
+                sum(e) / bw + 80_000.0 * steps.iter().filter(|s| s.get(e) > 0).count() as f64
+            };
+            let ssd_bound = ssd(Engine::SsdIn, 2.1).max(ssd(Engine::SsdOut, 1.2));
+            let bus = (sum(Engine::DmaIn) + sum(Engine::DmaOut) + sum(Engine::SsdIn) + sum(Engine::SsdOut)) / 25.6;
+            let links = sum(Engine::DmaIn).max(sum(Engine::DmaOut)) / 25.6;
+            // Integer rounding: at most one cycle per chunk and engine.
+            let slack = 6.0 * f.chunks as f64;
+            prop_assert!(f.cycles as f64 + slack >= compute.max(bus).max(ssd_bound));
+            prop_assert!(i.cycles as f64 + slack >= compute.max(links).max(ssd_bound));
+            prop_assert!(f.cycles + f.chunks >= i.cycles);
+            for e in &f.engines {
+                prop_assert_eq!(e.busy_cycles + e.stalls.values().sum::<u64>(), f.cycles);
+            }
+        }
+    }
+}
