@@ -159,7 +159,7 @@ fn combos(model: &Model, o: &SearchOptions) -> (Vec<Combo>, u64) {
     let trace = model.trace();
     let seqs = trace.sequences_per_step;
     let mbs: Vec<u64> = match &o.micro_batches {
-        MicroBatches::All => crate::cost::model_divisors(seqs),
+        MicroBatches::All => crate::cost::divisors(seqs),
         MicroBatches::Workload => vec![trace.micro_batch_size],
         MicroBatches::List(v) => v.clone(),
     };
