@@ -237,3 +237,36 @@ fn efficiency_table_interpolates_characterised_mix() {
     let cached = EfficiencyTable::cached(&p, DramFeatures::ALL);
     assert_eq!(*cached, t);
 }
+
+#[test]
+fn write_then_read_pays_write_latency_and_twtr() {
+    // Idle device, a 32 B write at 0: ACT at 0, WR at tRCD = 29, data 29 + WL + 1 = 44 ..
+    // 52. A read and a write of the same row both arriving at 0: reads are served first
+    // (writes wait for the drain watermark or an empty read queue): ACT 0, RD 29, data
+    // 57..65; the WR follows at RD + tRTW = 60, data 75..83.
+    let w = Request {
+        addr: 0,
+        bytes: 32,
+        write: true,
+        arrival_nck: 0,
+    };
+    let (_, r) = run(&device(), DramFeatures::ALL, [w]);
+    assert_eq!(r.completion_nck, vec![29 + 14 + 1 + 8]);
+    let (_, r) = run(&device(), DramFeatures::ALL, [read(32, 32, 0), w]);
+    assert_eq!(r.completion_nck, vec![65, 60 + 15 + 8]);
+    // Write first, read of the same row at clock 100: WR at 29 (data 44..52), RD no
+    // earlier than WR + WL + 1 + 8 + tWTR = 29 + 39 = 68, so at 100; data 128..136.
+    let late = read(32, 32, 100);
+    let (_, r) = run(&device(), DramFeatures::ALL, [w, late]);
+    assert_eq!(r.completion_nck, vec![52, 136]);
+    // A read right behind the write (arrival 30) is held by tWTR: RD at 68, done 104.
+    let (_, r) = run(&device(), DramFeatures::ALL, [w, read(32, 32, 30)]);
+    assert_eq!(r.completion_nck, vec![52, 68 + 28 + 8]);
+}
+
+#[test]
+fn ideal_dram_has_unit_efficiency() {
+    let t = EfficiencyTable::ideal();
+    assert_eq!(t.at(0.0), 1.0);
+    assert_eq!(t.at(0.37), 1.0);
+}
