@@ -17,7 +17,7 @@ use criterion::{Criterion, Throughput, criterion_group, criterion_main};
 use edgesim::hw::HwConfig;
 use edgesim::search::SearchOptions;
 use edgesim::sim::dram::{
-    AddressMapping, ControllerConfig, DramFeatures, DramParams, EfficiencyTable, Pattern,
+    Access, AddressMapping, ControllerConfig, DramFeatures, DramParams, EfficiencyTable, Pattern,
     simulate as dram_sim, stream,
 };
 use edgesim::sim::replay::replay_best;
@@ -99,7 +99,7 @@ fn bench_dram(c: &mut Criterion) {
     }
     g.throughput(Throughput::Elements(11));
     g.bench_function("characterise_efficiency_table", |b| {
-        b.iter(|| EfficiencyTable::characterise(&p, DramFeatures::ALL).efficiency[5])
+        b.iter(|| EfficiencyTable::characterise(&p, DramFeatures::ALL, Access::DMA).efficiency[5])
     });
     g.finish();
 }

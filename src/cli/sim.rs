@@ -32,6 +32,10 @@ pub struct SimArgs {
     /// or `ideal` for all of the analytic model's assumptions at once.
     #[arg(long, value_delimiter = ',')]
     pub disable: Vec<String>,
+    /// Bytes per DMA request to DRAM, a power of two from 32 to 4096: sets the access size
+    /// the LPDDR4 model is characterised with.
+    #[arg(long, default_value_t = 256)]
+    pub dma_request_bytes: u32,
     /// Also explain the gap to the analytic model effect by effect (8 simulations).
     #[arg(long)]
     pub attribute: bool,
@@ -139,7 +143,16 @@ pub fn write_outputs(
 /// The command.
 pub fn sim_cmd(a: &SimArgs) -> Result<()> {
     let mode: Mode = a.mode.parse()?;
-    let opts = options_without(&a.disable)?;
+    let mut opts = options_without(&a.disable)?;
+    let b = a.dma_request_bytes;
+    if !(32..=4096).contains(&b) || !b.is_power_of_two() {
+        return Err(Error::input(
+            "--dma-request-bytes",
+            "dma_request_bytes",
+            format!("{b}: must be a power of two from 32 to 4096"),
+        ));
+    }
+    opts.dma_request_bytes = b;
     let hw = super::load_hw(a.hw.as_deref())?;
     let trace = load_workload(&a.workload)?;
     let search_opts = if a.vanilla {

@@ -1,7 +1,7 @@
 //! The hardware as the simulator sees it: rates in bytes per accelerator cycle, derived
 //! once from the [`HwConfig`].
 
-use super::dram::{DramParams, EfficiencyTable};
+use super::dram::{Access, DramParams, EfficiencyTable, Pattern};
 use super::options::SimOptions;
 use crate::hw::{DramKind, HwConfig};
 use std::sync::Arc;
@@ -50,7 +50,11 @@ impl Machine {
     pub fn new(hw: &HwConfig, opts: &SimOptions) -> Self {
         let clock_hz = hw.clock_hz();
         let dram_eff = if opts.dram_timing && hw.dram.kind == DramKind::Lpddr4 {
-            EfficiencyTable::cached(&DramParams::from_dram(&hw.dram), opts.dram_features)
+            let access = Access {
+                pattern: Pattern::Sequential,
+                request_bytes: opts.dma_request_bytes,
+            };
+            EfficiencyTable::cached(&DramParams::from_dram(&hw.dram), opts.dram_features, access)
         } else {
             Arc::new(EfficiencyTable::ideal())
         };

@@ -15,6 +15,8 @@ pub struct SimOptions {
     pub dram_timing: bool,
     /// Which LPDDR4 effects the efficiency characterisation includes.
     pub dram_features: DramFeatures,
+    /// Bytes per DMA request to DRAM (sequential streams; a multiple of 32 B).
+    pub dma_request_bytes: u32,
     /// A step's first load waits for the stores of the steps it depends on (data that
     /// round-trips through DRAM); off: dependencies are ignored beyond program order.
     pub dependency_sync: bool,
@@ -39,6 +41,7 @@ impl SimOptions {
             shared_bus: true,
             dram_timing: true,
             dram_features: DramFeatures::ALL,
+            dma_request_bytes: 256,
             dependency_sync: true,
             finite_buffers: true,
             buffer_depth: 2,

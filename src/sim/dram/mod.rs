@@ -6,8 +6,9 @@
 //!   channel interleave (the module doc says why).
 //! - [`controller`]: the event-driven FR-FCFS controller ([`simulate`]).
 //! - [`traffic`]: synthetic sequential / random streams.
-//! - [`table`]: effective bandwidth by read fraction, characterised and cached, which is
-//!   what the system simulator charges DRAM transfers with.
+//! - [`table`]: effective bandwidth by (read fraction, access pattern, request size),
+//!   characterised and cached, which is what the system simulator charges DRAM
+//!   transfers with (sequential DMA requests).
 
 pub mod controller;
 pub mod mapping;
@@ -21,5 +22,5 @@ mod tests;
 pub use controller::{ControllerConfig, DramFeatures, DramRun, DramStats, Request, simulate};
 pub use mapping::{AddressMapping, Location};
 pub use params::DramParams;
-pub use table::EfficiencyTable;
+pub use table::{Access, EfficiencyTable};
 pub use traffic::{Pattern, stream};

@@ -1,10 +1,21 @@
 //! Effective DRAM bandwidth of an access mix, characterised once by simulation and cached.
 //!
-//! The system simulator moves whole tensors: long sequential DMA streams of 256 B
-//! requests, some reading and some writing at once. What their mix costs on LPDDR4 is a
-//! function of the read fraction alone (row misses are rare and hidden by bank
-//! parallelism in a sequential stream; turnarounds and refresh are not). So the model is
-//! run once per (device, features) at read fractions 0, 0.1, ..., 1 and interpolated.
+//! A table holds, for one access kind (pattern and request size, [`Access`]), the
+//! efficiency at read fractions 0, 0.1, ..., 1, each point simulated once per (device,
+//! features, access) and cached for the process; lookups interpolate linearly.
+//!
+//! The system simulator moves whole tensors: long sequential DMA streams (256 B requests
+//! by default), some reading and some writing at once. For those, row misses are rare
+//! and hidden by bank parallelism, while turnarounds and refresh are not, so the read
+//! fraction is the dimension that matters; random accesses are characterised by the same
+//! machinery for callers that issue them.
+//!
+//! Between the pure streams the curve is not monotone: writes drain in batches (16
+//! bursts between the watermarks), and one read/write round trip pays two turnarounds
+//! (54 clocks on LPDDR4-3200) for however many bursts of each direction it carries. The
+//! balanced mix carries 16 + 16 (82.6% before refresh); skewed mixes carry fewer
+//! minority-direction bursts per round trip and depend on how many bursts each request
+//! brings into the queue at once (LPDDR4-3200, 256 B requests: ~69% at 30% reads).
 
 use super::controller::{ControllerConfig, DramFeatures, simulate};
 use super::mapping::AddressMapping;
@@ -14,15 +25,30 @@ use rayon::prelude::*;
 use std::collections::HashMap;
 use std::sync::{Arc, Mutex, OnceLock};
 
-/// Requests simulated per point: 16384 x 256 B = 4 MiB, about 160 us at 25.6 GB/s, i.e.
-/// ~40 refresh intervals, enough that refresh is averaged rather than sampled.
-const POINT_REQUESTS: u64 = 16384;
-/// DMA request size (see the mapping's choice of interleave).
-const DMA_REQUEST_BYTES: u32 = 256;
+/// Bytes simulated per point: 4 MiB, about 160 us at 25.6 GB/s, i.e. ~40 refresh
+/// intervals, enough that refresh is averaged rather than sampled.
+const POINT_BYTES: u64 = 4 << 20;
 /// Read fractions characterised.
 const STEPS: usize = 10;
 
-/// Efficiency (achieved / peak bandwidth) of sequential DMA traffic by read fraction.
+/// The kind of access a table characterises.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, serde::Serialize)]
+pub struct Access {
+    /// Sequential streams or random addresses.
+    pub pattern: Pattern,
+    /// Bytes per request (a multiple of the burst size).
+    pub request_bytes: u32,
+}
+
+impl Access {
+    /// Sequential DMA with 256 B requests (see the mapping's choice of interleave).
+    pub const DMA: Access = Access {
+        pattern: Pattern::Sequential,
+        request_bytes: 256,
+    };
+}
+
+/// Efficiency (achieved / peak bandwidth) of one access kind by read fraction.
 #[derive(Debug, Clone, PartialEq, serde::Serialize)]
 pub struct EfficiencyTable {
     /// `efficiency[i]` at read fraction `i / 10`.
@@ -30,8 +56,9 @@ pub struct EfficiencyTable {
 }
 
 impl EfficiencyTable {
-    /// Characterises the device by simulation (a few tens of ms).
-    pub fn characterise(p: &DramParams, f: DramFeatures) -> Self {
+    /// Characterises the device for `access` by simulation (a few hundred ms).
+    pub fn characterise(p: &DramParams, f: DramFeatures, access: Access) -> Self {
+        let n = (POINT_BYTES / access.request_bytes.max(1) as u64).max(1024);
         let map = AddressMapping::new(p.channels, p.banks, p.page_bytes);
         let cfg = ControllerConfig::default();
         // Points are independent: characterise them in parallel.
@@ -39,14 +66,7 @@ impl EfficiencyTable {
             .into_par_iter()
             .map(|i| {
                 let rf = i as f64 / STEPS as f64;
-                let reqs = stream(
-                    &map,
-                    Pattern::Sequential,
-                    POINT_REQUESTS,
-                    DMA_REQUEST_BYTES,
-                    rf,
-                    1,
-                );
+                let reqs = stream(&map, access.pattern, n, access.request_bytes, rf, 1);
                 simulate(p, &map, f, &cfg, reqs).stats.efficiency(p)
             })
             .collect();
@@ -60,17 +80,18 @@ impl EfficiencyTable {
         }
     }
 
-    /// Cached [`characterise`](Self::characterise): one simulation per distinct device
-    /// and feature set per process.
-    pub fn cached(p: &DramParams, f: DramFeatures) -> Arc<Self> {
-        type Cache = Mutex<HashMap<(DramParams, DramFeatures), Arc<EfficiencyTable>>>;
+    /// Cached [`characterise`](Self::characterise): one characterisation per distinct
+    /// (device, features, access) per process.
+    pub fn cached(p: &DramParams, f: DramFeatures, access: Access) -> Arc<Self> {
+        type Key = (DramParams, DramFeatures, Access);
+        type Cache = Mutex<HashMap<Key, Arc<EfficiencyTable>>>;
         static CACHE: OnceLock<Cache> = OnceLock::new();
         let cache = CACHE.get_or_init(|| Mutex::new(HashMap::new()));
-        let key = (p.clone(), f);
+        let key = (p.clone(), f, access);
         if let Some(t) = cache.lock().ok().and_then(|c| c.get(&key).cloned()) {
             return t;
         }
-        let t = Arc::new(Self::characterise(p, f));
+        let t = Arc::new(Self::characterise(p, f, access));
         if let Ok(mut c) = cache.lock() {
             c.insert(key, t.clone());
         }
