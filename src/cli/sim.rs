@@ -208,6 +208,29 @@ pub fn sim_cmd(a: &SimArgs) -> Result<()> {
     Ok(())
 }
 
+/// Bytes with a binary unit that keeps 3 significant figures readable.
+fn bytes(b: u64) -> String {
+    let units = ["B", "KiB", "MiB", "GiB", "TiB"];
+    let mut v = b as f64;
+    let mut u = 0;
+    while v >= 1024.0 && u + 1 < units.len() {
+        v /= 1024.0;
+        u += 1;
+    }
+    format!("{v:.2} {}", units[u])
+}
+
+/// Energy in J, mJ or uJ.
+fn joules(j: f64) -> String {
+    if j >= 1.0 || j == 0.0 {
+        format!("{j:.3} J")
+    } else if j >= 1e-3 {
+        format!("{:.3} mJ", j * 1e3)
+    } else {
+        format!("{:.3} uJ", j * 1e6)
+    }
+}
+
 fn pct(x: u64, of: u64) -> f64 {
     100.0 * x as f64 / of.max(1) as f64
 }
@@ -237,8 +260,13 @@ pub fn text_report(title: &str, r: &Replay, c: &Comparison, attr: Option<&Attrib
     let e = &s.energy;
     let _ = writeln!(
         o,
-        "   energy {:.3} J (MAC {:.3}, vector {:.3}, SRAM {:.3}, DRAM {:.3}, SSD {:.3})",
-        s.energy_joules, e.mac, e.vector, e.sram, e.dram, e.ssd
+        "   energy {} (MAC {}, vector {}, SRAM {}, DRAM {}, SSD {})",
+        joules(s.energy_joules),
+        joules(e.mac),
+        joules(e.vector),
+        joules(e.sram),
+        joules(e.dram),
+        joules(e.ssd)
     );
     let _ = writeln!(
         o,
@@ -247,12 +275,11 @@ pub fn text_report(title: &str, r: &Replay, c: &Comparison, attr: Option<&Attrib
     );
     for en in &s.engines {
         let st = |k: &str| pct(en.stalls.get(k).copied().unwrap_or(0), s.cycles);
-        let work =
-            if en.achieved_gbps.is_some() || en.name.contains("dma") || en.name.contains("ssd") {
-                format!("{:.3} GB", en.work as f64 / 1e9)
-            } else {
-                format!("{} cyc", en.work)
-            };
+        let work = if en.name.contains("dma") || en.name.contains("ssd") {
+            bytes(en.work)
+        } else {
+            format!("{} cyc", en.work)
+        };
         let _ = writeln!(
             o,
             "   {:<18} {:>6.1} {:>16} {:>8} {:>7.1} {:>7.1} {:>7.1} {:>7.1} {:>8.1}",
@@ -272,10 +299,10 @@ pub fn text_report(title: &str, r: &Replay, c: &Comparison, attr: Option<&Attrib
         |v: &[crate::sim::report::OccupancySample]| v.iter().map(|x| x.bytes).max().unwrap_or(0);
     let _ = writeln!(
         o,
-        "   peak occupancy: SRAM {:.1} KiB, DRAM {:.2} GiB, SSD {:.2} GiB",
-        peak(&s.sram_occupancy) as f64 / 1024.0,
-        peak(&s.dram_occupancy) as f64 / (1u64 << 30) as f64,
-        peak(&s.ssd_occupancy) as f64 / (1u64 << 30) as f64
+        "   peak occupancy: SRAM {}, DRAM {}, SSD {}",
+        bytes(peak(&s.sram_occupancy)),
+        bytes(peak(&s.dram_occupancy)),
+        bytes(peak(&s.ssd_occupancy))
     );
     if let Some(a) = attr {
         let _ = writeln!(
