@@ -3,6 +3,7 @@
 
 pub mod cli;
 pub mod cost;
+pub mod dse;
 pub mod error;
 pub mod grid;
 pub mod hw;
@@ -12,6 +13,7 @@ pub mod model;
 pub mod policy;
 pub mod report;
 pub mod search;
+pub mod sim;
 pub mod toml_util;
 pub mod workload;
 

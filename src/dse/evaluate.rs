@@ -1,0 +1,91 @@
+//! The bridge from DSE to the schedule search and the workload reader: search options
+//! from `--mode`, workloads to traces, and a search result to a table [`Outcome`]. No
+//! modelling happens here; every number comes from `search::search`.
+
+use super::Outcome;
+use super::sweep::NamedTrace;
+use crate::cost::Mode;
+use crate::error::{Error, Result};
+use crate::hw::HwConfig;
+use crate::search::{SearchOptions, search};
+use crate::workload::{Trace, Workload};
+use std::path::{Path, PathBuf};
+
+/// The full search's options, under `mode` (`paper`, `chained`, `shared-bus`) when given.
+pub fn options(mode: Option<&str>) -> Result<SearchOptions> {
+    let o = SearchOptions::default();
+    Ok(match mode {
+        Some(m) => o.with_mode(m.parse::<Mode>()?),
+        None => o,
+    })
+}
+
+/// "No complementary scheduling" (`SearchOptions::vanilla()`).
+pub fn vanilla_options() -> SearchOptions {
+    SearchOptions::vanilla()
+}
+
+/// Reads a workload file and builds its trace.
+pub fn load_trace(path: &Path) -> Result<Trace> {
+    Workload::from_file(path)?.trace()
+}
+
+/// Reads workload files; each is labelled by its file stem, which must be unique.
+pub fn load_traces(paths: &[PathBuf]) -> Result<Vec<NamedTrace>> {
+    let mut out: Vec<NamedTrace> = Vec::with_capacity(paths.len());
+    for p in paths {
+        let name = p
+            .file_stem()
+            .map(|s| s.to_string_lossy().into_owned())
+            .unwrap_or_else(|| p.display().to_string());
+        if out.iter().any(|w| w.name == name) {
+            return Err(Error::input(
+                p.display().to_string(),
+                "workloads",
+                format!("two workload files share the name `{name}`; rename one"),
+            ));
+        }
+        out.push(NamedTrace {
+            name,
+            trace: load_trace(p)?,
+        });
+    }
+    Ok(out)
+}
+
+/// Searches `trace` on `hw` and records the best schedule. When nothing fits, the
+/// outcome is infeasible with infinite time, and `schedule` carries the search's reason.
+pub fn outcome(hw: &HwConfig, trace: &Trace, opts: &SearchOptions) -> Result<Outcome> {
+    let r = search(hw, trace, opts);
+    Ok(match &r.best {
+        Some(e) => Outcome {
+            feasible: e.feasible,
+            seconds_per_step: e.seconds_per_iteration,
+            memory_bytes: e.memory_bytes.round() as u64,
+            peak_bytes: [
+                e.peak_bytes.sram.round() as u64,
+                e.peak_bytes.dram.round() as u64,
+                e.peak_bytes.ssd.round() as u64,
+            ],
+            energy_j: e.energy_joules,
+            bound: e.bound.to_string(),
+            schedule: e.schedule.to_string(),
+            lower_bound_s: e.lower_bound_seconds,
+            gap: e.gap,
+        },
+        None => Outcome {
+            feasible: false,
+            seconds_per_step: f64::INFINITY,
+            memory_bytes: 0,
+            peak_bytes: [0; 3],
+            energy_j: f64::INFINITY,
+            bound: "infeasible".into(),
+            schedule: r
+                .reason
+                .clone()
+                .unwrap_or_else(|| "no feasible schedule".into()),
+            lower_bound_s: r.lower_bound.seconds,
+            gap: f64::INFINITY,
+        },
+    })
+}

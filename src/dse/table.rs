@@ -1,0 +1,185 @@
+//! The sweep table: one row per (design point, workload), the content of `sweep.csv`.
+//!
+//! Columns, in order: `point` (index in the full expansion), `workload` (file stem), one
+//! column per swept key (dotted name), then the derived hardware figures `sram_kib`,
+//! `dram_gbps`, `pe_count`, then the search result `feasible`, `seconds_per_step`,
+//! `memory_bytes`, `sram_peak_bytes`, `dram_peak_bytes`, `ssd_peak_bytes`, `energy_j`,
+//! `bound`, `schedule`, `lower_bound_s`, `gap`, and `pareto`. Numbers are written in
+//! Rust's shortest round-trip form, so reading a cell back yields the same `f64` and a
+//! merged table is byte-identical to a single run. No wall-clock or host column exists.
+
+use crate::error::{Error, Result};
+
+/// What one search returns for one (hardware, workload) pair, as the table records it.
+#[derive(Debug, Clone, PartialEq, serde::Serialize)]
+pub struct Outcome {
+    /// True when the best schedule fits every tier.
+    pub feasible: bool,
+    /// Seconds per optimizer step of the best schedule.
+    pub seconds_per_step: f64,
+    /// Total tuning memory (bytes) of the best schedule.
+    pub memory_bytes: u64,
+    /// Peak bytes held in SRAM, DRAM and SSD.
+    pub peak_bytes: [u64; 3],
+    /// Energy per optimizer step (J).
+    pub energy_j: f64,
+    /// The bounding term (e.g. `compute`, `r_to_sram`).
+    pub bound: String,
+    /// One-line schedule summary.
+    pub schedule: String,
+    /// Lower bound on seconds per step.
+    pub lower_bound_s: f64,
+    /// Optimality gap `seconds / lower_bound - 1`.
+    pub gap: f64,
+}
+
+/// Column names after the swept keys.
+pub const TAIL_COLUMNS: [&str; 15] = [
+    "sram_kib",
+    "dram_gbps",
+    "pe_count",
+    "feasible",
+    "seconds_per_step",
+    "memory_bytes",
+    "sram_peak_bytes",
+    "dram_peak_bytes",
+    "ssd_peak_bytes",
+    "energy_j",
+    "bound",
+    "schedule",
+    "lower_bound_s",
+    "gap",
+    "pareto",
+];
+
+/// The objectives of the Pareto front, all minimised: time, memory, energy and SRAM size
+/// (the area proxy).
+pub const OBJECTIVE_COLUMNS: [&str; 4] =
+    ["seconds_per_step", "memory_bytes", "energy_j", "sram_kib"];
+
+/// A sweep table: header plus string cells (exactly what the CSV holds).
+#[derive(Debug, Clone, PartialEq)]
+pub struct SweepTable {
+    /// Column names.
+    pub header: Vec<String>,
+    /// Rows, in point order then workload order.
+    pub rows: Vec<Vec<String>>,
+}
+
+/// One result row before it becomes strings.
+#[derive(Debug, Clone)]
+pub struct SweepRow {
+    /// Point index in the full expansion.
+    pub point: usize,
+    /// Workload label.
+    pub workload: String,
+    /// Swept values formatted for the table.
+    pub values: Vec<String>,
+    /// SRAM capacity (KiB).
+    pub sram_kib: f64,
+    /// DRAM peak bandwidth (GB/s).
+    pub dram_gbps: f64,
+    /// Number of PEs.
+    pub pe_count: u64,
+    /// The search result.
+    pub outcome: Outcome,
+}
+
+impl SweepTable {
+    /// Builds the table of `rows` (already in order) for the swept `keys`, and marks the
+    /// Pareto front per workload.
+    pub fn from_rows(keys: &[String], rows: &[SweepRow]) -> SweepTable {
+        let mut header = vec!["point".to_string(), "workload".to_string()];
+        header.extend(keys.iter().cloned());
+        header.extend(TAIL_COLUMNS.iter().map(|s| s.to_string()));
+        let rows = rows
+            .iter()
+            .map(|r| {
+                let o = &r.outcome;
+                let mut c = vec![r.point.to_string(), r.workload.clone()];
+                c.extend(r.values.iter().cloned());
+                c.extend([
+                    r.sram_kib.to_string(),
+                    r.dram_gbps.to_string(),
+                    r.pe_count.to_string(),
+                    o.feasible.to_string(),
+                    o.seconds_per_step.to_string(),
+                    o.memory_bytes.to_string(),
+                    o.peak_bytes[0].to_string(),
+                    o.peak_bytes[1].to_string(),
+                    o.peak_bytes[2].to_string(),
+                    o.energy_j.to_string(),
+                    o.bound.clone(),
+                    o.schedule.clone(),
+                    o.lower_bound_s.to_string(),
+                    o.gap.to_string(),
+                    "false".to_string(),
+                ]);
+                c
+            })
+            .collect();
+        let mut t = SweepTable { header, rows };
+        // Cannot fail: the columns were just written.
+        let _ = t.mark_pareto();
+        t
+    }
+
+    /// Index of column `name`.
+    pub fn column(&self, name: &str) -> Result<usize> {
+        self.header
+            .iter()
+            .position(|h| h == name)
+            .ok_or_else(|| Error::input("sweep table", name, "missing column"))
+    }
+
+    /// The swept key columns (between `workload` and `sram_kib`).
+    pub fn key_columns(&self) -> Vec<String> {
+        let end = self
+            .header
+            .iter()
+            .position(|h| h == TAIL_COLUMNS[0])
+            .unwrap_or(self.header.len());
+        self.header[2.min(end)..end].to_vec()
+    }
+
+    /// A numeric cell, or an error naming the column and row.
+    pub fn num(&self, row: usize, col: usize) -> Result<f64> {
+        let cell = &self.rows[row][col];
+        cell.parse::<f64>().map_err(|_| {
+            Error::input(
+                "sweep table",
+                format!("row {} column {}", row + 2, self.header[col]),
+                format!("`{cell}` is not a number"),
+            )
+        })
+    }
+
+    /// Recomputes the `pareto` column: per workload, among feasible rows, the rows no other
+    /// row beats on all of time, memory, energy and SRAM size.
+    pub fn mark_pareto(&mut self) -> Result<()> {
+        let wl = self.column("workload")?;
+        let feas = self.column("feasible")?;
+        let par = self.column("pareto")?;
+        let cols: Vec<usize> = OBJECTIVE_COLUMNS
+            .iter()
+            .map(|c| self.column(c))
+            .collect::<Result<_>>()?;
+        let mut objectives = Vec::with_capacity(self.rows.len());
+        for r in 0..self.rows.len() {
+            objectives.push(
+                cols.iter()
+                    .map(|&c| self.num(r, c))
+                    .collect::<Result<Vec<f64>>>()?,
+            );
+        }
+        let eligible: Vec<bool> = (0..self.rows.len())
+            .map(|r| self.rows[r][feas] == "true" && objectives[r].iter().all(|x| x.is_finite()))
+            .collect();
+        let groups: Vec<&str> = self.rows.iter().map(|r| r[wl].as_str()).collect();
+        let front = super::pareto::front_by_group(&groups, &objectives, &eligible);
+        for (row, on) in self.rows.iter_mut().zip(front) {
+            row[par] = on.to_string();
+        }
+        Ok(())
+    }
+}

@@ -1,0 +1,183 @@
+//! The plots of `edgesim sweep` / `edgesim merge`, drawn from a sweep table: per workload,
+//! time per step against SRAM capacity (or the first numeric swept key) with one line per
+//! combination of the other swept keys (e.g. per DRAM bandwidth), and a scatter of time
+//! against memory with the Pareto front highlighted.
+
+use super::plot::{self, LineChart, ScatterChart, Series};
+use crate::dse::SweepTable;
+use crate::error::Result;
+use std::path::{Path, PathBuf};
+
+/// Axis label with unit for a dotted hardware key, from the unit suffix of its name.
+pub fn key_label(key: &str) -> String {
+    let known = [
+        ("sram.capacity_kib", "SRAM capacity (KiB)"),
+        ("dram.data_rate_mtps", "DRAM data rate (MT/s)"),
+        ("dram.bus_width_bits", "DRAM bus width (bits)"),
+        ("compute.pe_rows", "PE array rows"),
+        ("compute.pe_cols", "PE array columns"),
+        ("clock_ghz", "clock (GHz)"),
+    ];
+    if let Some((_, l)) = known.iter().find(|(k, _)| *k == key) {
+        return l.to_string();
+    }
+    let units = [
+        ("_kib", "KiB"),
+        ("_gib", "GiB"),
+        ("_gbps", "GB/s"),
+        ("_mtps", "MT/s"),
+        ("_ghz", "GHz"),
+        ("_bits", "bits"),
+        ("_ns", "ns"),
+        ("_us", "us"),
+        ("_pj", "pJ"),
+        ("_pj_per_byte", "pJ/B"),
+        ("_bytes_per_cycle", "B/cycle"),
+    ];
+    let unit = units
+        .iter()
+        .filter(|(s, _)| key.ends_with(s))
+        .max_by_key(|(s, _)| s.len());
+    match unit {
+        Some((s, u)) => format!("{} ({u})", key.trim_end_matches(s)),
+        None => key.to_string(),
+    }
+}
+
+fn safe(name: &str) -> String {
+    name.chars()
+        .map(|c| {
+            if c.is_ascii_alphanumeric() || c == '-' || c == '_' {
+                c
+            } else {
+                '_'
+            }
+        })
+        .collect()
+}
+
+/// Draws every sweep plot into `dir`; returns the written files.
+pub fn write_sweep_plots(dir: &Path, t: &SweepTable) -> Result<Vec<PathBuf>> {
+    let keys = t.key_columns();
+    let wl = t.column("workload")?;
+    let feas = t.column("feasible")?;
+    let secs = t.column("seconds_per_step")?;
+    let mem = t.column("memory_bytes")?;
+    let par = t.column("pareto")?;
+    let gbps = t.column("dram_gbps")?;
+
+    // x axis: SRAM capacity when swept, else the first numeric swept key.
+    let numeric = |c: usize| t.rows.iter().all(|r| r[c].parse::<f64>().is_ok());
+    let x_key = keys
+        .iter()
+        .find(|k| k.as_str() == "sram.capacity_kib")
+        .or_else(|| {
+            keys.iter()
+                .find(|k| t.column(k).map(numeric).unwrap_or(false))
+        })
+        .cloned();
+    let mut workloads: Vec<String> = Vec::new();
+    for r in &t.rows {
+        if !workloads.contains(&r[wl]) {
+            workloads.push(r[wl].clone());
+        }
+    }
+
+    let mut out = Vec::new();
+    for w in &workloads {
+        let rows: Vec<usize> = (0..t.rows.len())
+            .filter(|&i| t.rows[i][wl] == *w && t.rows[i][feas] == "true")
+            .collect();
+        if let Some(xk) = &x_key {
+            let xc = t.column(xk)?;
+            let others: Vec<usize> = keys
+                .iter()
+                .filter(|k| *k != xk)
+                .map(|k| t.column(k))
+                .collect::<Result<_>>()?;
+            let dram_only =
+                !others.is_empty() && others.iter().all(|&c| t.header[c].starts_with("dram."));
+            let mut series: Vec<(Vec<String>, Series)> = Vec::new();
+            for &i in &rows {
+                let r = &t.rows[i];
+                let group: Vec<String> = others.iter().map(|&c| r[c].clone()).collect();
+                let label = if dram_only {
+                    format!("DRAM {} GB/s", plot::tick(t.num(i, gbps)?))
+                } else if others.is_empty() {
+                    w.clone()
+                } else {
+                    others
+                        .iter()
+                        .map(|&c| format!("{} = {}", t.header[c], r[c]))
+                        .collect::<Vec<_>>()
+                        .join(", ")
+                };
+                let pt = (t.num(i, xc)?, t.num(i, secs)?);
+                match series.iter_mut().find(|(g, _)| *g == group) {
+                    Some((_, s)) => s.points.push(pt),
+                    None => series.push((
+                        group,
+                        Series {
+                            label,
+                            points: vec![pt],
+                        },
+                    )),
+                }
+            }
+            let mut series: Vec<Series> = series.into_iter().map(|(_, s)| s).collect();
+            for s in &mut series {
+                s.points.sort_by(|a, b| a.0.total_cmp(&b.0));
+            }
+            let log2_x = series
+                .iter()
+                .flat_map(|s| s.points.iter())
+                .all(|p| p.0 > 0.0)
+                && xk.ends_with("_kib");
+            let chart = LineChart {
+                title: format!("{w}: time per optimizer step vs {}", key_label(xk)),
+                x_label: key_label(xk),
+                y_label: "time per optimizer step (s)".into(),
+                log2_x,
+                series,
+            };
+            let stem = dir.join(format!("time_vs_{}_{}", safe(xk), safe(w)));
+            out.extend(plot::line_chart(&stem, &chart)?);
+        }
+        let gib = (1u64 << 30) as f64;
+        let mut front = Vec::new();
+        let mut others = Vec::new();
+        for &i in &rows {
+            let p = (t.num(i, mem)? / gib, t.num(i, secs)?);
+            if t.rows[i][par] == "true" {
+                front.push(p);
+            } else {
+                others.push(p);
+            }
+        }
+        let chart = ScatterChart {
+            title: format!("{w}: design points and Pareto front"),
+            x_label: "tuning memory (GiB)".into(),
+            y_label: "time per optimizer step (s)".into(),
+            others,
+            front,
+        };
+        out.extend(plot::scatter_chart(
+            &dir.join(format!("pareto_{}", safe(w))),
+            &chart,
+        )?);
+    }
+    Ok(out)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn labels_carry_units() {
+        assert_eq!(key_label("sram.capacity_kib"), "SRAM capacity (KiB)");
+        assert_eq!(key_label("ssd.read_gbps"), "ssd.read (GB/s)");
+        assert_eq!(key_label("dram.energy_pj_per_byte"), "dram.energy (pJ/B)");
+        assert_eq!(key_label("compute.dataflow"), "compute.dataflow");
+    }
+}
