@@ -72,8 +72,17 @@ impl Quantized {
             .and(self.codes.rows())
             .and(self.scales.rows())
             .par_for_each(|mut out_row, code_row, scale_row| {
-                for (j, (o, &c)) in out_row.iter_mut().zip(code_row.iter()).enumerate() {
-                    *o = f32::from(c) * scale_row[j / group];
+                let (Some(out), Some(codes)) = (out_row.as_slice_mut(), code_row.as_slice()) else {
+                    unreachable!("freshly allocated standard-layout arrays have contiguous rows")
+                };
+                for ((o, c), &s) in out
+                    .chunks_mut(group)
+                    .zip(codes.chunks(group))
+                    .zip(scale_row.iter())
+                {
+                    for (o, &c) in o.iter_mut().zip(c) {
+                        *o = f32::from(c) * s;
+                    }
                 }
             });
         out
@@ -108,6 +117,15 @@ fn round_scale_up(s: f32) -> f32 {
     }
 }
 
+/// `v.round_ties_even()` for `|v| <= 2^22`, without a libm call: adding and subtracting
+/// `1.5 * 2^23` makes the FPU round to an integer in its default round-to-nearest-even
+/// mode (the sum has no fractional mantissa bits left). Codes are at most 127 in size.
+#[inline]
+fn round_ties_even_small(v: f32) -> f32 {
+    const MAGIC: f32 = 12_582_912.0; // 1.5 * 2^23
+    (v + MAGIC) - MAGIC
+}
+
 /// Quantises `x` to `bits`-bit symmetric codes with one scale per row or per group.
 ///
 /// Errors when `bits` is outside `2..=8`, when a group size is 0, or when `x` holds a
@@ -121,7 +139,7 @@ pub fn quantize(x: ArrayView2<f32>, bits: u32, granularity: Granularity) -> Resu
             "must be at least 1 column per group",
         ));
     }
-    if let Some(((r, c), v)) = x.indexed_iter().find(|(_, v)| !v.is_finite()) {
+    if let Some(((r, c), v)) = crate::luc::first_non_finite(x) {
         return Err(Error::input(
             "quantiser",
             format!("x[{r}, {c}]"),
@@ -152,7 +170,7 @@ pub fn quantize(x: ArrayView2<f32>, bits: u32, granularity: Granularity) -> Resu
                     .iter_mut()
                     .zip(xs.iter())
                 {
-                    *c = (v / s).round_ties_even().clamp(-qmax_f, qmax_f) as i8;
+                    *c = round_ties_even_small((v / s).clamp(-qmax_f, qmax_f)) as i8;
                 }
             }
         });
@@ -323,6 +341,18 @@ mod tests {
         let bad = array![[1.0f32, f32::NAN]];
         let e = quantize(bad.view(), 4, Granularity::PerChannel).unwrap_err();
         assert!(e.to_string().contains("x[0, 1]"), "{e}");
+    }
+
+    #[test]
+    fn magic_rounding_is_ties_to_even() {
+        let mut v = -130.0f32;
+        while v <= 130.0 {
+            assert_eq!(round_ties_even_small(v), v.round_ties_even(), "{v}");
+            v += 0.125; // hits every tie (x.5) exactly
+        }
+        for v in [0.49999997f32, -0.49999997, 2.5000002, 1e-30, -0.0] {
+            assert_eq!(round_ties_even_small(v), v.round_ties_even(), "{v}");
+        }
     }
 
     #[test]

@@ -86,7 +86,7 @@ pub(crate) fn check_inputs(x: ArrayView2<f32>, features: usize) -> Result<()> {
             "at least one calibration token is needed",
         ));
     }
-    if let Some(((r, c), v)) = x.indexed_iter().find(|(_, v)| !v.is_finite()) {
+    if let Some(((r, c), v)) = crate::luc::first_non_finite(x) {
         return Err(Error::input(
             "calibration",
             format!("inputs[{r}, {c}]"),

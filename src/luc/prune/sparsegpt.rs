@@ -146,14 +146,15 @@ pub fn sparsegpt(
             .par_for_each(|mut w_row, mut keep_row, mut err_row| {
                 let mut wv = w_row.to_vec();
                 let mut kv = keep_row.to_vec();
+                let (mut sal, mut idx) = (Vec::new(), Vec::new());
                 for i in 0..count {
                     if let SparsityPattern::NM { n, m } = pattern
                         && i % m == 0
                     {
-                        let sal: Vec<f32> = (i..i + m)
-                            .map(|c| wv[c] * wv[c] / (diag[c] * diag[c]))
-                            .collect();
-                        for j in mask::smallest(&sal, n) {
+                        sal.clear();
+                        sal.extend((i..i + m).map(|c| wv[c] * wv[c] / (diag[c] * diag[c])));
+                        mask::smallest_into(&sal, n, &mut idx);
+                        for &j in &idx {
                             kv[i + j] = false;
                         }
                     }
