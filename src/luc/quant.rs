@@ -367,3 +367,44 @@ mod tests {
         }
     }
 }
+
+#[cfg(test)]
+mod properties {
+    use super::*;
+    use proptest::prelude::*;
+
+    fn matrix() -> impl Strategy<Value = Array2<f32>> {
+        (1usize..6, 1usize..40).prop_flat_map(|(r, c)| {
+            proptest::collection::vec(
+                prop_oneof![Just(0.0f32), -1e3f32..1e3, -1e-3f32..1e-3],
+                r * c,
+            )
+            .prop_map(move |v| Array2::from_shape_vec((r, c), v).expect("r * c values"))
+        })
+    }
+
+    fn granularity() -> impl Strategy<Value = Granularity> {
+        prop_oneof![
+            Just(Granularity::PerChannel),
+            Just(Granularity::PerToken),
+            (1usize..20).prop_map(Granularity::PerGroup),
+        ]
+    }
+
+    proptest! {
+        #[test]
+        fn bounded_error_idempotence_and_zeros(x in matrix(), bits in 2u32..=8, g in granularity()) {
+            let q = quantize(x.view(), bits, g).unwrap();
+            let d = q.dequantize();
+            let group = g.group_len(x.ncols());
+            for ((r, c), &v) in x.indexed_iter() {
+                let s = q.scales[[r, c / group]];
+                prop_assert!((v - d[[r, c]]).abs() <= s * 0.5 * (1.0 + 1e-6));
+                if v == 0.0 {
+                    prop_assert_eq!(d[[r, c]], 0.0);
+                }
+            }
+            prop_assert_eq!(fake_quant(d.view(), bits, g).unwrap(), d);
+        }
+    }
+}

@@ -519,3 +519,28 @@ fn sparsegpt_matches_a_direct_obs_transcription() {
         "max |W_impl - W_ref| = {diff} (scale {scale})"
     );
 }
+
+mod properties {
+    use super::*;
+    use proptest::prelude::*;
+
+    proptest! {
+        #![proptest_config(ProptestConfig::with_cases(48))]
+        #[test]
+        fn every_method_prunes_exactly_round_p_count(
+            rows in 1usize..6,
+            cols in 1usize..70,
+            p in 0.0f64..=1.0,
+            seed in 0u64..1000,
+        ) {
+            let w = gaussian(rows, cols, seed);
+            let x = correlated_inputs(cols + 8, cols, seed + 1);
+            let want = (p * (rows * cols) as f64).round() as usize;
+            for method in ALL {
+                let r = prune(w.view(), Some(x.view()), method, p, SparsityPattern::Unstructured).unwrap();
+                prop_assert_eq!(r.pruned_count(), want);
+                prop_assert!(r.weights.iter().all(|v| v.is_finite()));
+            }
+        }
+    }
+}
