@@ -61,6 +61,14 @@ impl Hessian {
         &self.xtx * (2.0 / self.tokens as f32)
     }
 
+    /// [`Hessian::matrix`] reusing the accumulator's buffer.
+    pub fn into_matrix(mut self) -> Array2<f32> {
+        if self.tokens > 0 {
+            self.xtx *= 2.0 / self.tokens as f32;
+        }
+        self.xtx
+    }
+
     /// Wanda's input-feature norms `||X_j||_2` over all tokens.
     pub fn column_norms(&self) -> Array1<f32> {
         self.xtx.diag().mapv(|v| v.max(0.0).sqrt())
@@ -121,6 +129,7 @@ mod tests {
         assert_eq!(h, Hessian::from_inputs(all.view()).unwrap());
         // X^T X = [[1+0+9, 2+0-3], [., 4+1+1]] = [[10, -1], [-1, 6]], n = 3.
         let m = h.matrix();
+        assert_eq!(h.clone().into_matrix(), m);
         assert!((m[[0, 0]] - 20.0 / 3.0).abs() < 1e-6);
         assert!((m[[0, 1]] + 2.0 / 3.0).abs() < 1e-6);
         assert!((m[[1, 1]] - 4.0).abs() < 1e-6);

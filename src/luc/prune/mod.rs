@@ -199,9 +199,9 @@ pub fn prune(
         }
         (PruneMethod::SparseGpt, Some(x)) => {
             let h = Hessian::from_inputs(x)?;
-            sparsegpt::sparsegpt(
+            sparsegpt::sparsegpt_owned(
                 w,
-                h.matrix().view(),
+                h.into_matrix(),
                 sparsity,
                 pattern,
                 &SparseGptOptions::default(),
@@ -254,7 +254,7 @@ pub fn prune_with_hessian(
             ))
         }
         PruneMethod::SparseGpt => {
-            sparsegpt::sparsegpt(w, hessian.matrix().view(), sparsity, pattern, options)
+            sparsegpt::sparsegpt_owned(w, hessian.matrix(), sparsity, pattern, options)
         }
     }
 }

@@ -5,7 +5,8 @@
 //!    calibration token) get `H_jj = 1` and their weight column is set to 0, as in the
 //!    reference (the column cannot affect the calibration output).
 //! 2. Dampening: `H += lambda I` with `lambda = damp_ratio * mean(diag H)` (0.01).
-//! 3. `Hinv = U`, the upper Cholesky factor of `H^-1` ([`upper_cholesky_of_inverse`]).
+//! 3. `Hinv = U`, the upper Cholesky factor of `H^-1`
+//!    ([`crate::luc::linalg::upper_cholesky_of_inverse`]).
 //!    Row `c` of `U`, divided by `U_cc`, is the OBS update direction for column `c`
 //!    restricted to the not-yet-processed columns `c..`, and `U_cc^2` is
 //!    `[(H_{c:,c:})^-1]_00`.
@@ -36,7 +37,7 @@ use ndarray::linalg::general_mat_mul;
 use ndarray::{Array2, ArrayView2, Zip, s};
 
 use super::{Pruned, SparsityPattern, mask};
-use crate::luc::linalg::upper_cholesky_of_inverse;
+use crate::luc::linalg::upper_cholesky_of_inverse_into;
 use crate::{Error, Result};
 
 /// Tuning knobs of SparseGPT; the defaults are the paper's and the reference code's.
@@ -76,6 +77,17 @@ pub fn sparsegpt(
     pattern: SparsityPattern,
     options: &SparseGptOptions,
 ) -> Result<Pruned> {
+    sparsegpt_owned(w, h.to_owned(), sparsity, pattern, options)
+}
+
+/// [`sparsegpt`] taking the Hessian by value (it is damped and factored in place).
+pub(crate) fn sparsegpt_owned(
+    w: ArrayView2<f32>,
+    mut h: Array2<f32>,
+    sparsity: f64,
+    pattern: SparsityPattern,
+    options: &SparseGptOptions,
+) -> Result<Pruned> {
     let (rows, cols) = w.dim();
     if h.dim() != (cols, cols) {
         return Err(Error::Other(format!(
@@ -94,7 +106,6 @@ pub fn sparsegpt(
         ));
     }
     let mut wk = w.as_standard_layout().into_owned();
-    let mut h = h.to_owned();
 
     // Dead inputs: as in the reference, H_jj = 1 and the weight column is zeroed.
     for j in 0..cols {
@@ -106,7 +117,7 @@ pub fn sparsegpt(
     let mean_diag = h.diag().iter().map(|&v| f64::from(v)).sum::<f64>() / cols.max(1) as f64;
     let damp = (options.damp_ratio * mean_diag) as f32;
     h.diag_mut().mapv_inplace(|v| v + damp);
-    let u = upper_cholesky_of_inverse(h.view()).map_err(|e| {
+    let u = upper_cholesky_of_inverse_into(h).map_err(|e| {
         Error::Other(format!(
             "SparseGPT: the Hessian is not positive definite after dampening by {} x mean(diag H): {e}",
             options.damp_ratio
