@@ -49,6 +49,44 @@ impl Granularity {
     }
 }
 
+impl std::fmt::Display for Granularity {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            Granularity::PerChannel => f.write_str("per-channel"),
+            Granularity::PerToken => f.write_str("per-token"),
+            Granularity::PerGroup(g) => write!(f, "per-group:{g}"),
+        }
+    }
+}
+
+impl std::str::FromStr for Granularity {
+    type Err = Error;
+
+    /// Parses `per-channel`, `per-token` or `per-group:G` (G >= 1 columns).
+    fn from_str(s: &str) -> Result<Self> {
+        let bad = || {
+            Error::input(
+                "quantiser",
+                "granularity",
+                format!(
+                    "unknown granularity {s:?}; allowed: per-channel, per-token, per-group:G (G >= 1)"
+                ),
+            )
+        };
+        match s.to_ascii_lowercase().as_str() {
+            "per-channel" => Ok(Granularity::PerChannel),
+            "per-token" => Ok(Granularity::PerToken),
+            other => {
+                let g = other.strip_prefix("per-group:").ok_or_else(bad)?;
+                match g.trim().parse::<usize>() {
+                    Ok(g) if g >= 1 => Ok(Granularity::PerGroup(g)),
+                    _ => Err(bad()),
+                }
+            }
+        }
+    }
+}
+
 /// Integer codes and scales of a quantised matrix.
 #[derive(Debug, Clone, PartialEq)]
 pub struct Quantized {
@@ -327,6 +365,20 @@ mod tests {
         // gives the per-column variant, which generally differs.
         let c = fake_quant(x.t(), 5, Granularity::PerToken).unwrap();
         assert_ne!(c.t().to_owned(), a);
+    }
+
+    #[test]
+    fn granularity_names_round_trip() {
+        for g in [
+            Granularity::PerChannel,
+            Granularity::PerToken,
+            Granularity::PerGroup(128),
+        ] {
+            assert_eq!(g.to_string().parse::<Granularity>().unwrap(), g);
+        }
+        for bad in ["per-group:0", "per-row", "per-group:x"] {
+            assert!(bad.parse::<Granularity>().is_err(), "{bad}");
+        }
     }
 
     #[test]

@@ -375,6 +375,36 @@ fn hand_examples_for_magnitude_and_wanda() {
 }
 
 #[test]
+fn names_parse_and_print() {
+    for method in ALL {
+        assert_eq!(method.to_string().parse::<PruneMethod>().unwrap(), method);
+    }
+    assert_eq!(
+        "SparseGPT".parse::<PruneMethod>().unwrap(),
+        PruneMethod::SparseGpt
+    );
+    assert!(
+        "obs"
+            .parse::<PruneMethod>()
+            .unwrap_err()
+            .to_string()
+            .contains("wanda")
+    );
+    assert_eq!(
+        "2:4".parse::<SparsityPattern>().unwrap(),
+        SparsityPattern::NM { n: 2, m: 4 }
+    );
+    assert_eq!(
+        "unstructured".parse::<SparsityPattern>().unwrap(),
+        SparsityPattern::Unstructured
+    );
+    assert_eq!(SparsityPattern::NM { n: 4, m: 8 }.to_string(), "4:8");
+    for bad in ["5:4", "2:0", "2-4", "x:4", ""] {
+        assert!(bad.parse::<SparsityPattern>().is_err(), "{bad}");
+    }
+}
+
+#[test]
 fn bad_arguments_are_errors() {
     let w = gaussian(4, 8, 16);
     let x = gaussian(10, 8, 17);
