@@ -68,8 +68,10 @@ fn effective_block(block: usize, pattern: SparsityPattern) -> usize {
 }
 
 /// Prunes `w` (`[out, in]`) with SparseGPT given the Hessian `h = 2 X^T X / n`
-/// (`[in, in]`). The caller has validated `w`, `sparsity` and `pattern`
-/// ([`super::prune_with_hessian`] does); `h` is checked here.
+/// (`[in, in]`), e.g. from [`super::Hessian::matrix`].
+///
+/// Errors like [`super::prune`], and when `h` has the wrong shape, is not finite or is
+/// not positive definite after dampening.
 pub fn sparsegpt(
     w: ArrayView2<f32>,
     h: ArrayView2<f32>,
@@ -77,10 +79,15 @@ pub fn sparsegpt(
     pattern: SparsityPattern,
     options: &SparseGptOptions,
 ) -> Result<Pruned> {
+    if super::validate(w, sparsity, pattern)? {
+        return Ok(super::unpruned(w));
+    }
     sparsegpt_owned(w, h.to_owned(), sparsity, pattern, options)
 }
 
-/// [`sparsegpt`] taking the Hessian by value (it is damped and factored in place).
+/// [`sparsegpt`] taking the Hessian by value (it is damped and factored in place); the
+/// caller has validated `w`, `sparsity` and `pattern` and handled the nothing-to-prune
+/// case.
 pub(crate) fn sparsegpt_owned(
     w: ArrayView2<f32>,
     mut h: Array2<f32>,
