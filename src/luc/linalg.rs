@@ -46,6 +46,27 @@ fn check_square(a: &ArrayView2<f32>, what: &str) -> Result<usize> {
 pub fn gram(x: ArrayView2<f32>) -> Array2<f32> {
     let n = x.ncols();
     let mut g = Array2::<f32>::zeros((n, n));
+    add_gram_unchecked(x, &mut g);
+    g
+}
+
+/// `G += X^T X` for a symmetric `G` (`[features, features]`), in place: the lower block
+/// triangle is accumulated by GEMMs with `beta = 1`, then mirrored.
+/// Errors when `G` is not `features x features`.
+pub fn add_gram(x: ArrayView2<f32>, g: &mut Array2<f32>) -> Result<()> {
+    let n = x.ncols();
+    if g.dim() != (n, n) {
+        return Err(Error::Other(format!(
+            "add_gram: G is {:?} but X has {n} features",
+            g.dim()
+        )));
+    }
+    add_gram_unchecked(x, g);
+    Ok(())
+}
+
+fn add_gram_unchecked(x: ArrayView2<f32>, g: &mut Array2<f32>) {
+    let n = x.ncols();
     for i0 in (0..n).step_by(GRAM_BLOCK) {
         let i1 = (i0 + GRAM_BLOCK).min(n);
         // One GEMM for the whole block row left of and including the diagonal:
@@ -53,15 +74,20 @@ pub fn gram(x: ArrayView2<f32>) -> Array2<f32> {
         let xi = x.slice(s![.., i0..i1]);
         let xj = x.slice(s![.., 0..i1]);
         let mut gij = g.slice_mut(s![i0..i1, 0..i1]);
-        general_mat_mul(1.0, &xi.t(), &xj, 0.0, &mut gij);
+        general_mat_mul(1.0, &xi.t(), &xj, 1.0, &mut gij);
     }
-    // Mirror the strict lower triangle into the upper one.
-    for i in 0..n {
-        for j in (i + 1)..n {
-            g[[i, j]] = g[[j, i]];
+    // Mirror the strict lower triangle into the upper one, tile by tile so both the rows
+    // read and the rows written stay in cache.
+    const TILE: usize = 64;
+    for i0 in (0..n).step_by(TILE) {
+        for j0 in (i0..n).step_by(TILE) {
+            for i in i0..(i0 + TILE).min(n) {
+                for j in j0.max(i + 1)..(j0 + TILE).min(n) {
+                    g[[i, j]] = g[[j, i]];
+                }
+            }
         }
     }
-    g
 }
 
 /// `sum_k a[k] * b[k]` with four independent accumulators, so the loop vectorises
@@ -325,6 +351,12 @@ pub(crate) mod tests {
         let reference = x.t().dot(&x);
         assert!(max_abs_diff(&g, &reference) < 1e-3);
         assert_eq!(g, g.t().to_owned(), "exactly symmetric");
+        // Accumulating two halves gives the product of the whole.
+        let mut acc = gram(x.slice(s![..100, ..]));
+        add_gram(x.slice(s![100.., ..]), &mut acc).unwrap();
+        assert!(add_gram(x.view(), &mut Array2::zeros((3, 3))).is_err());
+        assert!(max_abs_diff(&acc, &reference) < 1e-3);
+        assert_eq!(acc, acc.t().to_owned());
     }
 
     #[test]

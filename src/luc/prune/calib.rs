@@ -8,7 +8,7 @@
 
 use ndarray::{Array1, Array2, ArrayView2};
 
-use crate::luc::linalg::gram;
+use crate::luc::linalg::add_gram;
 use crate::{Error, Result};
 
 /// Running `X^T X` and token count of a layer's calibration inputs.
@@ -38,7 +38,7 @@ impl Hessian {
     /// value is not finite.
     pub fn add_batch(&mut self, x: ArrayView2<f32>) -> Result<()> {
         check_inputs(x, self.features())?;
-        self.xtx += &gram(x);
+        add_gram(x, &mut self.xtx)?;
         self.tokens += x.nrows();
         Ok(())
     }
