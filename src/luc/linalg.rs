@@ -6,13 +6,14 @@
 //! small diagonal blocks are factored in f64 so their rounding does not add to the f32
 //! GEMM error. Matrices are f32 because SparseGPT's reference runs in float32.
 //!
-//! Flop counts for an `n x n` matrix: [`cholesky`] `n^3/3` (+ `n^2 * 256` for the panel solves), [`invert_lower_triangular`]
-//! `2n^3/3` (recursive halving, the off-diagonal products are dense GEMMs),
-//! [`upper_cholesky_of_inverse`] `n^3` (one Cholesky and one triangular inverse, see its
-//! docs), [`gram`] `~ (n^2 + n*GRAM_BLOCK) * tokens` (only the lower block triangle).
+//! Flop counts for an `n x n` matrix: [`cholesky`] `n^3/3` (+ `256 n^2` for the panel
+//! solves), [`invert_lower_triangular`] `n^3/3` (recursive halving with
+//! triangular-times-dense products), [`upper_cholesky_of_inverse`] `2n^3/3` (one Cholesky
+//! and one triangular inverse, see its docs), [`gram`] `(n + GRAM_BLOCK) * n * tokens`
+//! (only the lower block triangle is multiplied).
 
 use ndarray::linalg::general_mat_mul;
-use ndarray::{Array2, ArrayView2, Axis, s};
+use ndarray::{Array2, ArrayView2, ArrayViewMut2, Axis, s};
 
 use crate::{Error, Result};
 
@@ -21,7 +22,7 @@ const CHOLESKY_BLOCK: usize = 256;
 /// Below this size the triangular inverse is done by substitution.
 const TRI_INV_LEAF: usize = 128;
 /// Column-block width of the symmetric Gram product.
-const GRAM_BLOCK: usize = 512;
+const GRAM_BLOCK: usize = 256;
 
 fn check_square(a: &ArrayView2<f32>, what: &str) -> Result<usize> {
     let (r, c) = a.dim();
@@ -216,9 +217,17 @@ pub fn cholesky_into(a: Array2<f32>) -> Result<Array2<f32>> {
 /// Inverse of a lower-triangular matrix (only its lower triangle is read).
 ///
 /// Recursive halving `[[A, 0], [B, C]]^-1 = [[A^-1, 0], [-C^-1 B A^-1, C^-1]]`, with
-/// substitution in f64 below 128 columns. Errors when a diagonal entry is zero.
+/// substitution in f64 below 128 columns. Both products have a triangular factor and
+/// are done by [`trmm_left_lower`] / [`trmm_right_lower`], so the whole inverse costs
+/// `n^3/3` flops (the textbook count) instead of `2n^3/3` with dense products. Errors
+/// when a diagonal entry is zero.
 pub fn invert_lower_triangular(l: ArrayView2<f32>) -> Result<Array2<f32>> {
-    let n = check_square(&l, "invert_lower_triangular")?;
+    check_square(&l, "invert_lower_triangular")?;
+    invert_lower_rec(l)
+}
+
+fn invert_lower_rec(l: ArrayView2<f32>) -> Result<Array2<f32>> {
+    let n = l.nrows();
     if n <= TRI_INV_LEAF {
         let l64 = Array2::from_shape_fn(
             (n, n),
@@ -228,23 +237,109 @@ pub fn invert_lower_triangular(l: ArrayView2<f32>) -> Result<Array2<f32>> {
         );
         return Ok(to_f32(&invert_lower_small(&l64)?));
     }
-    // Split on a multiple of the leaf size so the leaves stay aligned.
-    let h = (n / 2).div_ceil(TRI_INV_LEAF) * TRI_INV_LEAF;
-    let a_inv = invert_lower_triangular(l.slice(s![..h, ..h]))?;
-    let c_inv = invert_lower_triangular(l.slice(s![h.., h..]))?;
-    let b = l.slice(s![h.., ..h]);
-    let b_a_inv = b.dot(&a_inv);
+    let h = split_point(n);
+    let a_inv = invert_lower_rec(l.slice(s![..h, ..h]))?;
+    let c_inv = invert_lower_rec(l.slice(s![h.., h..]))?;
+    // T = B A^-1, then the lower-left block -C^-1 T.
+    let mut t = Array2::<f32>::zeros((n - h, h));
+    trmm_right_lower(1.0, l.slice(s![h.., ..h]), a_inv.view(), 0.0, t.view_mut());
     let mut out = Array2::<f32>::zeros((n, n));
-    general_mat_mul(
+    trmm_left_lower(
         -1.0,
-        &c_inv,
-        &b_a_inv,
+        c_inv.view(),
+        t.view(),
         0.0,
-        &mut out.slice_mut(s![h.., ..h]),
+        out.slice_mut(s![h.., ..h]),
     );
     out.slice_mut(s![..h, ..h]).assign(&a_inv);
     out.slice_mut(s![h.., h..]).assign(&c_inv);
     Ok(out)
+}
+
+/// Split of a recursive triangular kernel: half, rounded up to a multiple of the leaf
+/// size so the leaves stay aligned.
+fn split_point(n: usize) -> usize {
+    (n / 2).div_ceil(TRI_INV_LEAF) * TRI_INV_LEAF
+}
+
+/// `out = alpha * T M + beta * out` with `T` lower triangular **with exact zeros above
+/// the diagonal** (`n x n`) and `M` dense (`n x k`). Splitting `T = [[T1, 0], [T2, T3]]`:
+/// top `T1 M1`, bottom `T2 M1 + T3 M2`; the zero block is never multiplied, so the cost is
+/// `n^2 k` flops instead of `2 n^2 k`.
+fn trmm_left_lower(
+    alpha: f32,
+    t: ArrayView2<f32>,
+    m: ArrayView2<f32>,
+    beta: f32,
+    mut out: ArrayViewMut2<f32>,
+) {
+    let n = t.nrows();
+    if n <= TRI_INV_LEAF {
+        general_mat_mul(alpha, &t, &m, beta, &mut out);
+        return;
+    }
+    let h = split_point(n);
+    let (top, mut bottom) = out.view_mut().split_at(Axis(0), h);
+    trmm_left_lower(
+        alpha,
+        t.slice(s![..h, ..h]),
+        m.slice(s![..h, ..]),
+        beta,
+        top,
+    );
+    general_mat_mul(
+        alpha,
+        &t.slice(s![h.., ..h]),
+        &m.slice(s![..h, ..]),
+        beta,
+        &mut bottom,
+    );
+    trmm_left_lower(
+        alpha,
+        t.slice(s![h.., h..]),
+        m.slice(s![h.., ..]),
+        1.0,
+        bottom,
+    );
+}
+
+/// `out = alpha * M T + beta * out` with `M` dense (`k x n`) and `T` lower triangular with
+/// exact zeros above the diagonal (`n x n`): left `M1 T1 + M2 T2`, right `M2 T3`.
+fn trmm_right_lower(
+    alpha: f32,
+    m: ArrayView2<f32>,
+    t: ArrayView2<f32>,
+    beta: f32,
+    mut out: ArrayViewMut2<f32>,
+) {
+    let n = t.nrows();
+    if n <= TRI_INV_LEAF {
+        general_mat_mul(alpha, &m, &t, beta, &mut out);
+        return;
+    }
+    let h = split_point(n);
+    let (mut left, right) = out.view_mut().split_at(Axis(1), h);
+    trmm_right_lower(
+        alpha,
+        m.slice(s![.., ..h]),
+        t.slice(s![..h, ..h]),
+        beta,
+        left.view_mut(),
+    );
+    general_mat_mul(
+        alpha,
+        &m.slice(s![.., h..]),
+        &t.slice(s![h.., ..h]),
+        1.0,
+        &mut left,
+    );
+    trmm_right_lower(
+        alpha,
+        m.slice(s![.., h..]),
+        t.slice(s![h.., h..]),
+        beta,
+        right,
+    );
 }
 
 /// Inverse of a symmetric positive definite matrix via its Cholesky factor:
@@ -266,7 +361,7 @@ pub fn inverse_spd(a: ArrayView2<f32>) -> Result<Array2<f32>> {
 /// `P A P = L' L'^T`; then `A = R R^T` with `R = P L' P` upper triangular, so
 /// `A^-1 = R^-T R^-1` and `U = R^-1 = P L'^-1 P` is upper triangular with a positive
 /// diagonal, i.e. the (unique) upper Cholesky factor of `A^-1`. One Cholesky and one
-/// triangular inverse (`n^3` flops) instead of three factorisations, and no rounding from
+/// triangular inverse (`2n^3/3` flops) instead of three factorisations, and no rounding from
 /// an explicit inverse.
 pub fn upper_cholesky_of_inverse(a: ArrayView2<f32>) -> Result<Array2<f32>> {
     upper_cholesky_of_inverse_into(a.as_standard_layout().into_owned())
@@ -402,7 +497,7 @@ pub(crate) mod tests {
 
     #[test]
     fn triangular_inverse_is_an_inverse() {
-        for &n in &[3usize, 128, 129, 333] {
+        for &n in &[3usize, 128, 129, 333, 700] {
             let l = cholesky(random_spd(n, 10 + n as u64).view()).unwrap();
             let li = invert_lower_triangular(l.view()).unwrap();
             let err = max_abs_diff(&l.dot(&li), &identity(n));
@@ -413,6 +508,26 @@ pub(crate) mod tests {
                 }
             }
         }
+    }
+
+    #[test]
+    fn triangular_products_equal_dense_products() {
+        let n = 600;
+        let mut t = gaussian(n, n, 40);
+        for i in 0..n {
+            for j in (i + 1)..n {
+                t[[i, j]] = 0.0;
+            }
+        }
+        let m = gaussian(n, 70, 41);
+        let mut left = gaussian(n, 70, 42);
+        let expected = t.dot(&m) * 2.0 + &left * 0.5;
+        trmm_left_lower(2.0, t.view(), m.view(), 0.5, left.view_mut());
+        assert!(max_abs_diff(&left, &expected) < 1e-3);
+        let m = gaussian(50, n, 43);
+        let mut right = Array2::zeros((50, n));
+        trmm_right_lower(-1.0, m.view(), t.view(), 0.0, right.view_mut());
+        assert!(max_abs_diff(&right, &(-m.dot(&t))) < 1e-3);
     }
 
     #[test]
