@@ -8,6 +8,7 @@ pub mod error;
 pub mod grid;
 pub mod hw;
 pub mod io_util;
+pub mod luc;
 pub mod mapper;
 pub mod model;
 pub mod policy;
