@@ -5,6 +5,7 @@ pub mod cli;
 pub mod error;
 pub mod hw;
 pub mod io_util;
+pub mod luc;
 pub mod toml_util;
 pub mod workload;
 
