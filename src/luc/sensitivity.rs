@@ -1,0 +1,341 @@
+//! Per-layer compression sensitivity (Edge-LLM, PAPER.md "LUC"): for each decoder layer
+//! `j`, compress only that layer and measure the mean squared error of its output hidden
+//! state against the dense model's, per calibration sample.
+//!
+//! - Inputs of layer `j` are the dense model's hidden states after layer `j-1`, so layers
+//!   below are uncompressed and the error is the layer's own.
+//! - Quantisation: the seven linears fake-quantised at `b` bits, symmetric round-to-nearest
+//!   with one scale per output channel (the reference quantiser). Only weights: the
+//!   activation and KV bit-widths of a policy are not applied here.
+//! - Pruning: the seven linears pruned to sparsity `p` (unstructured) by the chosen method
+//!   (SparseGPT by default, as the reference). Calibration inputs of each linear are the
+//!   dense model's inputs to that linear, captured in the forward, over all samples.
+//! - MSE of a sample = mean over its `tokens x hidden` output elements of the squared
+//!   difference (f64 accumulation).
+//!
+//! The layers are processed bottom-up streaming the dense hidden states, so memory holds
+//! one layer's calibration activations at a time; the (bits, sparsity) variants of a layer
+//! run in parallel (rayon).
+
+use crate::error::{Error, Result};
+use crate::luc::checkpoint::{Checkpoint, LayerWeights, Linear};
+use crate::luc::model::{LinearInputs, Rope, decoder_layer, embed};
+use crate::luc::prune::{PruneMethod, SparsityPattern, prune};
+use crate::luc::quant::{Granularity, fake_quant};
+use ndarray::{Array2, ArrayView2, Axis, concatenate};
+use rayon::prelude::*;
+use std::collections::HashMap;
+
+/// The sparsity levels of the reference code (PAPER.md): {.05, .1, .2, .3, .5, .7, .9}.
+pub const PAPER_SPARSITIES: [f64; 7] = [0.05, 0.1, 0.2, 0.3, 0.5, 0.7, 0.9];
+
+/// What to measure.
+#[derive(Debug, Clone)]
+pub struct SensitivityOptions {
+    /// Weight bit-widths to measure quantisation at (each in 2..=8).
+    pub bits: Vec<u32>,
+    /// Sparsities to measure pruning at (each in [0, 1)).
+    pub sparsities: Vec<f64>,
+    /// Pruning method.
+    pub method: PruneMethod,
+}
+
+impl Default for SensitivityOptions {
+    fn default() -> Self {
+        SensitivityOptions {
+            bits: vec![4],
+            sparsities: PAPER_SPARSITIES.to_vec(),
+            method: PruneMethod::SparseGpt,
+        }
+    }
+}
+
+/// One pruning measurement (a row of `pruning_mse.csv`).
+#[derive(Debug, Clone, Copy, PartialEq, serde::Serialize)]
+pub struct PruneMse {
+    /// Decoder layer.
+    pub layer: usize,
+    /// Target sparsity of the layer's seven linears.
+    pub sparsity: f64,
+    /// Calibration sample index.
+    pub sample: usize,
+    /// Mean squared error of the layer output.
+    pub mse: f64,
+}
+
+/// One quantisation measurement (a row of `quant_mse.csv`).
+#[derive(Debug, Clone, Copy, PartialEq, serde::Serialize)]
+pub struct QuantMse {
+    /// Decoder layer.
+    pub layer: usize,
+    /// Weight bits of the layer's seven linears.
+    pub bits: u32,
+    /// Calibration sample index.
+    pub sample: usize,
+    /// Mean squared error of the layer output.
+    pub mse: f64,
+}
+
+/// All measurements, ordered by layer, then level (as given), then sample.
+#[derive(Debug, Clone, Default, PartialEq, serde::Serialize)]
+pub struct Sensitivity {
+    /// Pruning rows.
+    pub pruning: Vec<PruneMse>,
+    /// Quantisation rows.
+    pub quant: Vec<QuantMse>,
+}
+
+impl SensitivityOptions {
+    /// Checks the levels; `flag` names the source in errors.
+    pub fn validate(&self) -> Result<()> {
+        for &b in &self.bits {
+            if !(crate::luc::quant::MIN_BITS..=crate::luc::quant::MAX_BITS).contains(&b) {
+                return Err(Error::input(
+                    "--bits",
+                    b.to_string(),
+                    format!(
+                        "bit-width must be in {}..={}",
+                        crate::luc::quant::MIN_BITS,
+                        crate::luc::quant::MAX_BITS
+                    ),
+                ));
+            }
+        }
+        for &p in &self.sparsities {
+            if !(0.0..1.0).contains(&p) {
+                return Err(Error::input("--sparsities", p.to_string(), "sparsity must be in [0, 1)"));
+            }
+        }
+        if self.bits.is_empty() && self.sparsities.is_empty() {
+            return Err(Error::input("--bits/--sparsities", "", "nothing to measure"));
+        }
+        Ok(())
+    }
+}
+
+/// A compression of one layer's seven linears.
+#[derive(Debug, Clone, Copy)]
+enum Variant {
+    Quant(u32),
+    Prune(f64),
+}
+
+/// Stacks the per-sample captures of one input kind into `[all tokens, in]`.
+fn stack(inputs: &[LinearInputs], l: Linear) -> Array2<f32> {
+    let views: Vec<ArrayView2<f32>> = inputs.iter().map(|i| i.of(l).view()).collect();
+    concatenate(Axis(0), &views).expect("captures of one layer share their width")
+}
+
+/// Mean squared difference of two equally shaped matrices (f64 accumulation).
+pub fn mse(a: ArrayView2<f32>, b: ArrayView2<f32>) -> f64 {
+    let n = a.len().max(1) as f64;
+    a.iter()
+        .zip(b.iter())
+        .map(|(&x, &y)| {
+            let d = f64::from(x) - f64::from(y);
+            d * d
+        })
+        .sum::<f64>()
+        / n
+}
+
+/// Applies `variant` to the seven linears of `w`.
+fn compress_layer(
+    w: &LayerWeights,
+    variant: Variant,
+    calib: &HashMap<Linear, Array2<f32>>,
+    method: PruneMethod,
+) -> Result<LayerWeights> {
+    let mut out = w.clone();
+    for l in Linear::ALL {
+        let dense = w.linear(l).view();
+        *out.linear_mut(l) = match variant {
+            Variant::Quant(b) => fake_quant(dense, b, Granularity::PerChannel)?,
+            Variant::Prune(p) => {
+                let x = calib.get(&l).map(|x| x.view());
+                prune(dense, x, method, p, SparsityPattern::Unstructured)?.weights
+            }
+        };
+    }
+    Ok(out)
+}
+
+/// Measures the sensitivity of every decoder layer of `ckpt` on `samples` (token ids).
+/// `on_layer(j)` is called after layer `j` is done (progress reporting).
+pub fn measure(
+    ckpt: &Checkpoint,
+    samples: &[Vec<u32>],
+    opts: &SensitivityOptions,
+    on_layer: &(dyn Fn(usize) + Sync),
+) -> Result<Sensitivity> {
+    opts.validate()?;
+    if samples.is_empty() || samples.iter().any(Vec::is_empty) {
+        return Err(Error::input("calibration", "samples", "need at least one non-empty sample"));
+    }
+    let cfg = &ckpt.config;
+    let max_len = samples.iter().map(Vec::len).max().unwrap_or(0);
+    let rope = Rope::new(max_len, cfg.head_dim, cfg.rope_theta);
+    let mut xs: Vec<Array2<f32>> = samples
+        .iter()
+        .map(|s| embed(ckpt, s, "calibration"))
+        .collect::<Result<_>>()?;
+    let variants: Vec<Variant> = opts
+        .bits
+        .iter()
+        .map(|&b| Variant::Quant(b))
+        .chain(opts.sparsities.iter().map(|&p| Variant::Prune(p)))
+        .collect();
+    let mut result = Sensitivity::default();
+    for (j, lw) in ckpt.weights.layers.iter().enumerate() {
+        let dense: Vec<(Array2<f32>, Option<LinearInputs>)> = xs
+            .par_iter()
+            .map(|x| decoder_layer(cfg, lw, &rope, x.view(), true))
+            .collect();
+        let captures: Vec<LinearInputs> = dense.iter().filter_map(|d| d.1.clone()).collect();
+        let needs_calib = opts.method != PruneMethod::Magnitude && !opts.sparsities.is_empty();
+        let calib: HashMap<Linear, Array2<f32>> = if needs_calib {
+            Linear::ALL.iter().map(|&l| (l, stack(&captures, l))).collect()
+        } else {
+            HashMap::new()
+        };
+        drop(captures);
+        let per_variant: Vec<Vec<f64>> = variants
+            .par_iter()
+            .map(|&v| {
+                let cw = compress_layer(lw, v, &calib, opts.method)?;
+                Ok(xs
+                    .iter()
+                    .zip(&dense)
+                    .map(|(x, (y, _))| {
+                        let yc = decoder_layer(cfg, &cw, &rope, x.view(), false).0;
+                        mse(yc.view(), y.view())
+                    })
+                    .collect())
+            })
+            .collect::<Result<_>>()?;
+        for (v, mses) in variants.iter().zip(per_variant) {
+            for (sample, mse) in mses.into_iter().enumerate() {
+                match *v {
+                    Variant::Quant(bits) => result.quant.push(QuantMse { layer: j, bits, sample, mse }),
+                    Variant::Prune(sparsity) => {
+                        result.pruning.push(PruneMse { layer: j, sparsity, sample, mse })
+                    }
+                }
+            }
+        }
+        xs = dense.into_iter().map(|(y, _)| y).collect();
+        on_layer(j);
+    }
+    Ok(result)
+}
+
+/// Formats a float like Python's `repr` (shortest round-trip digits; scientific with a
+/// two-digit exponent below 1e-4 or from 1e16), the number format of the authors'
+/// `llama7b_layerwise_pruning_mse.csv`: `0.0`, `0.05`, `4.655122756958008e-05`.
+pub fn py_float(v: f64) -> String {
+    if v == 0.0 {
+        return if v.is_sign_negative() { "-0.0".into() } else { "0.0".into() };
+    }
+    if !v.is_finite() {
+        return if v.is_nan() { "nan".into() } else if v > 0.0 { "inf".into() } else { "-inf".into() };
+    }
+    let sci = format!("{v:e}"); // shortest digits, e.g. "4.655122756958008e-5"
+    let (mantissa, exp) = sci.split_once('e').unwrap_or((&sci, "0"));
+    let exp: i32 = exp.parse().unwrap_or(0);
+    if (-4..16).contains(&exp) {
+        let s = format!("{v}");
+        if s.contains('.') { s } else { format!("{s}.0") }
+    } else {
+        let sign = if exp < 0 { '-' } else { '+' };
+        format!("{mantissa}e{sign}{:02}", exp.abs())
+    }
+}
+
+impl Sensitivity {
+    /// `pruning_mse.csv`: header `layer,sparsity,sample,mse`, CRLF line ends and Python
+    /// float formatting, byte-compatible with the authors' LLaMA-7B file.
+    pub fn pruning_csv(&self) -> String {
+        let mut s = String::from("layer,sparsity,sample,mse\r\n");
+        for r in &self.pruning {
+            s += &format!("{},{},{},{}\r\n", r.layer, py_float(r.sparsity), r.sample, py_float(r.mse));
+        }
+        s
+    }
+
+    /// `quant_mse.csv`: header `layer,bits,sample,mse`, same conventions.
+    pub fn quant_csv(&self) -> String {
+        let mut s = String::from("layer,bits,sample,mse\r\n");
+        for r in &self.quant {
+            s += &format!("{},{},{},{}\r\n", r.layer, r.bits, r.sample, py_float(r.mse));
+        }
+        s
+    }
+
+    /// Mean pruning MSE per layer over all sparsities and samples.
+    pub fn pruning_layer_means(&self, layers: usize) -> Vec<f64> {
+        layer_means(layers, self.pruning.iter().map(|r| (r.layer, r.mse)))
+    }
+
+    /// Mean quantisation MSE per layer at `bits` over samples.
+    pub fn quant_layer_means(&self, layers: usize, bits: u32) -> Vec<f64> {
+        layer_means(layers, self.quant.iter().filter(|r| r.bits == bits).map(|r| (r.layer, r.mse)))
+    }
+
+    /// Mean pruning MSE per layer at one `sparsity` over samples.
+    pub fn pruning_layer_means_at(&self, layers: usize, sparsity: f64) -> Vec<f64> {
+        layer_means(
+            layers,
+            self.pruning.iter().filter(|r| r.sparsity == sparsity).map(|r| (r.layer, r.mse)),
+        )
+    }
+}
+
+fn layer_means(layers: usize, rows: impl Iterator<Item = (usize, f64)>) -> Vec<f64> {
+    let mut sum = vec![0.0; layers];
+    let mut n = vec![0usize; layers];
+    for (l, m) in rows {
+        if l < layers {
+            sum[l] += m;
+            n[l] += 1;
+        }
+    }
+    sum.iter().zip(&n).map(|(s, &k)| if k == 0 { f64::NAN } else { s / k as f64 }).collect()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn python_float_format() {
+        assert_eq!(py_float(0.0), "0.0");
+        assert_eq!(py_float(0.05), "0.05");
+        assert_eq!(py_float(0.1), "0.1");
+        assert_eq!(py_float(4.655122756958008e-05), "4.655122756958008e-05");
+        assert_eq!(py_float(0.00012), "0.00012");
+        assert_eq!(py_float(0.17), "0.17");
+        assert_eq!(py_float(3.0), "3.0");
+        assert_eq!(py_float(1.5e20), "1.5e+20");
+    }
+
+    /// Every line of the authors' file re-formats to itself (the writer's number format
+    /// is theirs).
+    #[test]
+    fn reproduces_the_shared_file_format() {
+        let path = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("data/llama7b_layerwise_pruning_mse.csv");
+        let Ok(text) = std::fs::read_to_string(&path) else {
+            panic!("{} is shipped with the crate", path.display());
+        };
+        let mut s = Sensitivity::default();
+        for line in text.lines().skip(1) {
+            let f: Vec<&str> = line.split(',').collect();
+            s.pruning.push(PruneMse {
+                layer: f[0].parse().unwrap(),
+                sparsity: f[1].parse().unwrap(),
+                sample: f[2].parse().unwrap(),
+                mse: f[3].parse().unwrap(),
+            });
+        }
+        assert_eq!(s.pruning_csv(), text);
+    }
+}
