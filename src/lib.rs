@@ -6,6 +6,8 @@ pub mod error;
 pub mod hw;
 pub mod io_util;
 pub mod luc;
+pub mod model;
+pub mod policy;
 pub mod toml_util;
 pub mod workload;
 
