@@ -1,6 +1,8 @@
 //! Command-line interface: parses flags, calls the library, prints results. I/O lives
 //! here and in `report`; everything below is pure.
 
+pub mod luc;
+
 use clap::{Parser, Subcommand};
 
 /// edgesim: how fast, and in how much memory, can an edge accelerator fine-tune an LLM?
@@ -17,6 +19,8 @@ pub struct Cli {
 pub enum Command {
     /// Validate a hardware file and print its derived figures.
     Hw(HwArgs),
+    /// Tensor engine: synthetic checkpoints, per-layer sensitivity, compression.
+    Luc(luc::LucArgs),
 }
 
 /// Arguments of `edgesim hw`.
@@ -39,6 +43,7 @@ pub fn main() -> i32 {
     };
     let result = match cli.command {
         Command::Hw(a) => hw_cmd(&a),
+        Command::Luc(a) => luc::run(&a),
     };
     match result {
         Ok(()) => 0,

@@ -289,4 +289,57 @@ mod tests {
         // bitmap 4096 bits; CSR 10*12 + 2*32 = 184 bits; total 160 + 184 = 344 bits = 43 bytes.
         assert_eq!(linear_bytes(1, 4096, 10, 16, false), (43, IndexKind::Csr));
     }
+
+    use crate::luc::synth::{SynthShape, synth};
+
+    fn samples() -> Vec<Vec<u32>> {
+        let text = "Some calibration bytes for compressing the tiny synthetic model. ".repeat(4);
+        crate::luc::tokenizer::ByteTokenizer::encode(&text).chunks_exact(48).take(4).map(<[u32]>::to_vec).collect()
+    }
+
+    #[test]
+    fn uniform_four_bits_half_sparse() {
+        let (ck, _) = synth(SynthShape::Tiny, 11);
+        let pol = Policy::uniform(ck.config.num_hidden_layers, 4, 0.5);
+        let (out, r) = compress(&ck, &pol, "p.toml", &samples(), PruneMethod::SparseGpt, &|_| {}).unwrap();
+        for (j, l) in r.layers.iter().enumerate() {
+            // Exactly half pruned by the pruner; rounding to 4 bits may zero a few more.
+            assert!(l.achieved_sparsity >= 0.5 - 1e-9 && l.achieved_sparsity < 0.6, "{l:?}");
+            // Symmetric 4-bit codes: at most 14 nonzero levels per channel -> 4 bits.
+            assert_eq!(l.achieved_bits, 4);
+            assert!(l.linears.iter().all(|x| x.max_levels <= 14));
+            // The stored weights agree with the report.
+            let lw = &out.weights.layers[j];
+            let zeros: usize = Linear::ALL.iter().map(|&x| lw.linear(x).iter().filter(|v| **v == 0.0).count()).sum();
+            assert_eq!(zeros, l.params - l.linears.iter().map(|x| x.nonzeros).sum::<usize>());
+            // 4-bit values + bitmap ~ (4 * 0.5 + 1) / 16 of f16 = 0.19 (+ scales).
+            let ratio = l.compressed_bytes as f64 / l.dense_f16_bytes as f64;
+            assert!(ratio > 0.17 && ratio < 0.21, "{ratio}");
+            assert!(l.output_mse > 0.0);
+        }
+        assert_eq!(out.weights.embed, ck.weights.embed);
+        assert_eq!(out.weights.lm_head, ck.weights.lm_head);
+        assert!((r.avg_w_bits - 4.0).abs() < 1e-12);
+    }
+
+    #[test]
+    fn float_dense_policy_is_the_identity() {
+        let (ck, _) = synth(SynthShape::Tiny, 12);
+        let pol = Policy::uniform(ck.config.num_hidden_layers, 16, 0.0);
+        let (out, r) = compress(&ck, &pol, "p.toml", &samples(), PruneMethod::Wanda, &|_| {}).unwrap();
+        assert_eq!(out, ck);
+        assert!(r.layers.iter().all(|l| l.output_mse == 0.0 && l.achieved_bits == 16));
+        assert_eq!(r.compressed_bytes, r.dense_f16_bytes);
+    }
+
+    #[test]
+    fn policy_errors_name_the_file() {
+        let (ck, _) = synth(SynthShape::Tiny, 13);
+        let pol = Policy::uniform(3, 4, 0.5);
+        let e = compress(&ck, &pol, "my/policy.toml", &samples(), PruneMethod::Magnitude, &|_| {}).unwrap_err();
+        assert!(e.to_string().contains("my/policy.toml") && e.is_input(), "{e}");
+        let pol = Policy::uniform(ck.config.num_hidden_layers, 12, 0.5);
+        let e = compress(&ck, &pol, "q.toml", &samples(), PruneMethod::Magnitude, &|_| {}).unwrap_err();
+        assert!(e.to_string().contains("w_bits"), "{e}");
+    }
 }

@@ -5,3 +5,5 @@ pub mod checkpoint;
 pub mod model;
 pub mod synth;
 pub mod tokenizer;
+pub mod compress;
+pub mod sensitivity;

@@ -18,6 +18,7 @@
 
 use crate::error::{Error, Result};
 use crate::luc::checkpoint::{Checkpoint, LayerWeights, Linear, LlamaConfig, LlamaWeights};
+use crate::policy::SplitMix64;
 use ndarray::{Array1, Array2};
 
 /// A named synthetic model shape.
@@ -67,30 +68,21 @@ const OUTLIER_FRACTION: f64 = 0.01;
 /// Outlier magnification.
 const OUTLIER_GAIN: f32 = 12.0;
 
-/// SplitMix64 generator with Box-Muller normals.
-pub struct SplitMix64 {
-    state: u64,
+/// Normal and uniform draws from the shared SplitMix64 stream (Box-Muller normals).
+pub struct Rng {
+    bits: SplitMix64,
     spare: Option<f64>,
 }
 
-impl SplitMix64 {
+impl Rng {
     /// A generator seeded with `seed`.
     pub fn new(seed: u64) -> Self {
-        SplitMix64 { state: seed, spare: None }
+        Rng { bits: SplitMix64::new(seed), spare: None }
     }
 
-    /// Next 64 random bits.
-    pub fn next_u64(&mut self) -> u64 {
-        self.state = self.state.wrapping_add(0x9E37_79B9_7F4A_7C15);
-        let mut z = self.state;
-        z = (z ^ (z >> 30)).wrapping_mul(0xBF58_476D_1CE4_E5B9);
-        z = (z ^ (z >> 27)).wrapping_mul(0x94D0_49BB_1331_11EB);
-        z ^ (z >> 31)
-    }
-
-    /// Uniform in [0, 1) with 53 random bits.
+    /// Uniform in [0, 1).
     pub fn uniform(&mut self) -> f64 {
-        (self.next_u64() >> 11) as f64 / (1u64 << 53) as f64
+        self.bits.next_f64()
     }
 
     /// Standard normal.
@@ -107,11 +99,11 @@ impl SplitMix64 {
     }
 }
 
-fn gaussian(rng: &mut SplitMix64, shape: [usize; 2], std: f64) -> Array2<f32> {
+fn gaussian(rng: &mut Rng, shape: [usize; 2], std: f64) -> Array2<f32> {
     Array2::from_shape_simple_fn(shape, || (rng.normal() * std) as f32)
 }
 
-fn norm_weight(rng: &mut SplitMix64, n: usize) -> Array1<f32> {
+fn norm_weight(rng: &mut Rng, n: usize) -> Array1<f32> {
     Array1::from_shape_simple_fn(n, || (1.0 + 0.1 * rng.normal()) as f32)
 }
 
@@ -125,7 +117,7 @@ pub fn synth_config(config: LlamaConfig, seed: u64) -> Result<(Checkpoint, Vec<L
     if config.num_attention_heads % config.num_key_value_heads != 0 || config.head_dim % 2 != 0 {
         return Err(Error::Other("synth: inconsistent head configuration".into()));
     }
-    let mut rng = SplitMix64::new(seed);
+    let mut rng = Rng::new(seed);
     let (h, v) = (config.hidden_size, config.vocab_size);
     let traits: Vec<LayerTraits> = (0..config.num_hidden_layers)
         .map(|_| LayerTraits {
@@ -200,7 +192,7 @@ mod tests {
 
     #[test]
     fn normals_have_unit_variance() {
-        let mut r = SplitMix64::new(1);
+        let mut r = Rng::new(1);
         let n = 200_000;
         let xs: Vec<f64> = (0..n).map(|_| r.normal()).collect();
         let mean = xs.iter().sum::<f64>() / n as f64;
