@@ -1,0 +1,443 @@
+//! Tests of the pruners against exact counts, closed forms and each other.
+
+use ndarray::{Array1, Array2, array, s};
+
+use super::*;
+use crate::luc::linalg::tests::gaussian;
+
+const ALL: [PruneMethod; 3] = [
+    PruneMethod::Magnitude,
+    PruneMethod::Wanda,
+    PruneMethod::SparseGpt,
+];
+
+/// Calibration inputs with correlated features: `X = Z A`, `Z` i.i.d. normal, `A` a random
+/// mixing matrix, times per-feature scales spanning a decade (so Wanda's norms matter).
+fn correlated_inputs(tokens: usize, features: usize, seed: u64) -> Array2<f32> {
+    let z = gaussian(tokens, features, seed);
+    let a = gaussian(features, features, seed + 1) / (features as f32).sqrt();
+    let mut x = z.dot(&a);
+    for (j, mut col) in x.columns_mut().into_iter().enumerate() {
+        col *= 0.3 + 3.0 * ((j * 37) % 11) as f32 / 10.0;
+    }
+    x
+}
+
+/// `||W X^T - W' X^T||_F`.
+fn reconstruction_error(w: &Array2<f32>, w2: &Array2<f32>, x: &Array2<f32>) -> f64 {
+    let d = x.dot(&(w - w2).t());
+    d.iter().map(|v| f64::from(*v).powi(2)).sum::<f64>().sqrt()
+}
+
+/// Inverse of a small matrix by Gauss-Jordan elimination with partial pivoting, in f64:
+/// an independent reference for the Cholesky route.
+fn inverse_f64(a: &Array2<f64>) -> Array2<f64> {
+    let n = a.nrows();
+    let mut m = a.clone();
+    let mut inv = Array2::<f64>::eye(n);
+    for c in 0..n {
+        let p = (c..n)
+            .max_by(|&i, &j| m[[i, c]].abs().total_cmp(&m[[j, c]].abs()))
+            .unwrap();
+        for k in 0..n {
+            m.swap([c, k], [p, k]);
+            inv.swap([c, k], [p, k]);
+        }
+        let d = m[[c, c]];
+        for k in 0..n {
+            m[[c, k]] /= d;
+            inv[[c, k]] /= d;
+        }
+        for r in 0..n {
+            if r != c {
+                let f = m[[r, c]];
+                for k in 0..n {
+                    m[[r, k]] -= f * m[[c, k]];
+                    inv[[r, k]] -= f * inv[[c, k]];
+                }
+            }
+        }
+    }
+    inv
+}
+
+/// The damped SparseGPT Hessian `2 X^T X / n + 0.01 mean(diag) I`, in f64.
+fn damped_hessian_f64(x: &Array2<f32>) -> Array2<f64> {
+    let x64 = x.mapv(f64::from);
+    let mut h = x64.t().dot(&x64) * (2.0 / x.nrows() as f64);
+    let damp = 0.01 * h.diag().mean().unwrap();
+    h.diag_mut().mapv_inplace(|v| v + damp);
+    h
+}
+
+fn zeros_per_row(p: &Pruned) -> Vec<usize> {
+    p.mask
+        .rows()
+        .into_iter()
+        .map(|r| r.iter().filter(|k| !**k).count())
+        .collect()
+}
+
+#[test]
+fn unstructured_counts_are_exact() {
+    // 300 columns = blocks of 128, 128, 44; 7 rows so p * count is rarely an integer.
+    let w = gaussian(7, 300, 1);
+    let x = correlated_inputs(400, 300, 2);
+    for method in ALL {
+        for p in [0.05, 0.1, 0.37, 0.5, 0.9, 1.0] {
+            let r = prune(
+                w.view(),
+                Some(x.view()),
+                method,
+                p,
+                SparsityPattern::Unstructured,
+            )
+            .unwrap();
+            let want = (p * 2100.0_f64).round() as usize;
+            assert_eq!(r.pruned_count(), want, "{method:?} p={p}");
+            assert!((r.achieved_sparsity - want as f64 / 2100.0).abs() < 1e-12);
+            // Pruned weights are exactly zero.
+            for (v, k) in r.weights.iter().zip(r.mask.iter()) {
+                if !k {
+                    assert_eq!(*v, 0.0);
+                }
+            }
+            if method == PruneMethod::Wanda {
+                // Per row floor or ceil of p * 300.
+                let lo = (p * 300.0).floor() as usize;
+                assert!(zeros_per_row(&r).iter().all(|&z| z == lo || z == lo + 1));
+            }
+        }
+    }
+}
+
+#[test]
+fn zero_sparsity_is_the_identity() {
+    let mut w = gaussian(5, 64, 3);
+    w[[1, 2]] = 0.0;
+    let mut x = correlated_inputs(50, 64, 4);
+    x.column_mut(10).fill(0.0); // a dead input: still no change at p = 0
+    for method in ALL {
+        let r = prune(
+            w.view(),
+            Some(x.view()),
+            method,
+            0.0,
+            SparsityPattern::Unstructured,
+        )
+        .unwrap();
+        assert_eq!(r.weights, w, "{method:?}");
+        assert!(r.mask.iter().all(|k| *k));
+        assert_eq!(r.achieved_sparsity, 0.0);
+        let r = prune(
+            w.view(),
+            Some(x.view()),
+            method,
+            0.0,
+            SparsityPattern::NM { n: 0, m: 4 },
+        )
+        .unwrap();
+        assert_eq!(r.weights, w);
+    }
+}
+
+#[test]
+fn n_of_m_masks_have_exactly_n_zeros_per_group() {
+    let w = gaussian(9, 264, 5);
+    let x = correlated_inputs(300, 264, 6);
+    for method in ALL {
+        for (n, m) in [(2usize, 4usize), (1, 3), (4, 8), (3, 3)] {
+            let r = prune(
+                w.view(),
+                Some(x.view()),
+                method,
+                n as f64 / m as f64,
+                SparsityPattern::NM { n, m },
+            )
+            .unwrap();
+            for row in r.mask.rows() {
+                let row = row.to_vec();
+                for g in row.chunks(m) {
+                    assert_eq!(g.iter().filter(|k| !**k).count(), n, "{method:?} {n}:{m}");
+                }
+            }
+            for (v, k) in r.weights.iter().zip(r.mask.iter()) {
+                if !k {
+                    assert_eq!(*v, 0.0);
+                }
+            }
+        }
+    }
+}
+
+#[test]
+fn sparsegpt_reconstructs_better_than_magnitude_and_wanda() {
+    let w = gaussian(64, 256, 7);
+    let x = correlated_inputs(1024, 256, 8);
+    for (p, pattern) in [
+        (0.5, SparsityPattern::Unstructured),
+        (0.7, SparsityPattern::Unstructured),
+        (0.5, SparsityPattern::NM { n: 2, m: 4 }),
+    ] {
+        let err = |method| {
+            let r = prune(w.view(), Some(x.view()), method, p, pattern).unwrap();
+            reconstruction_error(&w, &r.weights, &x)
+        };
+        let (mag, wanda, sgpt) = (
+            err(PruneMethod::Magnitude),
+            err(PruneMethod::Wanda),
+            err(PruneMethod::SparseGpt),
+        );
+        eprintln!("{pattern:?} p={p}: sparsegpt {sgpt}, wanda {wanda}, magnitude {mag}");
+        assert!(
+            sgpt < 0.95 * wanda && sgpt < 0.95 * mag,
+            "{pattern:?} p={p}: {sgpt} vs wanda {wanda}, magnitude {mag}"
+        );
+        // With features of unequal scale Wanda also beats plain magnitude.
+        assert!(
+            wanda < mag,
+            "{pattern:?} p={p}: wanda {wanda} vs magnitude {mag}"
+        );
+    }
+}
+
+/// One row, one pruned weight: SparseGPT must be the Optimal Brain Surgeon update.
+/// For the pruned column `q`, with the columns before it frozen (SparseGPT processes left
+/// to right), OBS on the remaining columns' Hessian `H[q.., q..]` gives
+/// `delta = -(w_q / [H^-1]_qq) H^-1[:, q]` and loss `delta^T H delta = w_q^2 / [H^-1]_qq`.
+/// For `q = 0` this is the textbook OBS on the full Hessian.
+#[test]
+fn single_pruned_weight_matches_closed_form_obs() {
+    let cols = 8;
+    let x = correlated_inputs(64, cols, 9);
+    let h = damped_hessian_f64(&x);
+    for q in [0usize, 3] {
+        let mut w = array![[0.9f32, 1.0, -0.8, 0.9, 1.2, -1.1, 0.7, 1.3]];
+        w[[0, q]] = 0.01; // by far the lowest saliency: the one weight pruned
+        let r = prune(
+            w.view(),
+            Some(x.view()),
+            PruneMethod::SparseGpt,
+            1.0 / cols as f64, // round(1/8 * 8) = 1 weight, one block (8 < 128)
+            SparsityPattern::Unstructured,
+        )
+        .unwrap();
+        assert_eq!(r.pruned_count(), 1);
+        assert!(!r.mask[[0, q]]);
+        // Closed form on the sub-Hessian of columns q.. (independent f64 inverse).
+        let hinv = inverse_f64(&h.slice(s![q.., q..]).to_owned());
+        let wq = f64::from(w[[0, q]]);
+        let mut expected: Array1<f64> = w.row(0).mapv(f64::from);
+        for j in q..cols {
+            expected[j] -= wq / hinv[[0, 0]] * hinv[[j - q, 0]];
+        }
+        assert!(expected[q].abs() < 1e-12);
+        for j in 0..cols {
+            let got = f64::from(r.weights[[0, j]]);
+            if j < q {
+                assert_eq!(r.weights[[0, j]], w[[0, j]], "frozen column {j} changed");
+            } else {
+                assert!(
+                    (got - expected[j]).abs() < 1e-4,
+                    "q={q} col {j}: {got} vs {}",
+                    expected[j]
+                );
+            }
+        }
+        // Loss: delta^T H delta = w_q^2 / [H^-1]_qq.
+        let delta: Array1<f64> = r.weights.row(0).mapv(f64::from) - w.row(0).mapv(f64::from);
+        let loss = delta.dot(&h.dot(&delta));
+        let closed = wq * wq / hinv[[0, 0]];
+        assert!(
+            (loss - closed).abs() < 1e-3 * closed,
+            "q={q}: {loss} vs {closed}"
+        );
+    }
+}
+
+/// The lazy batch update is an exact re-ordering of the column-by-column update: with an
+/// N:M pattern (whose mask is chosen column by column from the current weights) the result
+/// must not depend on the block size, up to f32 rounding.
+#[test]
+fn lazy_batch_updates_do_not_depend_on_the_block_size() {
+    let w = gaussian(16, 96, 10);
+    let x = correlated_inputs(300, 96, 11);
+    let h = Hessian::from_inputs(x.view()).unwrap();
+    let nm = SparsityPattern::NM { n: 2, m: 4 };
+    let run = |block_size| {
+        let opts = SparseGptOptions {
+            block_size,
+            damp_ratio: 0.01,
+        };
+        prune_with_hessian(w.view(), &h, PruneMethod::SparseGpt, 0.5, nm, &opts).unwrap()
+    };
+    let reference = run(96); // one block: no lazy update at all
+    for b in [4usize, 8, 32, 64] {
+        let r = run(b);
+        assert_eq!(r.mask, reference.mask, "block {b}");
+        let diff = (&r.weights - &reference.weights)
+            .iter()
+            .fold(0.0f32, |m, v| m.max(v.abs()));
+        assert!(diff < 1e-4, "block {b}: {diff}");
+    }
+}
+
+#[test]
+fn streamed_statistics_equal_one_batch() {
+    let w = gaussian(8, 96, 12);
+    let x = correlated_inputs(300, 96, 13);
+    let mut h = Hessian::new(96);
+    h.add_batch(x.slice(s![..100, ..])).unwrap();
+    h.add_batch(x.slice(s![100.., ..])).unwrap();
+    for method in ALL {
+        let a = prune(
+            w.view(),
+            Some(x.view()),
+            method,
+            0.5,
+            SparsityPattern::Unstructured,
+        )
+        .unwrap();
+        let b = prune_with_hessian(
+            w.view(),
+            &h,
+            method,
+            0.5,
+            SparsityPattern::Unstructured,
+            &SparseGptOptions::default(),
+        )
+        .unwrap();
+        assert_eq!(a.pruned_count(), b.pruned_count());
+        let diff = (&a.weights - &b.weights)
+            .iter()
+            .fold(0.0f32, |m, v| m.max(v.abs()));
+        assert!(diff < 1e-3, "{method:?}: {diff}");
+    }
+}
+
+#[test]
+fn dead_inputs_are_zeroed_like_the_reference() {
+    let w = gaussian(6, 50, 14);
+    let mut x = correlated_inputs(120, 50, 15);
+    x.column_mut(7).fill(0.0);
+    x.column_mut(30).fill(0.0);
+    let r = prune(
+        w.view(),
+        Some(x.view()),
+        PruneMethod::SparseGpt,
+        0.2,
+        SparsityPattern::Unstructured,
+    )
+    .unwrap();
+    assert_eq!(r.pruned_count(), 60);
+    assert!(r.weights.column(7).iter().all(|&v| v == 0.0));
+    assert!(r.weights.column(30).iter().all(|&v| v == 0.0));
+    // Their saliency is 0: they are among the pruned positions.
+    assert!(r.mask.column(7).iter().all(|k| !*k));
+    assert!(r.weights.iter().all(|v| v.is_finite()));
+}
+
+#[test]
+fn hand_examples_for_magnitude_and_wanda() {
+    let w = array![[1.0f32, -2.0, 3.0, -4.0], [0.5, 0.1, -0.2, 8.0]];
+    // Magnitude, whole matrix, 4 of 8: |0.1|, |-0.2|, |0.5|, |1.0|.
+    let r = prune(
+        w.view(),
+        None,
+        PruneMethod::Magnitude,
+        0.5,
+        SparsityPattern::Unstructured,
+    )
+    .unwrap();
+    assert_eq!(
+        r.mask,
+        array![[false, true, true, true], [false, false, false, true]]
+    );
+    assert_eq!(
+        r.weights,
+        array![[0.0f32, -2.0, 3.0, -4.0], [0.0, 0.0, 0.0, 8.0]]
+    );
+    // Wanda: feature norms ||X_j|| = (10, 1, 1, 0.1) (one token each column set).
+    let x = array![[10.0f32, 1.0, 1.0, 0.1]];
+    // Scores row 0: 10, 2, 3, 0.4 -> prune cols 3, 1. Row 1: 5, 0.1, 0.2, 0.8 -> 1, 2.
+    let r = prune(
+        w.view(),
+        Some(x.view()),
+        PruneMethod::Wanda,
+        0.5,
+        SparsityPattern::Unstructured,
+    )
+    .unwrap();
+    assert_eq!(
+        r.mask,
+        array![[true, false, true, false], [true, false, false, true]]
+    );
+}
+
+#[test]
+fn bad_arguments_are_errors() {
+    let w = gaussian(4, 8, 16);
+    let x = gaussian(10, 8, 17);
+    let u = SparsityPattern::Unstructured;
+    assert!(
+        prune(w.view(), None, PruneMethod::Wanda, 0.5, u)
+            .unwrap_err()
+            .to_string()
+            .contains("calibration")
+    );
+    assert!(prune(w.view(), None, PruneMethod::SparseGpt, 0.5, u).is_err());
+    for p in [-0.1, 1.5, f64::NAN] {
+        let e = prune(w.view(), None, PruneMethod::Magnitude, p, u).unwrap_err();
+        assert!(e.to_string().contains("[0, 1]"), "{e}");
+    }
+    let nm = |n, m| SparsityPattern::NM { n, m };
+    assert!(prune(w.view(), None, PruneMethod::Magnitude, 0.5, nm(2, 3)).is_err()); // 3 does not divide 8
+    assert!(prune(w.view(), None, PruneMethod::Magnitude, 0.3, nm(2, 4)).is_err()); // sparsity != n/m
+    assert!(prune(w.view(), None, PruneMethod::Magnitude, 0.5, nm(5, 4)).is_err());
+    assert!(prune(w.view(), None, PruneMethod::Magnitude, 0.5, nm(0, 0)).is_err());
+    let wrong = gaussian(10, 9, 18);
+    assert!(prune(w.view(), Some(wrong.view()), PruneMethod::Wanda, 0.5, u).is_err());
+    assert!(prune(w.view(), Some(x.view()), PruneMethod::Wanda, 0.5, u).is_ok());
+    // An indefinite "Hessian" without dampening is reported, not a panic.
+    let h = array![[1.0f32, 2.0], [2.0, 1.0]];
+    let w2 = array![[1.0f32, 2.0]];
+    let e = sparsegpt::sparsegpt(
+        w2.view(),
+        h.view(),
+        0.5,
+        u,
+        &SparseGptOptions {
+            block_size: 128,
+            damp_ratio: 0.0,
+        },
+    )
+    .unwrap_err()
+    .to_string();
+    assert!(e.contains("not positive definite"), "{e}");
+}
+
+#[test]
+fn column_major_views_give_the_same_result() {
+    let wt = gaussian(40, 6, 19); // its transpose is a 6 x 40 column-major view
+    let x = correlated_inputs(80, 40, 20);
+    for method in ALL {
+        let a = prune(
+            wt.t(),
+            Some(x.view()),
+            method,
+            0.5,
+            SparsityPattern::Unstructured,
+        )
+        .unwrap();
+        let owned: Array2<f32> = wt.t().as_standard_layout().into_owned();
+        let b = prune(
+            owned.view(),
+            Some(x.view()),
+            method,
+            0.5,
+            SparsityPattern::Unstructured,
+        )
+        .unwrap();
+        assert_eq!(a, b, "{method:?}");
+    }
+}
