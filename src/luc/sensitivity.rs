@@ -229,9 +229,12 @@ pub fn measure(
     Ok(result)
 }
 
-/// Formats a float like Python's `repr` (shortest round-trip digits; scientific with a
-/// two-digit exponent below 1e-4 or from 1e16), the number format of the authors'
-/// `llama7b_layerwise_pruning_mse.csv`: `0.0`, `0.05`, `4.655122756958008e-05`.
+/// Formats a float like Python's `repr`, the number format of the authors'
+/// `llama7b_layerwise_pruning_mse.csv` (`0.0`, `0.05`, `4.655122756958008e-05`): the
+/// shortest digit count that round-trips, ties between two such digit strings broken to
+/// even (Python's correctly rounded repr; Rust's shortest formatter breaks them upward,
+/// which shows on f32-valued MSEs such as `0.0005807876586914062`), positional notation
+/// for exponents -4..16 and scientific with a signed two-digit exponent otherwise.
 pub fn py_float(v: f64) -> String {
     if v == 0.0 {
         return if v.is_sign_negative() { "-0.0".into() } else { "0.0".into() };
@@ -239,16 +242,33 @@ pub fn py_float(v: f64) -> String {
     if !v.is_finite() {
         return if v.is_nan() { "nan".into() } else if v > 0.0 { "inf".into() } else { "-inf".into() };
     }
-    let sci = format!("{v:e}"); // shortest digits, e.g. "4.655122756958008e-5"
-    let (mantissa, exp) = sci.split_once('e').unwrap_or((&sci, "0"));
+    let shortest = format!("{:e}", v.abs()); // e.g. "5.807876586914063e-4"
+    let digits = shortest.split('e').next().unwrap_or("").replace('.', "").len().max(1);
+    // Same digit count, exact decimal expansion rounded half-to-even.
+    let exact = format!("{:.*e}", digits - 1, v.abs());
+    let (mantissa, exp) = exact.split_once('e').unwrap_or((&exact, "0"));
     let exp: i32 = exp.parse().unwrap_or(0);
-    if (-4..16).contains(&exp) {
-        let s = format!("{v}");
-        if s.contains('.') { s } else { format!("{s}.0") }
-    } else {
-        let sign = if exp < 0 { '-' } else { '+' };
-        format!("{mantissa}e{sign}{:02}", exp.abs())
+    let mut d: String = mantissa.replace('.', "");
+    while d.len() > 1 && d.ends_with('0') {
+        d.pop();
     }
+    let sign = if v < 0.0 { "-" } else { "" };
+    let body = if (-4..16).contains(&exp) {
+        if exp >= 0 {
+            let int_len = exp as usize + 1;
+            if d.len() <= int_len {
+                format!("{d}{}.0", "0".repeat(int_len - d.len()))
+            } else {
+                format!("{}.{}", &d[..int_len], &d[int_len..])
+            }
+        } else {
+            format!("0.{}{d}", "0".repeat((-exp - 1) as usize))
+        }
+    } else {
+        let m = if d.len() > 1 { format!("{}.{}", &d[..1], &d[1..]) } else { d.clone() };
+        format!("{m}e{}{:02}", if exp < 0 { '-' } else { '+' }, exp.abs())
+    };
+    format!("{sign}{body}")
 }
 
 impl Sensitivity {
@@ -316,6 +336,11 @@ mod tests {
         assert_eq!(py_float(0.17), "0.17");
         assert_eq!(py_float(3.0), "3.0");
         assert_eq!(py_float(1.5e20), "1.5e+20");
+        assert_eq!(py_float(1e16), "1e+16");
+        assert_eq!(py_float(123456.5), "123456.5");
+        assert_eq!(py_float(-0.25), "-0.25");
+        assert_eq!(py_float(0.0005807876586914062), "0.0005807876586914062");
+        assert_eq!(py_float(1e-5), "1e-05");
     }
 
     /// Every line of the authors' file re-formats to itself (the writer's number format
@@ -336,7 +361,11 @@ mod tests {
                 mse: f[3].parse().unwrap(),
             });
         }
-        assert_eq!(s.pruning_csv(), text);
+        let ours = s.pruning_csv();
+        for (a, b) in ours.split("\r\n").zip(text.split("\r\n")) {
+            assert_eq!(a, b);
+        }
+        assert_eq!(ours, text);
     }
 
     use crate::luc::synth::{SynthShape, synth};
