@@ -8,10 +8,13 @@
 //!   size of the layer's update to the residual stream. Any compression error of the
 //!   layer is scaled by it, so high-scale layers are sensitive to pruning and quantisation.
 //! - `outliers` (true for about a third of the layers): 1% of the weights of every linear
-//!   are multiplied by 12. Per-channel round-to-nearest then wastes its range on the
-//!   outliers (step = max|w| / (2^(b-1)-1)) and quantises the bulk coarsely, while pruning
-//!   keeps the outliers and removes only bulk weights whose contribution is unchanged:
-//!   these layers are quantisation-sensitive without being pruning-sensitive.
+//!   are multiplied by 12, then the matrix is rescaled so that the expected output
+//!   variance is unchanged (the bulk shrinks by 1/sqrt(1 + 0.01 (144 - 1)) = 0.64).
+//!   Per-channel round-to-nearest then wastes its range on the outliers (step =
+//!   max|w| / (2^(b-1)-1)) and quantises the bulk coarsely, while pruning keeps the
+//!   outliers and removes only (now smaller) bulk weights: these layers are
+//!   quantisation-sensitive without being pruning-sensitive, as in real LLMs where the
+//!   two sets of sensitive layers differ (PAPER.md).
 //!
 //! Deterministic per seed: a SplitMix64 stream (Steele et al., OOPSLA 2014) consumed in a
 //! fixed order, Box-Muller normals.
@@ -141,6 +144,9 @@ pub fn synth_config(config: LlamaConfig, seed: u64) -> Result<(Checkpoint, Vec<L
                             *x *= OUTLIER_GAIN;
                         }
                     }
+                    // Keep the expected output variance: E[w^2] grew by 1 + f (g^2 - 1).
+                    let growth = 1.0 + OUTLIER_FRACTION * f64::from(OUTLIER_GAIN * OUTLIER_GAIN - 1.0);
+                    w /= growth.sqrt() as f32;
                 }
                 w
             };
