@@ -1,5 +1,6 @@
 //! `edgesim luc ...`: the tensor engine from the command line. Make a synthetic
-//! checkpoint, measure per-layer sensitivity, compress a checkpoint per a policy.
+//! checkpoint, measure per-layer sensitivity, turn it into a policy (the `policy`
+//! handler lives in `luc_policy.rs`), compress a checkpoint per a policy.
 
 use crate::error::{Error, Result};
 use crate::luc::checkpoint::{Checkpoint, StoreDtype};
@@ -30,6 +31,9 @@ pub enum LucCommand {
     /// Measure per-layer sensitivity: the MSE of each decoder layer's output when only
     /// that layer is quantised (quant_mse.csv) or pruned (pruning_mse.csv).
     Sensitivity(SensitivityArgs),
+    /// Compute a layer-wise unified compression (LUC) policy from sensitivity CSVs
+    /// (eq. 1 bits, eq. 2 sparsity) and write it as policy TOML.
+    Policy(super::luc_policy::LucPolicyArgs),
     /// Prune and quantise a checkpoint layer by layer per a policy TOML; write the
     /// compressed checkpoint and a size report.
     Compress(CompressArgs),
@@ -177,6 +181,7 @@ pub fn run(args: &LucArgs) -> Result<()> {
     match &args.command {
         LucCommand::Synth(a) => synth_cmd(a),
         LucCommand::Sensitivity(a) => sensitivity_cmd(a),
+        LucCommand::Policy(a) => super::luc_policy::run(a),
         LucCommand::Compress(a) => compress_cmd(a),
     }
 }

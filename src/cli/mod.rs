@@ -2,6 +2,8 @@
 //! here and in `report`; everything below is pure.
 
 pub mod luc;
+pub mod luc_policy;
+pub mod trace;
 
 use clap::{Parser, Subcommand};
 
@@ -19,8 +21,12 @@ pub struct Cli {
 pub enum Command {
     /// Validate a hardware file and print its derived figures.
     Hw(HwArgs),
-    /// Tensor engine: synthetic checkpoints, per-layer sensitivity, compression.
+    /// Tensor engine: synthetic checkpoints, per-layer sensitivity, LUC policy,
+    /// compression.
     Luc(luc::LucArgs),
+    /// Print the per-layer Trace (FLOPs, weight, saved-activation, gradient and optimizer
+    /// bytes) of a workload as a table, CSV or JSON.
+    Trace(trace::TraceArgs),
 }
 
 /// Arguments of `edgesim hw`.
@@ -44,6 +50,7 @@ pub fn main() -> i32 {
     let result = match cli.command {
         Command::Hw(a) => hw_cmd(&a),
         Command::Luc(a) => luc::run(&a),
+        Command::Trace(a) => trace::run(&a),
     };
     match result {
         Ok(()) => 0,

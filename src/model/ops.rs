@@ -196,7 +196,11 @@ mod tests {
                 .filter(|g| matches!(g.kind, MatMulKind::Linear(_)))
                 .map(MatMul::flops)
                 .sum();
-            assert_eq!(per_token, 2.0 * m.linear_params_per_layer() as f64, "{name}");
+            assert_eq!(
+                per_token,
+                2.0 * m.linear_params_per_layer() as f64,
+                "{name}"
+            );
         }
     }
 
@@ -204,10 +208,16 @@ mod tests {
     fn attention_counts_the_full_square() {
         let m = ModelShape::preset("llama-7b").unwrap();
         let ops = layer_forward_matmuls(&m, 1280);
-        let score = ops.iter().find(|o| o.kind == MatMulKind::AttnScore).unwrap();
+        let score = ops
+            .iter()
+            .find(|o| o.kind == MatMulKind::AttnScore)
+            .unwrap();
         // 2 * S^2 * hidden: 2 * 1280^2 * 4096 = 13,421,772,800.
         assert_eq!(score.flops(), 13_421_772_800.0);
-        let ctx = ops.iter().find(|o| o.kind == MatMulKind::AttnContext).unwrap();
+        let ctx = ops
+            .iter()
+            .find(|o| o.kind == MatMulKind::AttnContext)
+            .unwrap();
         assert_eq!(ctx.flops(), score.flops());
     }
 

@@ -102,10 +102,7 @@ impl ModelShape {
 
     /// Weights of the seven linears of one decoder layer.
     pub fn linear_params_per_layer(&self) -> u64 {
-        super::Linear::ALL
-            .iter()
-            .map(|l| l.params(self))
-            .sum()
+        super::Linear::ALL.iter().map(|l| l.params(self)).sum()
     }
 
     /// All parameters of one decoder layer: the seven linears plus two RMSNorm vectors.
@@ -152,7 +149,10 @@ mod tests {
         assert_eq!(m.head_dim(), 64);
         assert_eq!(m.kv_dim(), 256);
         // 2*2048^2 (q,o) + 2*2048*256 (k,v) + 3*2048*5632 (gate,up,down).
-        assert_eq!(m.linear_params_per_layer(), 8_388_608 + 1_048_576 + 34_603_008);
+        assert_eq!(
+            m.linear_params_per_layer(),
+            8_388_608 + 1_048_576 + 34_603_008
+        );
         // TinyLlama-1.1B is published as 1.1e9 parameters.
         let total = m.total_params() as f64;
         assert!((1.0e9..1.2e9).contains(&total), "{total}");
@@ -160,13 +160,21 @@ mod tests {
 
     #[test]
     fn custom_table_is_validated() {
-        let t = crate::toml_util::parse("w.toml", "[model]\nlayers = 2\nhidden = 60\nffn = 8\nheads = 7\nvocab = 10\n").unwrap();
+        let t = crate::toml_util::parse(
+            "w.toml",
+            "[model]\nlayers = 2\nhidden = 60\nffn = 8\nheads = 7\nvocab = 10\n",
+        )
+        .unwrap();
         let root = Section::root("w.toml", &t);
         let e = ModelShape::from_section(&root.section("model").unwrap())
             .unwrap_err()
             .to_string();
         assert!(e.contains("model.heads"), "{e}");
-        let t = crate::toml_util::parse("w.toml", "[model]\nlayers = 0\nhidden = 64\nffn = 8\nheads = 4\nvocab = 10\n").unwrap();
+        let t = crate::toml_util::parse(
+            "w.toml",
+            "[model]\nlayers = 0\nhidden = 64\nffn = 8\nheads = 4\nvocab = 10\n",
+        )
+        .unwrap();
         let root = Section::root("w.toml", &t);
         let e = ModelShape::from_section(&root.section("model").unwrap())
             .unwrap_err()

@@ -84,7 +84,10 @@ pub fn eq2_sparsity(s_prune: &[f64], target: f64, mode: Eq2) -> Vec<f64> {
             if hi <= lo {
                 return vec![target; l];
             }
-            s_prune.iter().map(|&s| 1.0 - (s - lo) / (hi - lo)).collect()
+            s_prune
+                .iter()
+                .map(|&s| 1.0 - (s - lo) / (hi - lo))
+                .collect()
         }
         Eq2::Paper => s_prune.to_vec(),
     };
@@ -107,7 +110,9 @@ pub(crate) fn clamp_keeping_mean(raw: &[f64], target: f64) -> Vec<f64> {
     let mut fixed = vec![false; l];
     let goal = target.min(MAX_SPARSITY) * l as f64;
     for _ in 0..l {
-        let over: Vec<usize> = (0..l).filter(|&j| !fixed[j] && p[j] > MAX_SPARSITY).collect();
+        let over: Vec<usize> = (0..l)
+            .filter(|&j| !fixed[j] && p[j] > MAX_SPARSITY)
+            .collect();
         if over.is_empty() {
             break;
         }

@@ -100,7 +100,11 @@ pub fn luc(
                  {} as a proxy",
                 prune.file
             ));
-            (s_prune.clone(), missing_p.clone(), format!("proxy {}", prune.file))
+            (
+                s_prune.clone(),
+                missing_p.clone(),
+                format!("proxy {}", prune.file),
+            )
         }
     };
     let protect_missing = opts.missing == MissingLayers::Mean;
@@ -237,10 +241,16 @@ mod tests {
         assert_abs_diff_eq!(p[31], 0.5, epsilon = 1e-9);
         // Sparsity decreases with depth for 0..=30 (MSE grows with depth).
         assert!(p[..31].windows(2).all(|w| w[0] >= w[1]));
-        assert!(out.warnings.iter().any(|w| w.contains("31") && w.contains("missing")));
+        assert!(
+            out.warnings
+                .iter()
+                .any(|w| w.contains("31") && w.contains("missing"))
+        );
         assert!(out.warnings.iter().any(|w| w.contains("proxy")));
         // Proxy eq. 1: layers 20..=30 are at or above the mean MSE, plus missing 31.
-        let extra: Vec<usize> = (0..32).filter(|&j| out.policy.layers[j].w_bits == 6).collect();
+        let extra: Vec<usize> = (0..32)
+            .filter(|&j| out.policy.layers[j].w_bits == 6)
+            .collect();
         assert_eq!(extra, (20..32).collect::<Vec<_>>());
     }
 
@@ -266,7 +276,9 @@ mod tests {
         let out = luc(&shared(), None, 32, &o).unwrap();
         // 4 of 32 layers get 6 bits: 5 + 4/32 = 5.125 (Table 1's "5.1").
         assert_abs_diff_eq!(out.policy.avg_w_bits(), 5.125, epsilon = 1e-12);
-        let extra: Vec<usize> = (0..32).filter(|&j| out.policy.layers[j].w_bits == 6).collect();
+        let extra: Vec<usize> = (0..32)
+            .filter(|&j| out.policy.layers[j].w_bits == 6)
+            .collect();
         // Missing layer 31 first, then the three largest MSEs: 30, 29, 28.
         assert_eq!(extra, vec![28, 29, 30, 31]);
     }
@@ -305,7 +317,9 @@ mod tests {
             SensitivityKind::Pruning,
         )
         .unwrap();
-        let e = luc(&pr, None, 1, &LucOptions::new(3, 0.3)).unwrap_err().to_string();
+        let e = luc(&pr, None, 1, &LucOptions::new(3, 0.3))
+            .unwrap_err()
+            .to_string();
         assert!(e.contains("p.csv") && e.contains("non-zero"), "{e}");
     }
 }

@@ -34,7 +34,9 @@ pub fn random(
     let u: Vec<f64> = (0..layers).map(|_| rng.next_f64()).collect();
     let sum: f64 = u.iter().sum();
     let raw: Vec<f64> = if sum > 0.0 {
-        u.iter().map(|x| sparsity * layers as f64 * x / sum).collect()
+        u.iter()
+            .map(|x| sparsity * layers as f64 * x / sum)
+            .collect()
     } else {
         vec![sparsity; layers]
     };

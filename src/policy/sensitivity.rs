@@ -207,7 +207,13 @@ impl SensitivityTable {
         Ok(sum
             .iter()
             .zip(&count)
-            .map(|(&s, &c)| if c == 0 || s == 0.0 { None } else { Some(s / c as f64) })
+            .map(|(&s, &c)| {
+                if c == 0 || s == 0.0 {
+                    None
+                } else {
+                    Some(s / c as f64)
+                }
+            })
             .collect())
     }
 }
@@ -261,15 +267,24 @@ mod tests {
     #[test]
     fn bad_rows_name_file_line_column_and_range() {
         let e = err("layer,sparsity,sample,mse\n0,0.5,0,abc\n");
-        assert!(e.contains("s.csv: line 2, column mse") && e.contains(">= 0"), "{e}");
+        assert!(
+            e.contains("s.csv: line 2, column mse") && e.contains(">= 0"),
+            "{e}"
+        );
         let e = err("layer,sparsity,sample,mse\n0,0.5,0,-1\n");
         assert!(e.contains("column mse"), "{e}");
         let e = err("layer,sparsity,sample,mse\n-1,0.5,0,1\n");
-        assert!(e.contains("column layer") && e.contains("[0, 65535]"), "{e}");
+        assert!(
+            e.contains("column layer") && e.contains("[0, 65535]"),
+            "{e}"
+        );
         let e = err("layer,sparsity,sample,mse\n0,1.5,0,1\n");
         assert!(e.contains("column sparsity") && e.contains("[0, 1]"), "{e}");
         let e = err("layer,sparsity,sample,mse\n0,0.5,0\n");
-        assert!(e.contains("line 2") && e.contains("3 fields, expected 4"), "{e}");
+        assert!(
+            e.contains("line 2") && e.contains("3 fields, expected 4"),
+            "{e}"
+        );
         let e = err("layer,sample,mse\n0,0,1\n");
         assert!(e.contains("missing column `sparsity`"), "{e}");
         let e = err("layer,sparsity,sample,mse\n");

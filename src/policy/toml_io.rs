@@ -66,7 +66,12 @@ impl Policy {
         let kv = bits_list(s, "kv_bits", layers)?.unwrap_or_else(|| w.clone());
         let p = s
             .opt_f64_list("sparsity", 0.0, MAX_SPARSITY)?
-            .ok_or_else(|| s.err("sparsity", "missing; expected a list of numbers in [0, 0.99]"))?;
+            .ok_or_else(|| {
+                s.err(
+                    "sparsity",
+                    "missing; expected a list of numbers in [0, 0.99]",
+                )
+            })?;
         check_len(s, "sparsity", p.len(), layers)?;
         Ok(Policy {
             layers: (0..layers)
@@ -131,9 +136,15 @@ mod tests {
     fn bad_policies_are_rejected_with_key_and_range() {
         let e = |t: &str| Policy::from_toml_str("p.toml", t).unwrap_err().to_string();
         let s = e("layers = 2\nw_bits = [4, 4.5]\nsparsity = [0, 0]\n");
-        assert!(s.contains("p.toml: w_bits[1]") && s.contains("[1, 32]"), "{s}");
+        assert!(
+            s.contains("p.toml: w_bits[1]") && s.contains("[1, 32]"),
+            "{s}"
+        );
         let s = e("layers = 2\nw_bits = [4]\nsparsity = [0, 0]\n");
-        assert!(s.contains("w_bits") && s.contains("expected one per layer (2)"), "{s}");
+        assert!(
+            s.contains("w_bits") && s.contains("expected one per layer (2)"),
+            "{s}"
+        );
         let s = e("layers = 2\nw_bits = [4, 4]\nsparsity = [0, 1.0]\n");
         assert!(s.contains("sparsity[1]") && s.contains("[0, 0.99]"), "{s}");
         let s = e("layers = 2\nw_bits = [4, 4]\n");

@@ -128,6 +128,8 @@ pub struct TraceEntry {
     /// Backward only: weight-gradient bytes produced and accumulated over the step.
     pub grad_bytes: u64,
     /// Trainable parameter bytes of this block (counted once, on the forward entry).
+    /// These tensors (LoRA adapters, trained weights, side network) are also part of the
+    /// forward entry's `weight_bytes`: a memory total counts them once.
     pub trainable_bytes: u64,
     /// Optimizer state bytes of this block (counted once, on the forward entry).
     pub optimizer_bytes: u64,
@@ -159,4 +161,60 @@ pub struct Trace {
     pub micro_batch_size: u64,
     /// Grid columns in execution order for one micro-batch.
     pub entries: Vec<TraceEntry>,
+    /// Weights that must be stored but that no column reads this step (Edge-LLM's
+    /// inactive exit heads, layers skipped beyond the active exit), per step.
+    pub idle_weight_bytes: u64,
+}
+
+impl Trace {
+    /// Every stored weight byte: each forward entry's `weight_bytes` plus idle weights.
+    /// (Backward entries re-read the same weights and are not counted again.)
+    pub fn stored_weight_bytes(&self) -> u64 {
+        self.fwd().map(|e| e.weight_bytes).sum::<u64>() + self.idle_weight_bytes
+    }
+
+    /// Bytes kept for backward, per sequence (all forward entries).
+    pub fn saved_bytes_per_sequence(&self) -> u64 {
+        self.fwd().map(|e| e.saved_bytes).sum()
+    }
+
+    /// Checkpoint bytes per sequence (all forward entries that save anything).
+    pub fn checkpoint_bytes_per_sequence(&self) -> u64 {
+        self.fwd().map(|e| e.checkpoint_bytes).sum()
+    }
+
+    /// Trainable parameter bytes, per step.
+    pub fn trainable_bytes(&self) -> u64 {
+        self.fwd().map(|e| e.trainable_bytes).sum()
+    }
+
+    /// Optimizer state bytes, per step.
+    pub fn optimizer_bytes(&self) -> u64 {
+        self.fwd().map(|e| e.optimizer_bytes).sum()
+    }
+
+    /// Weight-gradient bytes, per step.
+    pub fn grad_bytes(&self) -> u64 {
+        self.entries.iter().map(|e| e.grad_bytes).sum()
+    }
+
+    /// All FLOPs (GEMM and vector) per sequence, by precision class.
+    pub fn flops_by_precision(&self) -> BTreeMap<String, f64> {
+        let mut out = BTreeMap::new();
+        for e in &self.entries {
+            for (k, v) in &e.flops_by_precision {
+                *out.entry(k.clone()).or_insert(0.0) += v;
+            }
+        }
+        out
+    }
+
+    /// GEMM FLOPs per sequence.
+    pub fn gemm_flops_per_sequence(&self) -> f64 {
+        self.entries.iter().map(TraceEntry::gemm_flops).sum()
+    }
+
+    fn fwd(&self) -> impl Iterator<Item = &TraceEntry> {
+        self.entries.iter().filter(|e| e.pass == Pass::Fwd)
+    }
 }
