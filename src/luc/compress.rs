@@ -10,13 +10,12 @@
 //! error of those below.
 //!
 //! The stored checkpoint keeps dequantised values in a float dtype (so any LLaMA loader
-//! can read it); the report gives the bytes the compressed form would really take:
-//! - values: `nonzeros x b` bits (16 bits when the layer is not quantised);
-//! - scales: one f32 per output channel when quantised (the quantiser's scales have 16
-//!   significant bits and an 8-bit exponent; 32 bits is what storing them as f32 costs);
-//! - sparse metadata when any weight is zero: the smaller of a bitmap (1 bit per weight)
-//!   and CSR (`ceil(log2(in))` bits of column index per nonzero plus one 32-bit row
-//!   pointer per row, plus one).
+//! can read it); the report gives the bytes the compressed form would really take, with
+//! the storage format of [`crate::workload::compress`] (the one the Trace charges):
+//! packed values at `b` bits for the weights that are actually nonzero (16 bits when not
+//! quantised), one fp16 scale per output channel when quantised, and the smaller of a
+//! bitmap and CSR indices when any weight is zero. Zeros created by rounding small kept
+//! weights to code 0 count as pruned.
 
 use crate::error::{Error, Result};
 use crate::luc::checkpoint::{Checkpoint, LayerWeights, Linear};
@@ -25,24 +24,13 @@ use crate::luc::prune::{PruneMethod, SparsityPattern, prune};
 use crate::luc::quant::{Granularity, MAX_BITS, MIN_BITS, quantize};
 use crate::luc::sensitivity::mse;
 use crate::policy::Policy;
+use crate::workload::compress::{WeightBytes, weight_bytes};
 use ndarray::{Array2, ArrayView2, Axis, concatenate};
 use rayon::prelude::*;
 use std::collections::BTreeSet;
 
 /// Bits of a weight that is not quantised (stored as f16/bf16).
 pub const FLOAT_BITS: u32 = 16;
-
-/// How sparse positions are encoded.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize)]
-#[serde(rename_all = "lowercase")]
-pub enum IndexKind {
-    /// No zeros: no metadata.
-    Dense,
-    /// One bit per weight.
-    Bitmap,
-    /// Compressed sparse rows: column index per nonzero plus row pointers.
-    Csr,
-}
 
 /// Storage of one compressed linear.
 #[derive(Debug, Clone, PartialEq, serde::Serialize)]
@@ -57,8 +45,8 @@ pub struct LinearReport {
     pub max_levels: usize,
     /// Bits per stored value.
     pub value_bits: u32,
-    /// Sparse-position encoding chosen.
-    pub index: IndexKind,
+    /// Bytes by part (values, scales, sparse metadata).
+    pub storage: WeightBytes,
     /// Bytes of values + scales + sparse metadata.
     pub bytes: u64,
 }
@@ -104,22 +92,6 @@ pub struct CompressReport {
     pub compressed_bytes: u64,
     /// Embedding, LM head and norms at f16 (never compressed).
     pub uncompressed_bytes: u64,
-}
-
-/// Bytes of one `[out, in]` linear holding `nonzeros` values at `bits`, quantised or not.
-pub fn linear_bytes(out: usize, inp: usize, nonzeros: usize, bits: u32, quantised: bool) -> (u64, IndexKind) {
-    let (out, inp, nnz) = (out as u64, inp as u64, nonzeros as u64);
-    let values = nnz * u64::from(bits);
-    let scales = if quantised { out * 32 } else { 0 };
-    let (meta, kind) = if nnz == out * inp {
-        (0, IndexKind::Dense)
-    } else {
-        let bitmap = out * inp;
-        let col_bits = u64::from(usize::BITS - (inp.max(2) as usize - 1).leading_zeros());
-        let csr = nnz * col_bits + (out + 1) * 32;
-        if bitmap <= csr { (bitmap, IndexKind::Bitmap) } else { (csr, IndexKind::Csr) }
-    };
-    ((values + scales + meta).div_ceil(8), kind)
 }
 
 /// Number of distinct nonzero values in the fullest row.
@@ -200,15 +172,16 @@ pub fn compress(
                     c = quantize(c.view(), lp.w_bits, Granularity::PerChannel)?.dequantize();
                 }
                 let nonzeros = c.iter().filter(|v| **v != 0.0).count();
-                let (bytes, index) = linear_bytes(c.nrows(), c.ncols(), nonzeros, lp.w_bits.min(FLOAT_BITS), quantised);
+                let zero_fraction = 1.0 - nonzeros as f64 / c.len().max(1) as f64;
+                let storage = weight_bytes(c.ncols() as u64, c.nrows() as u64, lp.w_bits.min(FLOAT_BITS), zero_fraction);
                 let report = LinearReport {
                     name: l.module(),
                     params: c.len(),
                     nonzeros,
                     max_levels: max_levels(c.view()),
                     value_bits: lp.w_bits.min(FLOAT_BITS),
-                    index,
-                    bytes,
+                    storage,
+                    bytes: storage.total(),
                 };
                 Ok((c, report))
             })
@@ -278,18 +251,6 @@ impl CompressReport {
 mod tests {
     use super::*;
 
-    #[test]
-    fn byte_model_by_hand() {
-        // 4x8 dense at 4 bits: 32*4 values + 4*32 scale bits = 256 bits = 32 bytes.
-        assert_eq!(linear_bytes(4, 8, 32, 4, true), (32, IndexKind::Dense));
-        // Half pruned: 16*4 + 128 + bitmap 32 = 224 bits = 28 bytes (CSR: 16*3 + 5*32 = 208+..).
-        // CSR = 16 * ceil(log2 8)=3 -> 48 + 160 = 208 < bitmap 32? No: bitmap 32 bits wins.
-        assert_eq!(linear_bytes(4, 8, 16, 4, true), (28, IndexKind::Bitmap));
-        // Very sparse wide matrix: 1 x 4096 with 10 nonzeros, f16 values, not quantised:
-        // bitmap 4096 bits; CSR 10*12 + 2*32 = 184 bits; total 160 + 184 = 344 bits = 43 bytes.
-        assert_eq!(linear_bytes(1, 4096, 10, 16, false), (43, IndexKind::Csr));
-    }
-
     use crate::luc::synth::{SynthShape, synth};
 
     fn samples() -> Vec<Vec<u32>> {
@@ -317,15 +278,14 @@ mod tests {
             let lw = &out.weights.layers[j];
             let zeros: usize = Linear::ALL.iter().map(|&x| lw.linear(x).iter().filter(|v| **v == 0.0).count()).sum();
             assert_eq!(zeros, l.params - l.linears.iter().map(|x| x.nonzeros).sum::<usize>());
-            // 4-bit values + 1-bit bitmap per weight + one 32-bit scale per output row.
-            let bits: usize = Linear::ALL
-                .iter()
-                .zip(&l.linears)
-                .map(|(&x, r)| 4 * r.nonzeros + r.params + 32 * x.shape(&ck.config)[0])
-                .sum();
-            let bytes: u64 = l.linears.iter().map(|r| r.bytes).sum();
-            assert!(bytes >= (bits / 8) as u64 && bytes <= (bits / 8 + 7) as u64, "{bytes} vs {bits} bits");
-            assert_eq!(bytes, l.compressed_bytes);
+            // Per linear: 4-bit values of the nonzeros, 1-bit bitmap per weight (CSR is
+            // larger below 1 - 1/ceil(log2 in) = 83% sparsity), one 2-byte scale per row.
+            for (&x, r) in Linear::ALL.iter().zip(&l.linears) {
+                let rows = x.shape(&ck.config)[0];
+                let want = (4 * r.nonzeros).div_ceil(8) + r.params.div_ceil(8) + 2 * rows;
+                assert_eq!(r.bytes, want as u64, "{r:?}");
+            }
+            assert_eq!(l.linears.iter().map(|r| r.bytes).sum::<u64>(), l.compressed_bytes);
             assert!(l.compressed_bytes * 4 < l.dense_f16_bytes);
             assert!(l.output_mse > 0.0);
         }
