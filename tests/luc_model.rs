@@ -417,3 +417,96 @@ fn out_of_vocabulary_token_is_an_input_error() {
     let e = model::logits(&ck, &[1, 40]).unwrap_err();
     assert!(e.is_input() && e.to_string().contains("40"), "{e}");
 }
+
+// ---------------------------------------------------------------- CLI ------------
+
+fn edgesim(args: &[&str]) -> std::process::Output {
+    std::process::Command::new(env!("CARGO_BIN_EXE_edgesim")).args(args).output().unwrap()
+}
+
+fn ok(args: &[&str]) -> String {
+    let out = edgesim(args);
+    assert!(out.status.success(), "{args:?}: {}", String::from_utf8_lossy(&out.stderr));
+    String::from_utf8(out.stdout).unwrap()
+}
+
+#[test]
+fn synth_is_deterministic_per_seed() {
+    let d = tempfile::tempdir().unwrap();
+    let p = |s: &str| d.path().join(s).display().to_string();
+    for (dir, seed) in [("a", "7"), ("b", "7"), ("c", "8")] {
+        ok(&["luc", "synth", "--shape", "tiny", "--seed", seed, "--out", &p(dir)]);
+    }
+    let read = |dir: &str| std::fs::read(d.path().join(dir).join("model.safetensors")).unwrap();
+    assert_eq!(read("a"), read("b"));
+    assert_ne!(read("a"), read("c"));
+    // Sharded bf16 output loads and matches the f32 one up to bf16 rounding.
+    ok(&["luc", "synth", "--seed", "7", "--out", &p("s"), "--dtype", "bf16", "--shards", "3"]);
+    assert!(d.path().join("s/model.safetensors.index.json").exists());
+    let a = Checkpoint::load(&d.path().join("a")).unwrap();
+    let s = Checkpoint::load(&d.path().join("s")).unwrap();
+    let x = a.weights.layers[5].gate[[7, 9]];
+    assert_eq!(s.weights.layers[5].gate[[7, 9]], half::bf16::from_f32(x).to_f32());
+}
+
+#[test]
+fn synth_sensitivity_policy_compress_pipeline() {
+    let d = tempfile::tempdir().unwrap();
+    let p = |s: &str| d.path().join(s).display().to_string();
+    let calib = concat!(env!("CARGO_MANIFEST_DIR"), "/data/calibration_text.txt");
+    ok(&["luc", "synth", "--seed", "7", "--out", &p("ckpt")]);
+    let json = ok(&[
+        "luc", "sensitivity", "--checkpoint", &p("ckpt"), "--calib", calib, "--out", &p("sens"),
+        "--seq-len", "64", "--samples", "4", "--bits", "4,8", "--json",
+    ]);
+    let v: serde_json::Value = serde_json::from_str(&json).unwrap();
+    assert_eq!(v["layers"].as_array().unwrap().len(), 8);
+    let prune_csv = std::fs::read_to_string(d.path().join("sens/pruning_mse.csv")).unwrap();
+    assert!(prune_csv.starts_with("layer,sparsity,sample,mse\r\n"));
+    // 8 layers x 7 sparsities x 4 samples + header.
+    assert_eq!(prune_csv.lines().count(), 1 + 8 * 7 * 4);
+    let quant_csv = std::fs::read_to_string(d.path().join("sens/quant_mse.csv")).unwrap();
+    assert_eq!(quant_csv.lines().count(), 1 + 8 * 2 * 4);
+    ok(&[
+        "luc", "policy", "--sensitivity", &p("sens/pruning_mse.csv"), "--bits", "4", "--sparsity", "0.5",
+        "--out", &p("policy.toml"),
+    ]);
+    let json = ok(&[
+        "luc", "compress", "--checkpoint", &p("ckpt"), "--policy", &p("policy.toml"), "--calib", calib,
+        "--seq-len", "64", "--samples", "4", "--out", &p("small"), "--json",
+    ]);
+    let r: serde_json::Value = serde_json::from_str(&json).unwrap();
+    let sp = r["achieved_sparsity"].as_f64().unwrap();
+    assert!((0.5..0.6).contains(&sp), "{sp}");
+    assert!(r["compressed_bytes"].as_u64().unwrap() * 3 < r["dense_f16_bytes"].as_u64().unwrap());
+    let back = Checkpoint::load(&d.path().join("small")).unwrap();
+    let zeros = back.weights.layers[3].up.iter().filter(|x| **x == 0.0).count();
+    assert_eq!(zeros as u64, r["layers"][3]["linears"][5]["params"].as_u64().unwrap() - r["layers"][3]["linears"][5]["nonzeros"].as_u64().unwrap());
+    assert!(d.path().join("small/compression_report.csv").exists());
+}
+
+#[test]
+fn bad_cli_input_exits_2_without_output() {
+    let d = tempfile::tempdir().unwrap();
+    let p = |s: &str| d.path().join(s).display().to_string();
+    let calib = concat!(env!("CARGO_MANIFEST_DIR"), "/data/calibration_text.txt");
+    ok(&["luc", "synth", "--seed", "1", "--out", &p("ckpt")]);
+    let cases: [Vec<String>; 4] = [
+        vec!["--bits".into(), "9".into()],
+        vec!["--sparsities".into(), "0.5,1.5".into()],
+        vec!["--seq-len".into(), "100000".into()],
+        vec!["--calib-format".into(), "ids".into()],
+    ];
+    for extra in cases {
+        let (ck, c) = (p("ckpt"), p("c"));
+        let mut args = vec!["luc", "sensitivity", "--checkpoint", &ck];
+        args.extend(["--calib", calib, "--out", &c]);
+        args.extend(extra.iter().map(String::as_str));
+        let out = edgesim(&args);
+        assert_eq!(out.status.code(), Some(2), "{extra:?}: {}", String::from_utf8_lossy(&out.stderr));
+        assert!(!d.path().join("c").exists(), "{extra:?} left output");
+    }
+    let out = edgesim(&["luc", "sensitivity", "--checkpoint", &p("nope"), "--calib", calib, "--out", &p("c")]);
+    assert_eq!(out.status.code(), Some(2));
+    assert!(String::from_utf8_lossy(&out.stderr).contains("nope"));
+}
