@@ -50,7 +50,10 @@ type Tensors = BTreeMap<String, (Vec<usize>, Vec<f32>)>;
 struct Lcg(u64);
 impl Lcg {
     fn next(&mut self) -> f32 {
-        self.0 = self.0.wrapping_mul(6364136223846793005).wrapping_add(1442695040888963407);
+        self.0 = self
+            .0
+            .wrapping_mul(6364136223846793005)
+            .wrapping_add(1442695040888963407);
         ((self.0 >> 40) as f32 / (1u64 << 24) as f32) * 2.0 - 1.0
     }
 }
@@ -64,23 +67,48 @@ fn make_tensors(s: &Shape, seed: u64) -> Tensors {
         let v = (0..n).map(|_| offset + scale * r.next()).collect();
         t.insert(name, (shape, v));
     };
-    add("model.embed_tokens.weight".into(), vec![s.vocab, s.hidden], 1.0, 0.0);
+    add(
+        "model.embed_tokens.weight".into(),
+        vec![s.vocab, s.hidden],
+        1.0,
+        0.0,
+    );
     for i in 0..s.layers {
         let p = |m: &str| format!("model.layers.{i}.{m}.weight");
         let w = 1.0 / (s.hidden as f32).sqrt() * 1.7;
         add(p("input_layernorm"), vec![s.hidden], 0.2, 1.0);
         add(p("self_attn.q_proj"), vec![s.heads * hd, s.hidden], w, 0.0);
-        add(p("self_attn.k_proj"), vec![s.kv_heads * hd, s.hidden], w, 0.0);
-        add(p("self_attn.v_proj"), vec![s.kv_heads * hd, s.hidden], w, 0.0);
+        add(
+            p("self_attn.k_proj"),
+            vec![s.kv_heads * hd, s.hidden],
+            w,
+            0.0,
+        );
+        add(
+            p("self_attn.v_proj"),
+            vec![s.kv_heads * hd, s.hidden],
+            w,
+            0.0,
+        );
         add(p("self_attn.o_proj"), vec![s.hidden, s.heads * hd], w, 0.0);
         add(p("post_attention_layernorm"), vec![s.hidden], 0.2, 1.0);
         add(p("mlp.gate_proj"), vec![s.ffn, s.hidden], w, 0.0);
         add(p("mlp.up_proj"), vec![s.ffn, s.hidden], w, 0.0);
-        add(p("mlp.down_proj"), vec![s.hidden, s.ffn], 1.0 / (s.ffn as f32).sqrt() * 1.7, 0.0);
+        add(
+            p("mlp.down_proj"),
+            vec![s.hidden, s.ffn],
+            1.0 / (s.ffn as f32).sqrt() * 1.7,
+            0.0,
+        );
     }
     add("model.norm.weight".into(), vec![s.hidden], 0.2, 1.0);
     if !s.tied {
-        add("lm_head.weight".into(), vec![s.vocab, s.hidden], w_head(s), 0.0);
+        add(
+            "lm_head.weight".into(),
+            vec![s.vocab, s.hidden],
+            w_head(s),
+            0.0,
+        );
     }
     t
 }
@@ -92,8 +120,14 @@ fn w_head(s: &Shape) -> f32 {
 fn encode(dtype: Dtype, v: &[f32]) -> Vec<u8> {
     match dtype {
         Dtype::F32 => v.iter().flat_map(|x| x.to_le_bytes()).collect(),
-        Dtype::F16 => v.iter().flat_map(|x| half::f16::from_f32(*x).to_le_bytes()).collect(),
-        Dtype::BF16 => v.iter().flat_map(|x| half::bf16::from_f32(*x).to_le_bytes()).collect(),
+        Dtype::F16 => v
+            .iter()
+            .flat_map(|x| half::f16::from_f32(*x).to_le_bytes())
+            .collect(),
+        Dtype::BF16 => v
+            .iter()
+            .flat_map(|x| half::bf16::from_f32(*x).to_le_bytes())
+            .collect(),
         Dtype::I32 => v.iter().flat_map(|x| (*x as i32).to_le_bytes()).collect(),
         _ => unreachable!(),
     }
@@ -144,7 +178,9 @@ fn write_sharded(dir: &Path, s: &Shape, t: &Tensors, n: usize) -> HashMap<String
         map.insert(k.clone(), format!("part-{}.safetensors", i % n));
     }
     for (i, g) in groups.iter().enumerate() {
-        write_file(&dir.join(format!("part-{i}.safetensors")), g, |_| Dtype::BF16);
+        write_file(&dir.join(format!("part-{i}.safetensors")), g, |_| {
+            Dtype::BF16
+        });
     }
     let index = serde_json::json!({"metadata": {}, "weight_map": map});
     std::fs::write(dir.join("model.safetensors.index.json"), index.to_string()).unwrap();
@@ -174,7 +210,10 @@ fn naive_rms(x: &[Vec<f64>], w: &[f32], eps: f64) -> Vec<Vec<f64>> {
         .map(|row| {
             let ms: f64 = row.iter().map(|v| v * v).sum::<f64>() / row.len() as f64;
             let inv = 1.0 / (ms + eps).sqrt();
-            row.iter().zip(w).map(|(v, g)| v * inv * *g as f64).collect()
+            row.iter()
+                .zip(w)
+                .map(|(v, g)| v * inv * *g as f64)
+                .collect()
         })
         .collect()
 }
@@ -198,7 +237,11 @@ fn naive_logits(s: &Shape, t: &Tensors, tokens: &[u32]) -> Vec<Vec<f64>> {
     let emb = get(t, "model.embed_tokens.weight");
     let mut x: Vec<Vec<f64>> = tokens
         .iter()
-        .map(|&tok| (0..s.hidden).map(|j| emb[tok as usize * s.hidden + j] as f64).collect())
+        .map(|&tok| {
+            (0..s.hidden)
+                .map(|j| emb[tok as usize * s.hidden + j] as f64)
+                .collect()
+        })
         .collect();
     let n = tokens.len();
     for l in 0..s.layers {
@@ -215,7 +258,9 @@ fn naive_logits(s: &Shape, t: &Tensors, tokens: &[u32]) -> Vec<Vec<f64>> {
             for i in 0..n {
                 let scores: Vec<f64> = (0..=i)
                     .map(|j| {
-                        (0..hd).map(|d| q[i][h * hd + d] * k[j][g * hd + d]).sum::<f64>()
+                        (0..hd)
+                            .map(|d| q[i][h * hd + d] * k[j][g * hd + d])
+                            .sum::<f64>()
                             / (hd as f64).sqrt()
                     })
                     .collect();
@@ -242,7 +287,12 @@ fn naive_logits(s: &Shape, t: &Tensors, tokens: &[u32]) -> Vec<Vec<f64>> {
         let act: Vec<Vec<f64>> = gate
             .iter()
             .zip(&up)
-            .map(|(gr, ur)| gr.iter().zip(ur).map(|(g, u)| g / (1.0 + (-g).exp()) * u).collect())
+            .map(|(gr, ur)| {
+                gr.iter()
+                    .zip(ur)
+                    .map(|(g, u)| g / (1.0 + (-g).exp()) * u)
+                    .collect()
+            })
             .collect();
         let down = naive_linear(&act, get(t, &p("mlp.down_proj")), s.hidden);
         for i in 0..n {
@@ -252,7 +302,11 @@ fn naive_logits(s: &Shape, t: &Tensors, tokens: &[u32]) -> Vec<Vec<f64>> {
         }
     }
     let f = naive_rms(&x, get(t, "model.norm.weight"), s.eps);
-    let head = if s.tied { "model.embed_tokens.weight" } else { "lm_head.weight" };
+    let head = if s.tied {
+        "model.embed_tokens.weight"
+    } else {
+        "lm_head.weight"
+    };
     naive_linear(&f, get(t, head), s.vocab)
 }
 
@@ -268,7 +322,10 @@ fn assert_close(got: &ndarray::Array2<f32>, want: &[Vec<f64>], tol: f64) {
         }
     }
     assert!(max_ref > 0.1, "degenerate reference");
-    assert!(max_err <= tol * max_ref, "max |err| {max_err} vs max |ref| {max_ref}");
+    assert!(
+        max_err <= tol * max_ref,
+        "max |err| {max_err} vs max |ref| {max_ref}"
+    );
 }
 
 const TOKENS: [u32; 9] = [3, 17, 0, 39, 5, 5, 22, 11, 30];
@@ -288,7 +345,11 @@ fn forward_matches_naive_f32() {
 #[test]
 fn forward_matches_naive_f16_bf16_and_tied_mha() {
     for (dtype, tied, kv) in [(Dtype::F16, false, 2), (Dtype::BF16, true, 4)] {
-        let s = Shape { tied, kv_heads: kv, ..SHAPE };
+        let s = Shape {
+            tied,
+            kv_heads: kv,
+            ..SHAPE
+        };
         let dir = tempfile::tempdir().unwrap();
         let t = make_tensors(&s, 2);
         write_ckpt(dir.path(), &s, &t, dtype);
@@ -325,14 +386,20 @@ fn save_round_trips_single_and_sharded() {
     for shards in [1, 4] {
         let out = tempfile::tempdir().unwrap();
         ck.save(out.path(), StoreDtype::F32, shards).unwrap();
-        assert_eq!(out.path().join("model.safetensors.index.json").exists(), shards > 1);
+        assert_eq!(
+            out.path().join("model.safetensors.index.json").exists(),
+            shards > 1
+        );
         assert_eq!(Checkpoint::load(out.path()).unwrap(), ck);
     }
     let out = tempfile::tempdir().unwrap();
     ck.save(out.path(), StoreDtype::F16, 1).unwrap();
     let back = Checkpoint::load(out.path()).unwrap();
     let w = &t["model.layers.1.mlp.up_proj.weight"].1;
-    assert_eq!(back.weights.layers[1].up[[2, 3]], half::f16::from_f32(w[2 * 16 + 3]).to_f32());
+    assert_eq!(
+        back.weights.layers[1].up[[2, 3]],
+        half::f16::from_f32(w[2 * 16 + 3]).to_f32()
+    );
 }
 
 fn load_err(dir: &Path) -> String {
@@ -349,18 +416,30 @@ fn missing_tensor_is_named_with_file() {
     write_ckpt(dir.path(), &SHAPE, &t, Dtype::F32);
     let e = load_err(dir.path());
     assert!(e.contains("model.safetensors"), "{e}");
-    assert!(e.contains("model.layers.1.self_attn.k_proj.weight") && e.contains("missing"), "{e}");
+    assert!(
+        e.contains("model.layers.1.self_attn.k_proj.weight") && e.contains("missing"),
+        "{e}"
+    );
 }
 
 #[test]
 fn wrong_shape_reports_expected_and_found() {
     let dir = tempfile::tempdir().unwrap();
     let mut t = make_tensors(&SHAPE, 6);
-    t.insert("model.layers.0.mlp.down_proj.weight".into(), (vec![24, 16], vec![0.0; 384]));
+    t.insert(
+        "model.layers.0.mlp.down_proj.weight".into(),
+        (vec![24, 16], vec![0.0; 384]),
+    );
     write_ckpt(dir.path(), &SHAPE, &t, Dtype::F32);
     let e = load_err(dir.path());
-    assert!(e.contains("model.safetensors") && e.contains("model.layers.0.mlp.down_proj.weight"), "{e}");
-    assert!(e.contains("expected [16, 24]") && e.contains("found [24, 16]"), "{e}");
+    assert!(
+        e.contains("model.safetensors") && e.contains("model.layers.0.mlp.down_proj.weight"),
+        "{e}"
+    );
+    assert!(
+        e.contains("expected [16, 24]") && e.contains("found [24, 16]"),
+        "{e}"
+    );
 }
 
 #[test]
@@ -369,10 +448,17 @@ fn bad_dtype_is_named() {
     let t = make_tensors(&SHAPE, 7);
     std::fs::write(dir.path().join("config.json"), config_json(&SHAPE)).unwrap();
     write_file(&dir.path().join("model.safetensors"), &t, |k| {
-        if k == "model.norm.weight" { Dtype::I32 } else { Dtype::F32 }
+        if k == "model.norm.weight" {
+            Dtype::I32
+        } else {
+            Dtype::F32
+        }
     });
     let e = load_err(dir.path());
-    assert!(e.contains("model.norm.weight") && e.contains("I32") && e.contains("model.safetensors"), "{e}");
+    assert!(
+        e.contains("model.norm.weight") && e.contains("I32") && e.contains("model.safetensors"),
+        "{e}"
+    );
 }
 
 #[test]
@@ -380,9 +466,19 @@ fn bad_config_is_named() {
     let dir = tempfile::tempdir().unwrap();
     let t = make_tensors(&SHAPE, 8);
     write_ckpt(dir.path(), &SHAPE, &t, Dtype::F32);
-    std::fs::write(dir.path().join("config.json"), config_json(&SHAPE).replace("\"num_attention_heads\": 4", "\"num_attention_heads\": \"four\"")).unwrap();
+    std::fs::write(
+        dir.path().join("config.json"),
+        config_json(&SHAPE).replace(
+            "\"num_attention_heads\": 4",
+            "\"num_attention_heads\": \"four\"",
+        ),
+    )
+    .unwrap();
     let e = load_err(dir.path());
-    assert!(e.contains("config.json") && e.contains("num_attention_heads"), "{e}");
+    assert!(
+        e.contains("config.json") && e.contains("num_attention_heads"),
+        "{e}"
+    );
     std::fs::write(dir.path().join("config.json"), "[1, 2").unwrap();
     let e = load_err(dir.path());
     assert!(e.contains("config.json"), "{e}");
@@ -398,15 +494,30 @@ fn missing_shard_and_corrupt_file_are_named() {
     let map = write_sharded(dir.path(), &SHAPE, &t, 3);
     std::fs::remove_file(dir.path().join("part-1.safetensors")).unwrap();
     let e = load_err(dir.path());
-    assert!(e.contains("part-1.safetensors") && e.contains("model.safetensors.index.json"), "{e}");
-    let in_part1 = map.iter().filter(|(_, f)| *f == "part-1.safetensors").map(|(k, _)| k).min().unwrap();
+    assert!(
+        e.contains("part-1.safetensors") && e.contains("model.safetensors.index.json"),
+        "{e}"
+    );
+    let in_part1 = map
+        .iter()
+        .filter(|(_, f)| *f == "part-1.safetensors")
+        .map(|(k, _)| k)
+        .min()
+        .unwrap();
     assert!(e.contains(in_part1.as_str()), "{e}");
 
     let dir = tempfile::tempdir().unwrap();
     write_ckpt(dir.path(), &SHAPE, &t, Dtype::F32);
-    std::fs::write(dir.path().join("model.safetensors"), b"\x10\x00\x00\x00\x00\x00\x00\x00{garbage").unwrap();
+    std::fs::write(
+        dir.path().join("model.safetensors"),
+        b"\x10\x00\x00\x00\x00\x00\x00\x00{garbage",
+    )
+    .unwrap();
     let e = load_err(dir.path());
-    assert!(e.contains("model.safetensors") && e.contains("not a safetensors"), "{e}");
+    assert!(
+        e.contains("model.safetensors") && e.contains("not a safetensors"),
+        "{e}"
+    );
 }
 
 #[test]
@@ -421,12 +532,19 @@ fn out_of_vocabulary_token_is_an_input_error() {
 // ---------------------------------------------------------------- CLI ------------
 
 fn edgesim(args: &[&str]) -> std::process::Output {
-    std::process::Command::new(env!("CARGO_BIN_EXE_edgesim")).args(args).output().unwrap()
+    std::process::Command::new(env!("CARGO_BIN_EXE_edgesim"))
+        .args(args)
+        .output()
+        .unwrap()
 }
 
 fn ok(args: &[&str]) -> String {
     let out = edgesim(args);
-    assert!(out.status.success(), "{args:?}: {}", String::from_utf8_lossy(&out.stderr));
+    assert!(
+        out.status.success(),
+        "{args:?}: {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
     String::from_utf8(out.stdout).unwrap()
 }
 
@@ -435,18 +553,41 @@ fn synth_is_deterministic_per_seed() {
     let d = tempfile::tempdir().unwrap();
     let p = |s: &str| d.path().join(s).display().to_string();
     for (dir, seed) in [("a", "7"), ("b", "7"), ("c", "8")] {
-        ok(&["luc", "synth", "--shape", "tiny", "--seed", seed, "--out", &p(dir)]);
+        ok(&[
+            "luc",
+            "synth",
+            "--shape",
+            "tiny",
+            "--seed",
+            seed,
+            "--out",
+            &p(dir),
+        ]);
     }
     let read = |dir: &str| std::fs::read(d.path().join(dir).join("model.safetensors")).unwrap();
     assert_eq!(read("a"), read("b"));
     assert_ne!(read("a"), read("c"));
     // Sharded bf16 output loads and matches the f32 one up to bf16 rounding.
-    ok(&["luc", "synth", "--seed", "7", "--out", &p("s"), "--dtype", "bf16", "--shards", "3"]);
+    ok(&[
+        "luc",
+        "synth",
+        "--seed",
+        "7",
+        "--out",
+        &p("s"),
+        "--dtype",
+        "bf16",
+        "--shards",
+        "3",
+    ]);
     assert!(d.path().join("s/model.safetensors.index.json").exists());
     let a = Checkpoint::load(&d.path().join("a")).unwrap();
     let s = Checkpoint::load(&d.path().join("s")).unwrap();
     let x = a.weights.layers[5].gate[[7, 9]];
-    assert_eq!(s.weights.layers[5].gate[[7, 9]], half::bf16::from_f32(x).to_f32());
+    assert_eq!(
+        s.weights.layers[5].gate[[7, 9]],
+        half::bf16::from_f32(x).to_f32()
+    );
 }
 
 #[test]
@@ -456,8 +597,21 @@ fn synth_sensitivity_policy_compress_pipeline() {
     let calib = concat!(env!("CARGO_MANIFEST_DIR"), "/data/calibration_text.txt");
     ok(&["luc", "synth", "--seed", "7", "--out", &p("ckpt")]);
     let json = ok(&[
-        "luc", "sensitivity", "--checkpoint", &p("ckpt"), "--calib", calib, "--out", &p("sens"),
-        "--seq-len", "64", "--samples", "4", "--bits", "4,8", "--json",
+        "luc",
+        "sensitivity",
+        "--checkpoint",
+        &p("ckpt"),
+        "--calib",
+        calib,
+        "--out",
+        &p("sens"),
+        "--seq-len",
+        "64",
+        "--samples",
+        "4",
+        "--bits",
+        "4,8",
+        "--json",
     ]);
     let v: serde_json::Value = serde_json::from_str(&json).unwrap();
     assert_eq!(v["layers"].as_array().unwrap().len(), 8);
@@ -468,20 +622,49 @@ fn synth_sensitivity_policy_compress_pipeline() {
     let quant_csv = std::fs::read_to_string(d.path().join("sens/quant_mse.csv")).unwrap();
     assert_eq!(quant_csv.lines().count(), 1 + 8 * 2 * 4);
     ok(&[
-        "luc", "policy", "--sensitivity", &p("sens/pruning_mse.csv"), "--bits", "4", "--sparsity", "0.5",
-        "--out", &p("policy.toml"),
+        "luc",
+        "policy",
+        "--sensitivity",
+        &p("sens/pruning_mse.csv"),
+        "--bits",
+        "4",
+        "--sparsity",
+        "0.5",
+        "--out",
+        &p("policy.toml"),
     ]);
     let json = ok(&[
-        "luc", "compress", "--checkpoint", &p("ckpt"), "--policy", &p("policy.toml"), "--calib", calib,
-        "--seq-len", "64", "--samples", "4", "--out", &p("small"), "--json",
+        "luc",
+        "compress",
+        "--checkpoint",
+        &p("ckpt"),
+        "--policy",
+        &p("policy.toml"),
+        "--calib",
+        calib,
+        "--seq-len",
+        "64",
+        "--samples",
+        "4",
+        "--out",
+        &p("small"),
+        "--json",
     ]);
     let r: serde_json::Value = serde_json::from_str(&json).unwrap();
     let sp = r["achieved_sparsity"].as_f64().unwrap();
     assert!((0.5..0.6).contains(&sp), "{sp}");
     assert!(r["compressed_bytes"].as_u64().unwrap() * 3 < r["dense_f16_bytes"].as_u64().unwrap());
     let back = Checkpoint::load(&d.path().join("small")).unwrap();
-    let zeros = back.weights.layers[3].up.iter().filter(|x| **x == 0.0).count();
-    assert_eq!(zeros as u64, r["layers"][3]["linears"][5]["params"].as_u64().unwrap() - r["layers"][3]["linears"][5]["nonzeros"].as_u64().unwrap());
+    let zeros = back.weights.layers[3]
+        .up
+        .iter()
+        .filter(|x| **x == 0.0)
+        .count();
+    assert_eq!(
+        zeros as u64,
+        r["layers"][3]["linears"][5]["params"].as_u64().unwrap()
+            - r["layers"][3]["linears"][5]["nonzeros"].as_u64().unwrap()
+    );
     assert!(d.path().join("small/compression_report.csv").exists());
 }
 
@@ -503,10 +686,24 @@ fn bad_cli_input_exits_2_without_output() {
         args.extend(["--calib", calib, "--out", &c]);
         args.extend(extra.iter().map(String::as_str));
         let out = edgesim(&args);
-        assert_eq!(out.status.code(), Some(2), "{extra:?}: {}", String::from_utf8_lossy(&out.stderr));
+        assert_eq!(
+            out.status.code(),
+            Some(2),
+            "{extra:?}: {}",
+            String::from_utf8_lossy(&out.stderr)
+        );
         assert!(!d.path().join("c").exists(), "{extra:?} left output");
     }
-    let out = edgesim(&["luc", "sensitivity", "--checkpoint", &p("nope"), "--calib", calib, "--out", &p("c")]);
+    let out = edgesim(&[
+        "luc",
+        "sensitivity",
+        "--checkpoint",
+        &p("nope"),
+        "--calib",
+        calib,
+        "--out",
+        &p("c"),
+    ]);
     assert_eq!(out.status.code(), Some(2));
     assert!(String::from_utf8_lossy(&out.stderr).contains("nope"));
 }

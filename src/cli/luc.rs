@@ -196,7 +196,21 @@ fn synth_cmd(a: &SynthArgs) -> Result<()> {
     let c = &ckpt.config;
     let params: usize = ckpt.weights.embed.len()
         + ckpt.weights.lm_head.as_ref().map_or(0, |h| h.len())
-        + ckpt.weights.layers.iter().map(|l| l.q.len() + l.k.len() + l.v.len() + l.o.len() + l.gate.len() + l.up.len() + l.down.len() + 2 * c.hidden_size).sum::<usize>()
+        + ckpt
+            .weights
+            .layers
+            .iter()
+            .map(|l| {
+                l.q.len()
+                    + l.k.len()
+                    + l.v.len()
+                    + l.o.len()
+                    + l.gate.len()
+                    + l.up.len()
+                    + l.down.len()
+                    + 2 * c.hidden_size
+            })
+            .sum::<usize>()
         + c.hidden_size;
     if a.json {
         let layers: Vec<_> = traits
@@ -220,19 +234,31 @@ fn synth_cmd(a: &SynthArgs) -> Result<()> {
         );
         println!("layer  residual_scale  outliers");
         for (i, t) in traits.iter().enumerate() {
-            println!("{i:>5}  {:>14.3}  {}", t.residual_scale, if t.outliers { "yes" } else { "no" });
+            println!(
+                "{i:>5}  {:>14.3}  {}",
+                t.residual_scale,
+                if t.outliers { "yes" } else { "no" }
+            );
         }
     }
     Ok(())
 }
 
 fn load_calib(a: &CalibArgs, ckpt: &Checkpoint) -> Result<Calibration> {
-    load_calibration(&a.calib, a.calib_format, ckpt.config.vocab_size, a.seq_len as usize, a.samples as usize)
+    load_calibration(
+        &a.calib,
+        a.calib_format,
+        ckpt.config.vocab_size,
+        a.seq_len as usize,
+        a.samples as usize,
+    )
 }
 
 fn layer_bar(layers: usize, what: &str) -> ProgressBar {
     let bar = ProgressBar::new(layers as u64);
-    if let Ok(style) = ProgressStyle::with_template("{msg} [{bar:30}] layer {pos}/{len} ({elapsed}, eta {eta})") {
+    if let Ok(style) =
+        ProgressStyle::with_template("{msg} [{bar:30}] layer {pos}/{len} ({elapsed}, eta {eta})")
+    {
         bar.set_style(style.progress_chars("=> "));
     }
     bar.set_message(what.to_string());
@@ -243,7 +269,11 @@ fn layer_bar(layers: usize, what: &str) -> ProgressBar {
 /// would call sensitive.
 fn above_mean(v: &[f64]) -> Vec<usize> {
     let mean = v.iter().sum::<f64>() / v.len().max(1) as f64;
-    v.iter().enumerate().filter(|(_, x)| **x >= mean).map(|(i, _)| i).collect()
+    v.iter()
+        .enumerate()
+        .filter(|(_, x)| **x >= mean)
+        .map(|(i, _)| i)
+        .collect()
 }
 
 fn sensitivity_cmd(a: &SensitivityArgs) -> Result<()> {
@@ -251,7 +281,10 @@ fn sensitivity_cmd(a: &SensitivityArgs) -> Result<()> {
     let calib = load_calib(&a.calib, &ckpt)?;
     let opts = SensitivityOptions {
         bits: a.bits.clone(),
-        sparsities: a.sparsities.clone().unwrap_or_else(|| PAPER_SPARSITIES.to_vec()),
+        sparsities: a
+            .sparsities
+            .clone()
+            .unwrap_or_else(|| PAPER_SPARSITIES.to_vec()),
         method: a.calib.method.into(),
     };
     opts.validate()?;
@@ -287,9 +320,20 @@ fn print_sensitivity(
     quant_path: &Path,
 ) -> Result<()> {
     let prune_mean = s.pruning_layer_means(layers);
-    let quant_means: Vec<(u32, Vec<f64>)> = opts.bits.iter().map(|&b| (b, s.quant_layer_means(layers, b))).collect();
-    let prune_sensitive = if opts.sparsities.is_empty() { vec![] } else { above_mean(&prune_mean) };
-    let quant_sensitive = quant_means.first().map(|(_, v)| above_mean(v)).unwrap_or_default();
+    let quant_means: Vec<(u32, Vec<f64>)> = opts
+        .bits
+        .iter()
+        .map(|&b| (b, s.quant_layer_means(layers, b)))
+        .collect();
+    let prune_sensitive = if opts.sparsities.is_empty() {
+        vec![]
+    } else {
+        above_mean(&prune_mean)
+    };
+    let quant_sensitive = quant_means
+        .first()
+        .map(|(_, v)| above_mean(v))
+        .unwrap_or_default();
     if a.json {
         let per_layer: Vec<_> = (0..layers)
             .map(|j| {
@@ -312,7 +356,11 @@ fn print_sensitivity(
         println!("{}", to_json(&v)?);
         return Ok(());
     }
-    println!("wrote {} and {} in {seconds:.2} s", prune_path.display(), quant_path.display());
+    println!(
+        "wrote {} and {} in {seconds:.2} s",
+        prune_path.display(),
+        quant_path.display()
+    );
     print!("layer");
     for (b, _) in &quant_means {
         print!("  quant_mse@{b}b");
@@ -326,7 +374,10 @@ fn print_sensitivity(
         }
         println!("  {:>13.3e}  {:>14.3e}", at_half[j], prune_mean[j]);
     }
-    println!("quantisation-sensitive layers (>= mean at {} bits): {quant_sensitive:?}", opts.bits.first().copied().unwrap_or(0));
+    println!(
+        "quantisation-sensitive layers (>= mean at {} bits): {quant_sensitive:?}",
+        opts.bits.first().copied().unwrap_or(0)
+    );
     println!("pruning-sensitive layers (>= mean over sparsities): {prune_sensitive:?}");
     Ok(())
 }
@@ -359,12 +410,24 @@ fn compress_cmd(a: &CompressArgs) -> Result<()> {
 }
 
 fn print_compress(r: &CompressReport, out: &Path, seconds: f64) {
-    println!("wrote {} (checkpoint + compression_report.csv) in {seconds:.2} s", out.display());
-    println!("layer  w_bits  achieved_bits  target_sp  achieved_sp  f16_bytes  compressed_bytes  output_mse");
+    println!(
+        "wrote {} (checkpoint + compression_report.csv) in {seconds:.2} s",
+        out.display()
+    );
+    println!(
+        "layer  w_bits  achieved_bits  target_sp  achieved_sp  f16_bytes  compressed_bytes  output_mse"
+    );
     for l in &r.layers {
         println!(
             "{:>5}  {:>6}  {:>13}  {:>9.3}  {:>11.4}  {:>9}  {:>16}  {:>10.3e}",
-            l.layer, l.w_bits, l.achieved_bits, l.target_sparsity, l.achieved_sparsity, l.dense_f16_bytes, l.compressed_bytes, l.output_mse
+            l.layer,
+            l.w_bits,
+            l.achieved_bits,
+            l.target_sparsity,
+            l.achieved_sparsity,
+            l.dense_f16_bytes,
+            l.compressed_bytes,
+            l.output_mse
         );
     }
     println!(

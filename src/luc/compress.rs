@@ -98,7 +98,13 @@ pub struct CompressReport {
 fn max_levels(w: ArrayView2<f32>) -> usize {
     w.rows()
         .into_iter()
-        .map(|r| r.iter().filter(|v| **v != 0.0).map(|v| v.to_bits()).collect::<BTreeSet<_>>().len())
+        .map(|r| {
+            r.iter()
+                .filter(|v| **v != 0.0)
+                .map(|v| v.to_bits())
+                .collect::<BTreeSet<_>>()
+                .len()
+        })
         .max()
         .unwrap_or(0)
 }
@@ -110,7 +116,10 @@ pub fn check_policy(ckpt: &Checkpoint, policy: &Policy, file: &str) -> Result<()
         return Err(Error::input(
             file,
             "layers",
-            format!("the policy has {} layers, the checkpoint {l}", policy.layers.len()),
+            format!(
+                "the policy has {} layers, the checkpoint {l}",
+                policy.layers.len()
+            ),
         ));
     }
     for (j, lp) in policy.layers.iter().enumerate() {
@@ -118,11 +127,18 @@ pub fn check_policy(ckpt: &Checkpoint, policy: &Policy, file: &str) -> Result<()
             return Err(Error::input(
                 file,
                 format!("layer {j}: w_bits"),
-                format!("{} not supported: {MIN_BITS}..={MAX_BITS} or >= {FLOAT_BITS} (float)", lp.w_bits),
+                format!(
+                    "{} not supported: {MIN_BITS}..={MAX_BITS} or >= {FLOAT_BITS} (float)",
+                    lp.w_bits
+                ),
             ));
         }
         if !(0.0..1.0).contains(&lp.sparsity) {
-            return Err(Error::input(file, format!("layer {j}: sparsity"), "must be in [0, 1)"));
+            return Err(Error::input(
+                file,
+                format!("layer {j}: sparsity"),
+                "must be in [0, 1)",
+            ));
         }
     }
     Ok(())
@@ -145,17 +161,30 @@ pub fn compress(
 ) -> Result<(Checkpoint, CompressReport)> {
     check_policy(ckpt, policy, policy_file)?;
     if samples.is_empty() || samples.iter().any(Vec::is_empty) {
-        return Err(Error::input("calibration", "samples", "need at least one non-empty sample"));
+        return Err(Error::input(
+            "calibration",
+            "samples",
+            "need at least one non-empty sample",
+        ));
     }
     let cfg = &ckpt.config;
-    let rope = Rope::new(samples.iter().map(Vec::len).max().unwrap_or(0), cfg.head_dim, cfg.rope_theta);
-    let mut xs: Vec<Array2<f32>> = samples.iter().map(|s| embed(ckpt, s, "calibration")).collect::<Result<_>>()?;
+    let rope = Rope::new(
+        samples.iter().map(Vec::len).max().unwrap_or(0),
+        cfg.head_dim,
+        cfg.rope_theta,
+    );
+    let mut xs: Vec<Array2<f32>> = samples
+        .iter()
+        .map(|s| embed(ckpt, s, "calibration"))
+        .collect::<Result<_>>()?;
     let mut out = ckpt.clone();
     let mut layers = Vec::new();
     for (j, lw) in ckpt.weights.layers.iter().enumerate() {
         let lp = policy.layers[j];
-        let dense: Vec<(Array2<f32>, Option<LinearInputs>)> =
-            xs.par_iter().map(|x| decoder_layer(cfg, lw, &rope, x.view(), true)).collect();
+        let dense: Vec<(Array2<f32>, Option<LinearInputs>)> = xs
+            .par_iter()
+            .map(|x| decoder_layer(cfg, lw, &rope, x.view(), true))
+            .collect();
         let captures: Vec<LinearInputs> = dense.iter().filter_map(|d| d.1.clone()).collect();
         let quantised = lp.w_bits < FLOAT_BITS;
         let compressed: Vec<(Array2<f32>, LinearReport)> = Linear::ALL
@@ -164,7 +193,14 @@ pub fn compress(
                 let w = lw.linear(l).view();
                 let mut c = if lp.sparsity > 0.0 {
                     let x = stack(&captures, l);
-                    prune(w, Some(x.view()), method, lp.sparsity, SparsityPattern::Unstructured)?.weights
+                    prune(
+                        w,
+                        Some(x.view()),
+                        method,
+                        lp.sparsity,
+                        SparsityPattern::Unstructured,
+                    )?
+                    .weights
                 } else {
                     w.to_owned()
                 };
@@ -173,7 +209,12 @@ pub fn compress(
                 }
                 let nonzeros = c.iter().filter(|v| **v != 0.0).count();
                 let zero_fraction = 1.0 - nonzeros as f64 / c.len().max(1) as f64;
-                let storage = weight_bytes(c.ncols() as u64, c.nrows() as u64, lp.w_bits.min(FLOAT_BITS), zero_fraction);
+                let storage = weight_bytes(
+                    c.ncols() as u64,
+                    c.nrows() as u64,
+                    lp.w_bits.min(FLOAT_BITS),
+                    zero_fraction,
+                );
                 let report = LinearReport {
                     name: l.module(),
                     params: c.len(),
@@ -193,15 +234,27 @@ pub fn compress(
             *cw.linear_mut(l) = c;
             linears.push(r);
         }
-        let outputs: Vec<Array2<f32>> = xs.par_iter().map(|x| decoder_layer(cfg, &cw, &rope, x.view(), false).0).collect();
-        let output_mse = outputs.iter().zip(&dense).map(|(a, (b, _))| mse(a.view(), b.view())).sum::<f64>() / outputs.len() as f64;
+        let outputs: Vec<Array2<f32>> = xs
+            .par_iter()
+            .map(|x| decoder_layer(cfg, &cw, &rope, x.view(), false).0)
+            .collect();
+        let output_mse = outputs
+            .iter()
+            .zip(&dense)
+            .map(|(a, (b, _))| mse(a.view(), b.view()))
+            .sum::<f64>()
+            / outputs.len() as f64;
         let params: usize = linears.iter().map(|r| r.params).sum();
         let nonzeros: usize = linears.iter().map(|r| r.nonzeros).sum();
         let levels = linears.iter().map(|r| r.max_levels).max().unwrap_or(0);
         layers.push(LayerReport {
             layer: j,
             w_bits: lp.w_bits,
-            achieved_bits: if quantised { usize::BITS - levels.leading_zeros() } else { FLOAT_BITS },
+            achieved_bits: if quantised {
+                usize::BITS - levels.leading_zeros()
+            } else {
+                FLOAT_BITS
+            },
             target_sparsity: lp.sparsity,
             achieved_sparsity: 1.0 - nonzeros as f64 / params.max(1) as f64,
             params,
@@ -219,10 +272,21 @@ pub fn compress(
     let other = w.embed.len()
         + w.lm_head.as_ref().map_or(0, |h| h.len())
         + w.norm.len()
-        + w.layers.iter().map(|l| l.input_norm.len() + l.post_norm.len()).sum::<usize>();
+        + w.layers
+            .iter()
+            .map(|l| l.input_norm.len() + l.post_norm.len())
+            .sum::<usize>();
     let report = CompressReport {
-        avg_w_bits: layers.iter().map(|l| l.w_bits.min(FLOAT_BITS) as f64 * l.params as f64).sum::<f64>() / params.max(1) as f64,
-        achieved_sparsity: layers.iter().map(|l| l.achieved_sparsity * l.params as f64).sum::<f64>() / params.max(1) as f64,
+        avg_w_bits: layers
+            .iter()
+            .map(|l| l.w_bits.min(FLOAT_BITS) as f64 * l.params as f64)
+            .sum::<f64>()
+            / params.max(1) as f64,
+        achieved_sparsity: layers
+            .iter()
+            .map(|l| l.achieved_sparsity * l.params as f64)
+            .sum::<f64>()
+            / params.max(1) as f64,
         dense_f16_bytes: layers.iter().map(|l| l.dense_f16_bytes).sum(),
         compressed_bytes: layers.iter().map(|l| l.compressed_bytes).sum(),
         uncompressed_bytes: other as u64 * 2,
@@ -240,7 +304,15 @@ impl CompressReport {
         for l in &self.layers {
             s += &format!(
                 "{},{},{},{},{:.6},{},{},{},{:e}\n",
-                l.layer, l.w_bits, l.achieved_bits, l.target_sparsity, l.achieved_sparsity, l.params, l.dense_f16_bytes, l.compressed_bytes, l.output_mse
+                l.layer,
+                l.w_bits,
+                l.achieved_bits,
+                l.target_sparsity,
+                l.achieved_sparsity,
+                l.params,
+                l.dense_f16_bytes,
+                l.compressed_bytes,
+                l.output_mse
             );
         }
         s
@@ -255,14 +327,26 @@ mod tests {
 
     fn samples() -> Vec<Vec<u32>> {
         let text = "Some calibration bytes for compressing the tiny synthetic model. ".repeat(4);
-        crate::luc::tokenizer::ByteTokenizer::encode(&text).chunks_exact(48).take(4).map(<[u32]>::to_vec).collect()
+        crate::luc::tokenizer::ByteTokenizer::encode(&text)
+            .chunks_exact(48)
+            .take(4)
+            .map(<[u32]>::to_vec)
+            .collect()
     }
 
     #[test]
     fn uniform_four_bits_half_sparse() {
         let (ck, traits) = synth(SynthShape::Tiny, 11);
         let pol = Policy::uniform(ck.config.num_hidden_layers, 4, 0.5);
-        let (out, r) = compress(&ck, &pol, "p.toml", &samples(), PruneMethod::SparseGpt, &|_| {}).unwrap();
+        let (out, r) = compress(
+            &ck,
+            &pol,
+            "p.toml",
+            &samples(),
+            PruneMethod::SparseGpt,
+            &|_| {},
+        )
+        .unwrap();
         for (j, l) in r.layers.iter().enumerate() {
             // Exactly half pruned by the pruner; rounding to 4 bits zeros a few more (many
             // more in the synthetic outlier layers, whose scale is set by 12x outliers).
@@ -276,8 +360,14 @@ mod tests {
             assert!(l.linears.iter().all(|x| x.max_levels <= 14));
             // The stored weights agree with the report.
             let lw = &out.weights.layers[j];
-            let zeros: usize = Linear::ALL.iter().map(|&x| lw.linear(x).iter().filter(|v| **v == 0.0).count()).sum();
-            assert_eq!(zeros, l.params - l.linears.iter().map(|x| x.nonzeros).sum::<usize>());
+            let zeros: usize = Linear::ALL
+                .iter()
+                .map(|&x| lw.linear(x).iter().filter(|v| **v == 0.0).count())
+                .sum();
+            assert_eq!(
+                zeros,
+                l.params - l.linears.iter().map(|x| x.nonzeros).sum::<usize>()
+            );
             // Per linear: 4-bit values of the nonzeros, 1-bit bitmap per weight (CSR is
             // larger below 1 - 1/ceil(log2 in) = 83% sparsity), one 2-byte scale per row.
             for (&x, r) in Linear::ALL.iter().zip(&l.linears) {
@@ -285,7 +375,10 @@ mod tests {
                 let want = (4 * r.nonzeros).div_ceil(8) + r.params.div_ceil(8) + 2 * rows;
                 assert_eq!(r.bytes, want as u64, "{r:?}");
             }
-            assert_eq!(l.linears.iter().map(|r| r.bytes).sum::<u64>(), l.compressed_bytes);
+            assert_eq!(
+                l.linears.iter().map(|r| r.bytes).sum::<u64>(),
+                l.compressed_bytes
+            );
             assert!(l.compressed_bytes * 4 < l.dense_f16_bytes);
             assert!(l.output_mse > 0.0);
         }
@@ -298,9 +391,14 @@ mod tests {
     fn float_dense_policy_is_the_identity() {
         let (ck, _) = synth(SynthShape::Tiny, 12);
         let pol = Policy::uniform(ck.config.num_hidden_layers, 16, 0.0);
-        let (out, r) = compress(&ck, &pol, "p.toml", &samples(), PruneMethod::Wanda, &|_| {}).unwrap();
+        let (out, r) =
+            compress(&ck, &pol, "p.toml", &samples(), PruneMethod::Wanda, &|_| {}).unwrap();
         assert_eq!(out, ck);
-        assert!(r.layers.iter().all(|l| l.output_mse == 0.0 && l.achieved_bits == 16));
+        assert!(
+            r.layers
+                .iter()
+                .all(|l| l.output_mse == 0.0 && l.achieved_bits == 16)
+        );
         assert_eq!(r.compressed_bytes, r.dense_f16_bytes);
     }
 
@@ -308,10 +406,29 @@ mod tests {
     fn policy_errors_name_the_file() {
         let (ck, _) = synth(SynthShape::Tiny, 13);
         let pol = Policy::uniform(3, 4, 0.5);
-        let e = compress(&ck, &pol, "my/policy.toml", &samples(), PruneMethod::Magnitude, &|_| {}).unwrap_err();
-        assert!(e.to_string().contains("my/policy.toml") && e.is_input(), "{e}");
+        let e = compress(
+            &ck,
+            &pol,
+            "my/policy.toml",
+            &samples(),
+            PruneMethod::Magnitude,
+            &|_| {},
+        )
+        .unwrap_err();
+        assert!(
+            e.to_string().contains("my/policy.toml") && e.is_input(),
+            "{e}"
+        );
         let pol = Policy::uniform(ck.config.num_hidden_layers, 12, 0.5);
-        let e = compress(&ck, &pol, "q.toml", &samples(), PruneMethod::Magnitude, &|_| {}).unwrap_err();
+        let e = compress(
+            &ck,
+            &pol,
+            "q.toml",
+            &samples(),
+            PruneMethod::Magnitude,
+            &|_| {},
+        )
+        .unwrap_err();
         assert!(e.to_string().contains("w_bits"), "{e}");
     }
 }

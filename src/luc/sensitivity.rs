@@ -103,11 +103,19 @@ impl SensitivityOptions {
         }
         for &p in &self.sparsities {
             if !(0.0..1.0).contains(&p) {
-                return Err(Error::input("--sparsities", p.to_string(), "sparsity must be in [0, 1)"));
+                return Err(Error::input(
+                    "--sparsities",
+                    p.to_string(),
+                    "sparsity must be in [0, 1)",
+                ));
             }
         }
         if self.bits.is_empty() && self.sparsities.is_empty() {
-            return Err(Error::input("--bits/--sparsities", "", "nothing to measure"));
+            return Err(Error::input(
+                "--bits/--sparsities",
+                "",
+                "nothing to measure",
+            ));
         }
         Ok(())
     }
@@ -170,7 +178,11 @@ pub fn measure(
 ) -> Result<Sensitivity> {
     opts.validate()?;
     if samples.is_empty() || samples.iter().any(Vec::is_empty) {
-        return Err(Error::input("calibration", "samples", "need at least one non-empty sample"));
+        return Err(Error::input(
+            "calibration",
+            "samples",
+            "need at least one non-empty sample",
+        ));
     }
     let cfg = &ckpt.config;
     let max_len = samples.iter().map(Vec::len).max().unwrap_or(0);
@@ -194,7 +206,10 @@ pub fn measure(
         let captures: Vec<LinearInputs> = dense.iter().filter_map(|d| d.1.clone()).collect();
         let needs_calib = opts.method.needs_calibration() && !opts.sparsities.is_empty();
         let calib: HashMap<Linear, Array2<f32>> = if needs_calib {
-            Linear::ALL.iter().map(|&l| (l, stack(&captures, l))).collect()
+            Linear::ALL
+                .iter()
+                .map(|&l| (l, stack(&captures, l)))
+                .collect()
         } else {
             HashMap::new()
         };
@@ -216,10 +231,18 @@ pub fn measure(
         for (v, mses) in variants.iter().zip(per_variant) {
             for (sample, mse) in mses.into_iter().enumerate() {
                 match *v {
-                    Variant::Quant(bits) => result.quant.push(QuantMse { layer: j, bits, sample, mse }),
-                    Variant::Prune(sparsity) => {
-                        result.pruning.push(PruneMse { layer: j, sparsity, sample, mse })
-                    }
+                    Variant::Quant(bits) => result.quant.push(QuantMse {
+                        layer: j,
+                        bits,
+                        sample,
+                        mse,
+                    }),
+                    Variant::Prune(sparsity) => result.pruning.push(PruneMse {
+                        layer: j,
+                        sparsity,
+                        sample,
+                        mse,
+                    }),
                 }
             }
         }
@@ -237,13 +260,29 @@ pub fn measure(
 /// for exponents -4..16 and scientific with a signed two-digit exponent otherwise.
 pub fn py_float(v: f64) -> String {
     if v == 0.0 {
-        return if v.is_sign_negative() { "-0.0".into() } else { "0.0".into() };
+        return if v.is_sign_negative() {
+            "-0.0".into()
+        } else {
+            "0.0".into()
+        };
     }
     if !v.is_finite() {
-        return if v.is_nan() { "nan".into() } else if v > 0.0 { "inf".into() } else { "-inf".into() };
+        return if v.is_nan() {
+            "nan".into()
+        } else if v > 0.0 {
+            "inf".into()
+        } else {
+            "-inf".into()
+        };
     }
     let shortest = format!("{:e}", v.abs()); // e.g. "5.807876586914063e-4"
-    let digits = shortest.split('e').next().unwrap_or("").replace('.', "").len().max(1);
+    let digits = shortest
+        .split('e')
+        .next()
+        .unwrap_or("")
+        .replace('.', "")
+        .len()
+        .max(1);
     // Same digit count, exact decimal expansion rounded half-to-even.
     let exact = format!("{:.*e}", digits - 1, v.abs());
     let (mantissa, exp) = exact.split_once('e').unwrap_or((&exact, "0"));
@@ -265,7 +304,11 @@ pub fn py_float(v: f64) -> String {
             format!("0.{}{d}", "0".repeat((-exp - 1) as usize))
         }
     } else {
-        let m = if d.len() > 1 { format!("{}.{}", &d[..1], &d[1..]) } else { d.clone() };
+        let m = if d.len() > 1 {
+            format!("{}.{}", &d[..1], &d[1..])
+        } else {
+            d.clone()
+        };
         format!("{m}e{}{:02}", if exp < 0 { '-' } else { '+' }, exp.abs())
     };
     format!("{sign}{body}")
@@ -277,7 +320,13 @@ impl Sensitivity {
     pub fn pruning_csv(&self) -> String {
         let mut s = String::from("layer,sparsity,sample,mse\r\n");
         for r in &self.pruning {
-            s += &format!("{},{},{},{}\r\n", r.layer, py_float(r.sparsity), r.sample, py_float(r.mse));
+            s += &format!(
+                "{},{},{},{}\r\n",
+                r.layer,
+                py_float(r.sparsity),
+                r.sample,
+                py_float(r.mse)
+            );
         }
         s
     }
@@ -286,7 +335,13 @@ impl Sensitivity {
     pub fn quant_csv(&self) -> String {
         let mut s = String::from("layer,bits,sample,mse\r\n");
         for r in &self.quant {
-            s += &format!("{},{},{},{}\r\n", r.layer, r.bits, r.sample, py_float(r.mse));
+            s += &format!(
+                "{},{},{},{}\r\n",
+                r.layer,
+                r.bits,
+                r.sample,
+                py_float(r.mse)
+            );
         }
         s
     }
@@ -298,14 +353,23 @@ impl Sensitivity {
 
     /// Mean quantisation MSE per layer at `bits` over samples.
     pub fn quant_layer_means(&self, layers: usize, bits: u32) -> Vec<f64> {
-        layer_means(layers, self.quant.iter().filter(|r| r.bits == bits).map(|r| (r.layer, r.mse)))
+        layer_means(
+            layers,
+            self.quant
+                .iter()
+                .filter(|r| r.bits == bits)
+                .map(|r| (r.layer, r.mse)),
+        )
     }
 
     /// Mean pruning MSE per layer at one `sparsity` over samples.
     pub fn pruning_layer_means_at(&self, layers: usize, sparsity: f64) -> Vec<f64> {
         layer_means(
             layers,
-            self.pruning.iter().filter(|r| r.sparsity == sparsity).map(|r| (r.layer, r.mse)),
+            self.pruning
+                .iter()
+                .filter(|r| r.sparsity == sparsity)
+                .map(|r| (r.layer, r.mse)),
         )
     }
 }
@@ -319,7 +383,10 @@ fn layer_means(layers: usize, rows: impl Iterator<Item = (usize, f64)>) -> Vec<f
             n[l] += 1;
         }
     }
-    sum.iter().zip(&n).map(|(s, &k)| if k == 0 { f64::NAN } else { s / k as f64 }).collect()
+    sum.iter()
+        .zip(&n)
+        .map(|(s, &k)| if k == 0 { f64::NAN } else { s / k as f64 })
+        .collect()
 }
 
 #[cfg(test)]
@@ -347,7 +414,8 @@ mod tests {
     /// is theirs).
     #[test]
     fn reproduces_the_shared_file_format() {
-        let path = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("data/llama7b_layerwise_pruning_mse.csv");
+        let path = std::path::Path::new(env!("CARGO_MANIFEST_DIR"))
+            .join("data/llama7b_layerwise_pruning_mse.csv");
         let Ok(text) = std::fs::read_to_string(&path) else {
             panic!("{} is shipped with the crate", path.display());
         };
@@ -373,8 +441,13 @@ mod tests {
 
     /// Four samples of 32 byte-tokens of fixed text.
     fn samples() -> Vec<Vec<u32>> {
-        let text = "Calibration text for the sensitivity tests: it only has to be varied bytes. ".repeat(3);
-        crate::luc::tokenizer::ByteTokenizer::encode(&text).chunks_exact(32).take(4).map(<[u32]>::to_vec).collect()
+        let text = "Calibration text for the sensitivity tests: it only has to be varied bytes. "
+            .repeat(3);
+        crate::luc::tokenizer::ByteTokenizer::encode(&text)
+            .chunks_exact(32)
+            .take(4)
+            .map(<[u32]>::to_vec)
+            .collect()
     }
 
     fn means(s: &Sensitivity, layers: usize, sp: f64) -> Vec<f64> {
@@ -386,15 +459,31 @@ mod tests {
         let (ck, _) = synth(SynthShape::Tiny, 3);
         let layers = ck.config.num_hidden_layers;
         let levels = [0.0, 0.1, 0.3, 0.5, 0.7, 0.9];
-        for method in [PruneMethod::SparseGpt, PruneMethod::Wanda, PruneMethod::Magnitude] {
-            let opts = SensitivityOptions { bits: vec![], sparsities: levels.to_vec(), method };
+        for method in [
+            PruneMethod::SparseGpt,
+            PruneMethod::Wanda,
+            PruneMethod::Magnitude,
+        ] {
+            let opts = SensitivityOptions {
+                bits: vec![],
+                sparsities: levels.to_vec(),
+                method,
+            };
             let s = measure(&ck, &samples(), &opts, &|_| {}).unwrap();
             assert_eq!(s.pruning.len(), layers * levels.len() * 4);
             // Sparsity 0 leaves the weights untouched: the error is exactly 0.
-            assert!(s.pruning.iter().filter(|r| r.sparsity == 0.0).all(|r| r.mse == 0.0));
+            assert!(
+                s.pruning
+                    .iter()
+                    .filter(|r| r.sparsity == 0.0)
+                    .all(|r| r.mse == 0.0)
+            );
             for j in 0..layers {
                 let m: Vec<f64> = levels.iter().map(|&p| means(&s, layers, p)[j]).collect();
-                assert!(m.windows(2).all(|w| w[1] > w[0]), "{method:?} layer {j}: {m:?}");
+                assert!(
+                    m.windows(2).all(|w| w[1] > w[0]),
+                    "{method:?} layer {j}: {m:?}"
+                );
             }
         }
     }
@@ -403,13 +492,26 @@ mod tests {
     fn eight_bits_beat_four_bits() {
         let (ck, _) = synth(SynthShape::Tiny, 4);
         let layers = ck.config.num_hidden_layers;
-        let opts = SensitivityOptions { bits: vec![2, 4, 8], sparsities: vec![], method: PruneMethod::SparseGpt };
+        let opts = SensitivityOptions {
+            bits: vec![2, 4, 8],
+            sparsities: vec![],
+            method: PruneMethod::SparseGpt,
+        };
         let s = measure(&ck, &samples(), &opts, &|_| {}).unwrap();
-        let (q2, q4, q8) = (s.quant_layer_means(layers, 2), s.quant_layer_means(layers, 4), s.quant_layer_means(layers, 8));
+        let (q2, q4, q8) = (
+            s.quant_layer_means(layers, 2),
+            s.quant_layer_means(layers, 4),
+            s.quant_layer_means(layers, 8),
+        );
         for j in 0..layers {
             // Step size shrinks by (2^7-1)/(2^3-1) = 18 from 4 to 8 bits: error variance by
             // ~300; require a factor 50 to leave room for the nonlinearity.
-            assert!(q8[j] > 0.0 && q8[j] * 50.0 < q4[j], "layer {j}: {} vs {}", q8[j], q4[j]);
+            assert!(
+                q8[j] > 0.0 && q8[j] * 50.0 < q4[j],
+                "layer {j}: {} vs {}",
+                q8[j],
+                q4[j]
+            );
             assert!(q4[j] < q2[j], "layer {j}");
         }
     }
@@ -421,26 +523,52 @@ mod tests {
         let (ck, _) = synth(SynthShape::Tiny, 5);
         let cfg = &ck.config;
         let smp = samples();
-        let opts = SensitivityOptions { bits: vec![], sparsities: vec![0.5], method: PruneMethod::SparseGpt };
+        let opts = SensitivityOptions {
+            bits: vec![],
+            sparsities: vec![0.5],
+            method: PruneMethod::SparseGpt,
+        };
         let s = measure(&ck, &smp, &opts, &|_| {}).unwrap();
         let last = cfg.num_hidden_layers - 1;
         let rope = Rope::new(32, cfg.head_dim, cfg.rope_theta);
         let mut xs: Vec<Array2<f32>> = smp.iter().map(|t| embed(&ck, t, "t").unwrap()).collect();
         for lw in &ck.weights.layers[..last] {
-            xs = xs.iter().map(|x| decoder_layer(cfg, lw, &rope, x.view(), false).0).collect();
+            xs = xs
+                .iter()
+                .map(|x| decoder_layer(cfg, lw, &rope, x.view(), false).0)
+                .collect();
         }
         let lw = &ck.weights.layers[last];
-        let caps: Vec<_> = xs.iter().map(|x| decoder_layer(cfg, lw, &rope, x.view(), true)).collect();
+        let caps: Vec<_> = xs
+            .iter()
+            .map(|x| decoder_layer(cfg, lw, &rope, x.view(), true))
+            .collect();
         let mut cw = lw.clone();
         for l in Linear::ALL {
-            let views: Vec<_> = caps.iter().map(|c| c.1.as_ref().unwrap().of(l).view()).collect();
+            let views: Vec<_> = caps
+                .iter()
+                .map(|c| c.1.as_ref().unwrap().of(l).view())
+                .collect();
             let x = concatenate(Axis(0), &views).unwrap();
-            *cw.linear_mut(l) = prune(lw.linear(l).view(), Some(x.view()), PruneMethod::SparseGpt, 0.5, SparsityPattern::Unstructured).unwrap().weights;
+            *cw.linear_mut(l) = prune(
+                lw.linear(l).view(),
+                Some(x.view()),
+                PruneMethod::SparseGpt,
+                0.5,
+                SparsityPattern::Unstructured,
+            )
+            .unwrap()
+            .weights;
         }
         for (i, x) in xs.iter().enumerate() {
             let y = decoder_layer(cfg, &cw, &rope, x.view(), false).0;
             let want = mse(y.view(), caps[i].0.view());
-            let got = s.pruning.iter().find(|r| r.layer == last && r.sample == i).unwrap().mse;
+            let got = s
+                .pruning
+                .iter()
+                .find(|r| r.layer == last && r.sample == i)
+                .unwrap()
+                .mse;
             assert!((got - want).abs() <= 1e-9 * want, "{got} vs {want}");
         }
     }
@@ -449,17 +577,37 @@ mod tests {
     fn csv_round_trips_through_the_policy_reader() {
         let (ck, _) = synth(SynthShape::Tiny, 6);
         let layers = ck.config.num_hidden_layers;
-        let opts = SensitivityOptions { bits: vec![3, 4], sparsities: PAPER_SPARSITIES.to_vec(), method: PruneMethod::Wanda };
+        let opts = SensitivityOptions {
+            bits: vec![3, 4],
+            sparsities: PAPER_SPARSITIES.to_vec(),
+            method: PruneMethod::Wanda,
+        };
         let s = measure(&ck, &samples()[..2], &opts, &|_| {}).unwrap();
-        let p = SensitivityTable::from_csv_str("pruning_mse.csv", &s.pruning_csv(), SensitivityKind::Pruning).unwrap();
+        let p = SensitivityTable::from_csv_str(
+            "pruning_mse.csv",
+            &s.pruning_csv(),
+            SensitivityKind::Pruning,
+        )
+        .unwrap();
         assert_eq!(p.rows.len(), s.pruning.len());
         for (a, b) in p.rows.iter().zip(&s.pruning) {
-            assert_eq!((a.layer as usize, a.level, a.sample as usize, a.mse), (b.layer, b.sparsity, b.sample, b.mse));
+            assert_eq!(
+                (a.layer as usize, a.level, a.sample as usize, a.mse),
+                (b.layer, b.sparsity, b.sample, b.mse)
+            );
         }
-        let q = SensitivityTable::from_csv_str("quant_mse.csv", &s.quant_csv(), SensitivityKind::Quantization).unwrap();
+        let q = SensitivityTable::from_csv_str(
+            "quant_mse.csv",
+            &s.quant_csv(),
+            SensitivityKind::Quantization,
+        )
+        .unwrap();
         assert_eq!(q.rows.len(), layers * 2 * 2);
         for (a, b) in q.rows.iter().zip(&s.quant) {
-            assert_eq!((a.layer as usize, a.level, a.sample as usize, a.mse), (b.layer, b.bits as f64, b.sample, b.mse));
+            assert_eq!(
+                (a.layer as usize, a.level, a.sample as usize, a.mse),
+                (b.layer, b.bits as f64, b.sample, b.mse)
+            );
         }
         // The reader's per-layer mean over all levels equals ours.
         let theirs = p.per_layer_mean(layers as u32, 10).unwrap();
@@ -475,22 +623,48 @@ mod tests {
     fn synthetic_layers_differ_between_quantisation_and_pruning() {
         let (ck, traits) = synth(SynthShape::Tiny, 7);
         let layers = ck.config.num_hidden_layers;
-        let opts = SensitivityOptions { bits: vec![4], sparsities: vec![0.5], method: PruneMethod::SparseGpt };
+        let opts = SensitivityOptions {
+            bits: vec![4],
+            sparsities: vec![0.5],
+            method: PruneMethod::SparseGpt,
+        };
         let s = measure(&ck, &samples(), &opts, &|_| {}).unwrap();
-        let (q, p) = (s.quant_layer_means(layers, 4), s.pruning_layer_means(layers));
+        let (q, p) = (
+            s.quant_layer_means(layers, 4),
+            s.pruning_layer_means(layers),
+        );
         let ratio = |outl: bool| {
-            let r: Vec<f64> = (0..layers).filter(|&j| traits[j].outliers == outl).map(|j| q[j] / p[j]).collect();
+            let r: Vec<f64> = (0..layers)
+                .filter(|&j| traits[j].outliers == outl)
+                .map(|j| q[j] / p[j])
+                .collect();
             r.iter().sum::<f64>() / r.len() as f64
         };
         assert!(traits.iter().any(|t| t.outliers) && traits.iter().any(|t| !t.outliers));
-        assert!(ratio(true) > 2.0 * ratio(false), "{} vs {}", ratio(true), ratio(false));
+        assert!(
+            ratio(true) > 2.0 * ratio(false),
+            "{} vs {}",
+            ratio(true),
+            ratio(false)
+        );
     }
 
     #[test]
     fn bad_levels_are_input_errors() {
-        let bad = SensitivityOptions { bits: vec![9], ..Default::default() };
+        let bad = SensitivityOptions {
+            bits: vec![9],
+            ..Default::default()
+        };
         assert!(bad.validate().unwrap_err().to_string().contains("--bits"));
-        let bad = SensitivityOptions { sparsities: vec![1.0], ..Default::default() };
-        assert!(bad.validate().unwrap_err().to_string().contains("--sparsities"));
+        let bad = SensitivityOptions {
+            sparsities: vec![1.0],
+            ..Default::default()
+        };
+        assert!(
+            bad.validate()
+                .unwrap_err()
+                .to_string()
+                .contains("--sparsities")
+        );
     }
 }

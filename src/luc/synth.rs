@@ -81,7 +81,10 @@ pub struct Rng {
 impl Rng {
     /// A generator seeded with `seed`.
     pub fn new(seed: u64) -> Self {
-        Rng { bits: SplitMix64::new(seed), spare: None }
+        Rng {
+            bits: SplitMix64::new(seed),
+            spare: None,
+        }
     }
 
     /// Uniform in [0, 1).
@@ -118,8 +121,14 @@ pub fn synth(shape: SynthShape, seed: u64) -> (Checkpoint, Vec<LayerTraits>) {
 
 /// Builds a synthetic checkpoint for any valid configuration.
 pub fn synth_config(config: LlamaConfig, seed: u64) -> Result<(Checkpoint, Vec<LayerTraits>)> {
-    if config.num_attention_heads % config.num_key_value_heads != 0 || config.head_dim % 2 != 0 {
-        return Err(Error::Other("synth: inconsistent head configuration".into()));
+    if !config
+        .num_attention_heads
+        .is_multiple_of(config.num_key_value_heads)
+        || !config.head_dim.is_multiple_of(2)
+    {
+        return Err(Error::Other(
+            "synth: inconsistent head configuration".into(),
+        ));
     }
     let mut rng = Rng::new(seed);
     let (h, v) = (config.hidden_size, config.vocab_size);
@@ -146,12 +155,18 @@ pub fn synth_config(config: LlamaConfig, seed: u64) -> Result<(Checkpoint, Vec<L
                         }
                     }
                     // Keep the expected output variance: E[w^2] grew by 1 + f (g^2 - 1).
-                    let growth = 1.0 + OUTLIER_FRACTION * f64::from(OUTLIER_GAIN * OUTLIER_GAIN - 1.0);
+                    let growth =
+                        1.0 + OUTLIER_FRACTION * f64::from(OUTLIER_GAIN * OUTLIER_GAIN - 1.0);
                     w /= growth.sqrt() as f32;
                 }
                 w
             };
-            let (q, k, vv, o) = (lin(Linear::Q), lin(Linear::K), lin(Linear::V), lin(Linear::O));
+            let (q, k, vv, o) = (
+                lin(Linear::Q),
+                lin(Linear::K),
+                lin(Linear::V),
+                lin(Linear::O),
+            );
             let (gate, up, down) = (lin(Linear::Gate), lin(Linear::Up), lin(Linear::Down));
             LayerWeights {
                 input_norm: norm_weight(&mut rng, h),
@@ -167,7 +182,8 @@ pub fn synth_config(config: LlamaConfig, seed: u64) -> Result<(Checkpoint, Vec<L
         })
         .collect();
     let norm = norm_weight(&mut rng, h);
-    let lm_head = (!config.tie_word_embeddings).then(|| gaussian(&mut rng, [v, h], 1.0 / (h as f64).sqrt()));
+    let lm_head =
+        (!config.tie_word_embeddings).then(|| gaussian(&mut rng, [v, h], 1.0 / (h as f64).sqrt()));
     Ok((
         Checkpoint {
             config,

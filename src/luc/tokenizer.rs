@@ -26,7 +26,10 @@ impl ByteTokenizer {
 
     /// Text of `ids` (invalid UTF-8 replaced); ids above 255 become U+FFFD.
     pub fn decode(ids: &[u32]) -> String {
-        let bytes: Vec<u8> = ids.iter().map(|&i| u8::try_from(i).unwrap_or(0xFF)).collect();
+        let bytes: Vec<u8> = ids
+            .iter()
+            .map(|&i| u8::try_from(i).unwrap_or(0xFF))
+            .collect();
         String::from_utf8_lossy(&bytes).into_owned()
     }
 }
@@ -65,7 +68,14 @@ pub fn load_calibration(
     max_samples: usize,
 ) -> Result<Calibration> {
     let text = crate::io_util::read_to_string(path)?;
-    parse_calibration(&path.display().to_string(), &text, format, vocab_size, seq_len, max_samples)
+    parse_calibration(
+        &path.display().to_string(),
+        &text,
+        format,
+        vocab_size,
+        seq_len,
+        max_samples,
+    )
 }
 
 /// [`load_calibration`] on text already read; `file` names it in errors.
@@ -78,7 +88,11 @@ pub fn parse_calibration(
     max_samples: usize,
 ) -> Result<Calibration> {
     if seq_len == 0 || max_samples == 0 {
-        return Err(Error::input(file, "--seq-len/--samples", "must be at least 1"));
+        return Err(Error::input(
+            file,
+            "--seq-len/--samples",
+            "must be at least 1",
+        ));
     }
     let as_ids = match format {
         CalibFormat::Ids => true,
@@ -100,7 +114,11 @@ pub fn parse_calibration(
             let mut ids = Vec::new();
             for tok in split_ids(line).take(seq_len) {
                 let id: u64 = tok.parse().map_err(|_| {
-                    Error::input(file, format!("line {}", n + 1), format!("{tok:?} is not a token id (non-negative integer)"))
+                    Error::input(
+                        file,
+                        format!("line {}", n + 1),
+                        format!("{tok:?} is not a token id (non-negative integer)"),
+                    )
                 })?;
                 if id >= vocab_size as u64 {
                     return Err(Error::input(
@@ -130,22 +148,37 @@ pub fn parse_calibration(
             return Err(Error::input(
                 file,
                 "--seq-len",
-                format!("the text has {} bytes, fewer than one sample of {seq_len} tokens", ids.len()),
+                format!(
+                    "the text has {} bytes, fewer than one sample of {seq_len} tokens",
+                    ids.len()
+                ),
             ));
         }
-        ids.chunks_exact(seq_len).take(max_samples).map(<[u32]>::to_vec).collect()
+        ids.chunks_exact(seq_len)
+            .take(max_samples)
+            .map(<[u32]>::to_vec)
+            .collect()
     };
     if samples.is_empty() {
-        return Err(Error::input(file, "samples", "no calibration sample (the file is empty)"));
+        return Err(Error::input(
+            file,
+            "samples",
+            "no calibration sample (the file is empty)",
+        ));
     }
     Ok(Calibration {
         samples,
-        format: if as_ids { CalibFormat::Ids } else { CalibFormat::Text },
+        format: if as_ids {
+            CalibFormat::Ids
+        } else {
+            CalibFormat::Text
+        },
     })
 }
 
 fn split_ids(line: &str) -> impl Iterator<Item = &str> {
-    line.split(|c: char| c == ',' || c.is_whitespace()).filter(|t| !t.is_empty())
+    line.split(|c: char| c == ',' || c.is_whitespace())
+        .filter(|t| !t.is_empty())
 }
 
 #[cfg(test)]
@@ -161,7 +194,8 @@ mod tests {
 
     #[test]
     fn ids_one_sample_per_line_truncated() {
-        let c = parse_calibration("c.txt", "1, 2 3,4\n\n5 6\n7\n", CalibFormat::Auto, 10, 3, 2).unwrap();
+        let c = parse_calibration("c.txt", "1, 2 3,4\n\n5 6\n7\n", CalibFormat::Auto, 10, 3, 2)
+            .unwrap();
         assert_eq!(c.format, CalibFormat::Ids);
         assert_eq!(c.samples, vec![vec![1, 2, 3], vec![5, 6]]);
     }
@@ -178,15 +212,28 @@ mod tests {
 
     #[test]
     fn errors_name_file_and_line() {
-        let e = parse_calibration("ids.txt", "1 2\n3 99\n", CalibFormat::Ids, 10, 8, 8).unwrap_err().to_string();
-        assert!(e.contains("ids.txt") && e.contains("line 2") && e.contains("99"), "{e}");
-        let e = parse_calibration("t.txt", "hello", CalibFormat::Text, 100, 2, 8).unwrap_err().to_string();
+        let e = parse_calibration("ids.txt", "1 2\n3 99\n", CalibFormat::Ids, 10, 8, 8)
+            .unwrap_err()
+            .to_string();
+        assert!(
+            e.contains("ids.txt") && e.contains("line 2") && e.contains("99"),
+            "{e}"
+        );
+        let e = parse_calibration("t.txt", "hello", CalibFormat::Text, 100, 2, 8)
+            .unwrap_err()
+            .to_string();
         assert!(e.contains("vocab_size"), "{e}");
-        let e = parse_calibration("t.txt", "hi", CalibFormat::Text, 256, 8, 8).unwrap_err().to_string();
+        let e = parse_calibration("t.txt", "hi", CalibFormat::Text, 256, 8, 8)
+            .unwrap_err()
+            .to_string();
         assert!(e.contains("--seq-len"), "{e}");
-        let e = parse_calibration("e.txt", "\n\n", CalibFormat::Ids, 256, 8, 8).unwrap_err().to_string();
+        let e = parse_calibration("e.txt", "\n\n", CalibFormat::Ids, 256, 8, 8)
+            .unwrap_err()
+            .to_string();
         assert!(e.contains("e.txt"), "{e}");
-        let e = parse_calibration("x.txt", "1 a\n", CalibFormat::Ids, 256, 8, 8).unwrap_err().to_string();
+        let e = parse_calibration("x.txt", "1 a\n", CalibFormat::Ids, 256, 8, 8)
+            .unwrap_err()
+            .to_string();
         assert!(e.contains("line 1"), "{e}");
     }
 }

@@ -76,14 +76,14 @@ impl LlamaConfig {
                 format!("RoPE scaling is not supported (found {v}); only plain RoPE (null)"),
             ));
         }
-        if let Some(act) = obj.get("hidden_act").filter(|v| !v.is_null()) {
-            if act.as_str() != Some("silu") {
-                return Err(Error::input(
-                    file,
-                    "hidden_act",
-                    format!("only \"silu\" (SwiGLU) is supported, found {act}"),
-                ));
-            }
+        if let Some(act) = obj.get("hidden_act").filter(|v| !v.is_null())
+            && act.as_str() != Some("silu")
+        {
+            return Err(Error::input(
+                file,
+                "hidden_act",
+                format!("only \"silu\" (SwiGLU) is supported, found {act}"),
+            ));
         }
         if num_attention_heads % num_key_value_heads != 0 {
             return Err(Error::input(
@@ -246,12 +246,19 @@ mod tests {
         let e = LlamaConfig::from_json_str("dir/config.json", r#"{"hidden_size": 8}"#)
             .unwrap_err()
             .to_string();
-        assert!(e.contains("dir/config.json") && e.contains("intermediate_size"), "{e}");
+        assert!(
+            e.contains("dir/config.json") && e.contains("intermediate_size"),
+            "{e}"
+        );
         let bad = TINY.replace("\"num_key_value_heads\": 1", "\"num_key_value_heads\": 3");
-        let e = LlamaConfig::from_json_str("c.json", &bad).unwrap_err().to_string();
+        let e = LlamaConfig::from_json_str("c.json", &bad)
+            .unwrap_err()
+            .to_string();
         assert!(e.contains("num_key_value_heads"), "{e}");
         let bad = TINY.replace("\"hidden_size\": 8", "\"hidden_size\": -8");
-        let e = LlamaConfig::from_json_str("c.json", &bad).unwrap_err().to_string();
+        let e = LlamaConfig::from_json_str("c.json", &bad)
+            .unwrap_err()
+            .to_string();
         assert!(e.contains("hidden_size"), "{e}");
         let e = LlamaConfig::from_json_str("c.json", "{not json").unwrap_err();
         assert!(e.is_input() && e.to_string().contains("c.json"));

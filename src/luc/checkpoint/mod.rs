@@ -235,7 +235,10 @@ impl Checkpoint {
             for l in Linear::ALL {
                 tensors.push((layer_name(i, l.module()), enc2(lw.linear(l))));
             }
-            tensors.push((layer_name(i, "post_attention_layernorm"), enc1(&lw.post_norm)));
+            tensors.push((
+                layer_name(i, "post_attention_layernorm"),
+                enc1(&lw.post_norm),
+            ));
         }
         tensors.push(("model.norm.weight".to_string(), enc1(&w.norm)));
         if let Some(head) = &w.lm_head {
@@ -243,7 +246,10 @@ impl Checkpoint {
         }
         std::fs::create_dir_all(dir).map_err(|e| Error::io(dir, e))?;
         store::write_tensors(dir, &tensors, shards)?;
-        crate::io_util::write_atomic(&dir.join(CONFIG_FILE), self.config.to_json_string().as_bytes())
+        crate::io_util::write_atomic(
+            &dir.join(CONFIG_FILE),
+            self.config.to_json_string().as_bytes(),
+        )
     }
 
     /// The LM head matrix `[vocab, hidden]` (the embedding when tied).
@@ -279,7 +285,10 @@ impl Checkpoint {
                     return bad(layer_name(i, l.module()), &exp, lw.linear(l).shape());
                 }
             }
-            for (n, a) in [("input_layernorm", &lw.input_norm), ("post_attention_layernorm", &lw.post_norm)] {
+            for (n, a) in [
+                ("input_layernorm", &lw.input_norm),
+                ("post_attention_layernorm", &lw.post_norm),
+            ] {
                 if a.len() != h {
                     return bad(layer_name(i, n), &[h], a.shape());
                 }

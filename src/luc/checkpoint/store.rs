@@ -94,7 +94,11 @@ impl TensorStore {
             .get("weight_map")
             .and_then(|m| m.as_object())
             .ok_or_else(|| {
-                Error::input(&file, "weight_map", "missing (an object tensor -> shard file)")
+                Error::input(
+                    &file,
+                    "weight_map",
+                    "missing (an object tensor -> shard file)",
+                )
             })?;
         let mut files: Vec<(PathBuf, Vec<u8>)> = Vec::new();
         let mut shard_index: HashMap<String, usize> = HashMap::new();
@@ -103,13 +107,19 @@ impl TensorStore {
         let sorted: BTreeMap<&String, &serde_json::Value> = map.iter().collect();
         for (tensor, shard) in sorted {
             let shard = shard.as_str().ok_or_else(|| {
-                Error::input(&file, format!("weight_map.{tensor}"), "expected a file name")
+                Error::input(
+                    &file,
+                    format!("weight_map.{tensor}"),
+                    "expected a file name",
+                )
             })?;
             if shard.contains('/') || shard.contains('\\') || shard.starts_with('.') {
                 return Err(Error::input(
                     &file,
                     format!("weight_map.{tensor}"),
-                    format!("shard {shard:?} must be a plain file name in the checkpoint directory"),
+                    format!(
+                        "shard {shard:?} must be a plain file name in the checkpoint directory"
+                    ),
                 ));
             }
             let idx = match shard_index.get(shard) {
@@ -160,14 +170,19 @@ impl TensorStore {
             Error::input(
                 &file,
                 name,
-                format!("missing tensor: the index lists it in this shard (expected shape {expected:?})"),
+                format!(
+                    "missing tensor: the index lists it in this shard (expected shape {expected:?})"
+                ),
             )
         })?;
         if view.shape() != expected {
             return Err(Error::input(
                 &file,
                 name,
-                format!("shape mismatch: expected {expected:?}, found {:?}", view.shape()),
+                format!(
+                    "shape mismatch: expected {expected:?}, found {:?}",
+                    view.shape()
+                ),
             ));
         }
         let raw = view.data();

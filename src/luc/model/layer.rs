@@ -61,7 +61,9 @@ pub fn decoder_layer(
     let n2 = rms_norm(h.view(), w.post_norm.view(), cfg.rms_norm_eps);
     let mut act = linear(n2.view(), w.gate.view());
     let up = linear(n2.view(), w.up.view());
-    Zip::from(&mut act).and(&up).for_each(|g, &u| *g = silu(*g) * u);
+    Zip::from(&mut act)
+        .and(&up)
+        .for_each(|g, &u| *g = silu(*g) * u);
     let y = &h + &linear(act.view(), w.down.view());
     let inputs = capture.then(|| LinearInputs {
         attn_in: n1,

@@ -14,7 +14,11 @@ pub fn linear(x: ArrayView2<f32>, w: ArrayView2<f32>) -> Array2<f32> {
 pub fn rms_norm(x: ArrayView2<f32>, w: ArrayView1<f32>, eps: f64) -> Array2<f32> {
     let mut out = x.to_owned();
     for mut row in out.rows_mut() {
-        let ms = row.iter().map(|&v| f64::from(v) * f64::from(v)).sum::<f64>() / row.len() as f64;
+        let ms = row
+            .iter()
+            .map(|&v| f64::from(v) * f64::from(v))
+            .sum::<f64>()
+            / row.len() as f64;
         let inv = (1.0 / (ms + eps).sqrt()) as f32;
         row.zip_mut_with(&w, |v, &g| *v = *v * inv * g);
     }
@@ -90,7 +94,9 @@ pub fn causal_attention(
         for (i, mut row) in scores.axis_iter_mut(Axis(0)).enumerate() {
             // Causal mask: position i sees positions 0..=i; softmax over those only.
             let visible = row.slice(s![..=i]);
-            let max = visible.iter().fold(f32::NEG_INFINITY, |m, &x| m.max(x * scale));
+            let max = visible
+                .iter()
+                .fold(f32::NEG_INFINITY, |m, &x| m.max(x * scale));
             let mut sum = 0.0f32;
             for (j, x) in row.iter_mut().enumerate() {
                 if j <= i {
