@@ -2,12 +2,17 @@
 //! accelerators. See `ARCHITECTURE.md` for the data path and module responsibilities.
 
 pub mod cli;
+pub mod cost;
 pub mod error;
+pub mod grid;
 pub mod hw;
 pub mod io_util;
 pub mod luc;
+pub mod mapper;
 pub mod model;
 pub mod policy;
+pub mod report;
+pub mod search;
 pub mod toml_util;
 pub mod workload;
 

@@ -3,6 +3,7 @@
 
 pub mod luc;
 pub mod luc_policy;
+pub mod run;
 pub mod trace;
 
 use clap::{Parser, Subcommand};
@@ -27,6 +28,8 @@ pub enum Command {
     /// Print the per-layer Trace (FLOPs, weight, saved-activation, gradient and optimizer
     /// bytes) of a workload as a table, CSV or JSON.
     Trace(trace::TraceArgs),
+    /// Search the best schedule of workloads on a hardware configuration and compare them.
+    Run(run::RunArgs),
 }
 
 /// Arguments of `edgesim hw`.
@@ -51,6 +54,7 @@ pub fn main() -> i32 {
         Command::Hw(a) => hw_cmd(&a),
         Command::Luc(a) => luc::run(&a),
         Command::Trace(a) => trace::run(&a),
+        Command::Run(a) => run::run_cmd(&a),
     };
     match result {
         Ok(()) => 0,

@@ -1,0 +1,76 @@
+//! `edgesim run`: search the best schedule of one or more workloads on one hardware
+//! configuration and compare them against the first.
+
+use crate::cost::Mode;
+use crate::error::Result;
+use crate::hw::HwConfig;
+use crate::report::run_report::{self, RunResult};
+use crate::search::{SearchOptions, search};
+use crate::workload::Trace;
+use std::path::PathBuf;
+
+/// Arguments of `edgesim run`.
+#[derive(clap::Args, Debug)]
+pub struct RunArgs {
+    /// Hardware TOML (default: the embedded hw_configs/edge_llm_paper.toml).
+    #[arg(long)]
+    pub hw: Option<PathBuf>,
+    /// Workload TOML; repeat to compare several, the first is the reference for speed-up
+    /// and normalised memory (default: the embedded llama7b_lora and llama7b_edge_llm_b5).
+    #[arg(long = "workload")]
+    pub workloads: Vec<PathBuf>,
+    /// Step-time model: `paper` (eq. 3, max of the four transfers and compute),
+    /// `chained` (also FlexGen's chained-transfer sums) or `shared-bus` (all DRAM-side
+    /// traffic on one LPDDR4 bus).
+    #[arg(long, default_value = "paper")]
+    pub mode: String,
+    /// Print one JSON document instead of the table.
+    #[arg(long)]
+    pub json: bool,
+}
+
+/// The workloads of a run: the given files, or the embedded defaults.
+pub fn load_traces(paths: &[PathBuf]) -> Result<Vec<Trace>> {
+    if paths.is_empty() {
+        return default_traces();
+    }
+    paths.iter().map(|p| load_trace(p)).collect()
+}
+
+/// Runs the search for every workload (the unit the cycle engine extends).
+pub fn run_workloads(hw: &HwConfig, traces: &[Trace], mode: Mode) -> Vec<RunResult> {
+    let opts = SearchOptions::default().with_mode(mode);
+    traces
+        .iter()
+        .map(|t| RunResult::new(hw, t, mode, search(hw, t, &opts)))
+        .collect()
+}
+
+/// The command.
+pub fn run_cmd(a: &RunArgs) -> Result<()> {
+    let mode: Mode = a.mode.parse()?;
+    let hw = super::load_hw(a.hw.as_deref())?;
+    let traces = load_traces(&a.workloads)?;
+    let results = run_workloads(&hw, &traces, mode);
+    if a.json {
+        let doc = run_report::run_json(&results);
+        println!(
+            "{}",
+            serde_json::to_string_pretty(&doc).map_err(|e| crate::Error::Other(e.to_string()))?
+        );
+    } else {
+        print!("{}", run_report::run_text(&results));
+    }
+    Ok(())
+}
+
+fn load_trace(path: &std::path::Path) -> Result<Trace> {
+    crate::workload::Workload::from_file(path)?.trace()
+}
+
+fn default_traces() -> Result<Vec<Trace>> {
+    ["llama7b_lora", "llama7b_edge_llm_b5"]
+        .iter()
+        .map(|n| crate::workload::Workload::embedded(n)?.trace())
+        .collect()
+}

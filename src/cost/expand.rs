@@ -1,0 +1,150 @@
+//! Expansion of a schedule into its ordered steps (plain data), and the step times.
+
+use super::model::{Detail, Rates, Table, combine};
+use super::types::*;
+use crate::hw::HwConfig;
+use crate::workload::Trace;
+
+fn class_bytes(v: &[f64; 5], f: impl Fn(usize) -> f64) -> ClassBytes {
+    let r = |c: usize| (v[c] * f(c)).round().max(0.0) as u64;
+    ClassBytes {
+        weights: r(0),
+        activations: r(1),
+        saved: r(2),
+        gradients: r(3),
+        optimizer: r(4),
+    }
+}
+
+fn step_of(d: &Detail, p: &Placement, index: usize, kind: StepKind) -> Step {
+    Step {
+        index,
+        kind,
+        column: d.column,
+        first_micro_batch: 0,
+        micro_batches: 0,
+        sequences: 0,
+        recomputes: d.recomputes,
+        r_to_sram: class_bytes(&d.r_sram, |_| 1.0),
+        w_to_dram: class_bytes(&d.w_dram, |_| 1.0),
+        r_to_dram: class_bytes(&d.ssd_r, |c| Detail::frac(p, c)),
+        w_to_ssd: class_bytes(&d.ssd_w, |c| Detail::frac(p, c)),
+        array_cycles: d.array_cycles.round() as u64,
+        sram_port_cycles: d.sram_port_cycles.round() as u64,
+        vector_cycles: d.vector_cycles.round() as u64,
+        native_macs: d.native_macs,
+        vector_ops: d.vector_ops,
+        sram_port_bytes: d.sram_port_bytes.round() as u64,
+        sram_bytes: d.sram_bytes.round() as u64,
+        deps: Vec::new(),
+    }
+}
+
+/// Expands `schedule` into its steps: for each block of micro-batches (in traversal
+/// order), one step per column, then the optimizer step. Dependencies: the previous column
+/// of the same block (data), the forward step of the same block whose saved tensors a
+/// backward step reads, the same column's step of the previous block (gradient
+/// accumulation into the same buffer), and for the optimizer step the last step of every
+/// block.
+pub fn expand(hw: &HwConfig, trace: &Trace, schedule: &Schedule) -> crate::Result<Vec<Step>> {
+    let model = super::Model::new(hw, trace)?;
+    let table = model.table_for(schedule)?;
+    Ok(expand_table(&model, &table, schedule))
+}
+
+/// Expansion from an already built table.
+pub fn expand_table(model: &super::Model, t: &Table, schedule: &Schedule) -> Vec<Step> {
+    let cols = t.details.len();
+    let n = model.trace().sequences_per_step / schedule.micro_batch_size;
+    let blocks = schedule.traversal.blocks(n);
+    let partners = model.partners();
+    let mut steps = Vec::with_capacity(blocks.len() * cols + 1);
+    for (b, &(first, count)) in blocks.iter().enumerate() {
+        let base = b * cols;
+        for (c, d) in t.details.iter().enumerate() {
+            let mut s = step_of(d, &schedule.placement, base + c, StepKind::Square);
+            s.first_micro_batch = first;
+            s.micro_batches = count;
+            s.sequences = count * schedule.micro_batch_size;
+            if c > 0 {
+                s.deps.push(base + c - 1);
+            }
+            if let Some(f) = partners[c]
+                && f + 1 != c
+            {
+                s.deps.push(base + f);
+            }
+            if b > 0 && (d.r_sram[3] > 0.0 || d.w_dram[3] > 0.0) {
+                s.deps.push(base + c - cols);
+            }
+            steps.push(s);
+        }
+    }
+    let mut opt = step_of(
+        &t.opt,
+        &schedule.placement,
+        steps.len(),
+        StepKind::Optimizer,
+    );
+    opt.deps = (0..blocks.len()).map(|b| b * cols + cols - 1).collect();
+    steps.push(opt);
+    steps
+}
+
+/// Seconds of one step under `mode`, and its bounding term.
+pub fn step_seconds(hw: &HwConfig, mode: Mode, prefetch: bool, s: &Step) -> (f64, Bound) {
+    let r = Rates::of(hw);
+    let rs = s.r_to_sram.total() as f64;
+    let wd = s.w_to_dram.total() as f64;
+    let rd = s.r_to_dram.total() as f64;
+    let ws = s.w_to_ssd.total() as f64;
+    let t_rd = if rd > 0.0 {
+        rd / r.ssd_r + r.ssd_lat
+    } else {
+        0.0
+    };
+    let t_ws = if ws > 0.0 {
+        ws / r.ssd_w + r.ssd_lat
+    } else {
+        0.0
+    };
+    let t_c = ((s.array_cycles.max(s.sram_port_cycles) + s.vector_cycles) as f64) / r.clock;
+    combine(
+        mode,
+        prefetch,
+        rs / r.dram,
+        wd / r.dram,
+        t_rd,
+        t_ws,
+        t_c,
+        (rs + wd + rd + ws) / r.dram,
+    )
+}
+
+/// Seconds of a whole expanded schedule: the sum of step times, plus with prefetching the
+/// pipeline fill (the first step's SSD reads) and drain (the last step's SSD writes).
+pub fn steps_seconds(hw: &HwConfig, mode: Mode, prefetch: bool, steps: &[Step]) -> f64 {
+    let r = Rates::of(hw);
+    let sum: f64 = steps
+        .iter()
+        .map(|s| step_seconds(hw, mode, prefetch, s).0)
+        .sum();
+    if !prefetch || steps.is_empty() {
+        return sum;
+    }
+    let first = &steps[0];
+    let last = &steps[steps.len() - 1];
+    let rd = first.r_to_dram.total() as f64;
+    let ws = last.w_to_ssd.total() as f64;
+    let fill = if rd > 0.0 {
+        rd / r.ssd_r + r.ssd_lat
+    } else {
+        0.0
+    };
+    let drain = if ws > 0.0 {
+        ws / r.ssd_w + r.ssd_lat
+    } else {
+        0.0
+    };
+    sum + fill + drain
+}

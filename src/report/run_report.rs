@@ -1,0 +1,210 @@
+//! Report of `edgesim run`: one result per workload, as text table or JSON.
+
+use crate::cost::{Evaluation, Mode};
+use crate::hw::HwConfig;
+use crate::search::SearchResult;
+use crate::workload::Trace;
+use serde_json::{Value, json};
+
+/// One workload's outcome on one hardware configuration.
+#[derive(Debug, Clone)]
+pub struct RunResult {
+    /// Workload name.
+    pub workload: String,
+    /// Hardware name.
+    pub hw: String,
+    /// Step-time mode.
+    pub mode: Mode,
+    /// The search outcome.
+    pub search: SearchResult,
+}
+
+impl RunResult {
+    /// Bundles a search outcome.
+    pub fn new(hw: &HwConfig, trace: &Trace, mode: Mode, search: SearchResult) -> Self {
+        RunResult {
+            workload: trace.workload.clone(),
+            hw: hw.name.clone(),
+            mode,
+            search,
+        }
+    }
+
+    /// The chosen evaluation, if feasible.
+    pub fn best(&self) -> Option<&Evaluation> {
+        self.search.best.as_ref()
+    }
+}
+
+/// The JSON object of one result (the `results[]` entries of `edgesim run --json`).
+pub fn result_json(r: &RunResult) -> Value {
+    let s = &r.search;
+    match &s.best {
+        Some(e) => json!({
+            "workload": r.workload,
+            "hw": r.hw,
+            "mode": r.mode.to_string(),
+            "feasible": true,
+            "seconds_per_iteration": e.seconds_per_iteration,
+            "lower_bound_seconds": s.lower_bound.seconds,
+            "gap": e.gap,
+            "memory_bytes": e.memory_bytes,
+            "peak_bytes": {"sram": e.peak_bytes.sram, "dram": e.peak_bytes.dram, "ssd": e.peak_bytes.ssd},
+            "bound": e.bound.to_string(),
+            "energy_joules": e.energy_joules,
+            "schedule": schedule_json(e),
+            "candidates_evaluated": s.candidates_evaluated,
+        }),
+        None => json!({
+            "workload": r.workload,
+            "hw": r.hw,
+            "mode": r.mode.to_string(),
+            "feasible": false,
+            "reason": s.reason,
+            "seconds_per_iteration": null,
+            "lower_bound_seconds": s.lower_bound.seconds,
+            "memory_bytes": null,
+            "peak_bytes": null,
+            "bound": null,
+            "energy_joules": null,
+            "schedule": null,
+            "candidates_evaluated": s.candidates_evaluated,
+        }),
+    }
+}
+
+fn schedule_json(e: &Evaluation) -> Value {
+    let s = &e.schedule;
+    json!({
+        "traversal": s.traversal.to_string(),
+        "micro_batch_size": s.micro_batch_size,
+        "prefetch": s.prefetch,
+        "recomputed_columns": s.recompute,
+        "weights_on_ssd": s.placement.weights_on_ssd,
+        "saved_on_ssd": s.placement.saved_on_ssd,
+        "optimizer_on_ssd": s.placement.optimizer_on_ssd,
+    })
+}
+
+/// Speed-up and normalised memory of the LAST result against the FIRST (None when either
+/// is infeasible or there is only one result).
+pub fn comparison(results: &[RunResult]) -> (Option<f64>, Option<f64>) {
+    if results.len() < 2 {
+        return (None, None);
+    }
+    match (results[0].best(), results[results.len() - 1].best()) {
+        (Some(a), Some(b)) => (
+            Some(a.seconds_per_iteration / b.seconds_per_iteration),
+            Some(b.memory_bytes / a.memory_bytes),
+        ),
+        _ => (None, None),
+    }
+}
+
+/// The single JSON document of `edgesim run --json`.
+pub fn run_json(results: &[RunResult]) -> Value {
+    let (speedup, norm_mem) = comparison(results);
+    json!({
+        "results": results.iter().map(result_json).collect::<Vec<_>>(),
+        "speedup": speedup,
+        "norm_mem": norm_mem,
+    })
+}
+
+fn gib(b: f64) -> String {
+    format!("{:.2} GiB", b / (1u64 << 30) as f64)
+}
+
+/// Human-readable report.
+pub fn run_text(results: &[RunResult]) -> String {
+    use std::fmt::Write;
+    let mut out = String::new();
+    let reference = results.first().and_then(RunResult::best);
+    for r in results {
+        let _ = writeln!(out, "== {} on {} (mode {})", r.workload, r.hw, r.mode);
+        let s = &r.search;
+        match &s.best {
+            None => {
+                let _ = writeln!(
+                    out,
+                    "   infeasible: {}",
+                    s.reason.as_deref().unwrap_or("no feasible schedule")
+                );
+            }
+            Some(e) => {
+                let _ = writeln!(
+                    out,
+                    "   seconds per optimizer step  {:.3} s",
+                    e.seconds_per_iteration
+                );
+                if let Some(base) = reference {
+                    let _ = writeln!(
+                        out,
+                        "   speed-up vs reference       {:.2}x",
+                        base.seconds_per_iteration / e.seconds_per_iteration
+                    );
+                    let _ = writeln!(
+                        out,
+                        "   memory vs reference         {:.2}x",
+                        e.memory_bytes / base.memory_bytes
+                    );
+                }
+                let _ = writeln!(
+                    out,
+                    "   total tuning memory         {}",
+                    gib(e.memory_bytes)
+                );
+                let _ = writeln!(
+                    out,
+                    "   peak SRAM / DRAM / SSD      {:.0} KiB / {} / {}",
+                    e.peak_bytes.sram / 1024.0,
+                    gib(e.peak_bytes.dram),
+                    gib(e.peak_bytes.ssd)
+                );
+                let terms: Vec<String> = e
+                    .bound_seconds
+                    .iter()
+                    .map(|(b, t)| format!("{b} {:.1}%", 100.0 * t / e.seconds_per_iteration))
+                    .collect();
+                let _ = writeln!(
+                    out,
+                    "   bound                       {} ({})",
+                    e.bound,
+                    terms.join(", ")
+                );
+                let _ = writeln!(
+                    out,
+                    "   energy                      {:.1} J",
+                    e.energy_joules
+                );
+                let _ = writeln!(out, "   schedule                    {}", e.schedule);
+                let _ = writeln!(
+                    out,
+                    "   lower bound                 {:.3} s (compute {:.3}, DRAM {:.3}, SSD {:.3}); gap {:.2}%",
+                    s.lower_bound.seconds,
+                    s.lower_bound.compute_seconds,
+                    s.lower_bound.dram_seconds,
+                    s.lower_bound.ssd_seconds,
+                    100.0 * e.gap
+                );
+                let _ = writeln!(
+                    out,
+                    "   candidates evaluated        {} of {}",
+                    s.candidates_evaluated, s.space_size
+                );
+            }
+        }
+    }
+    let (speedup, norm_mem) = comparison(results);
+    if let (Some(sp), Some(nm)) = (speedup, norm_mem) {
+        let _ = writeln!(
+            out,
+            "{} vs {}: speed-up {:.2}x, normalised memory {:.2}x",
+            results[results.len() - 1].workload,
+            results[0].workload,
+            sp,
+            nm
+        );
+    }
+    out
+}

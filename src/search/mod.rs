@@ -1,0 +1,399 @@
+//! Schedule search: the fastest feasible schedule of the discrete space, its lower bound
+//! and optimality gap.
+//!
+//! Variables: traversal (row, column, zigzag:B for every B dividing the micro-batch
+//! count), micro-batch size (divisors of the sequences per step), prefetch on/off, the
+//! number of recomputed forward columns (0 ..= all, in the model's fixed ranking), and the
+//! SSD fractions of weights, saved activations and gradients+optimizer state on a grid of
+//! `placement_step` (5% by default).
+//!
+//! Pruning, all exact:
+//! - The cost model depends on micro-batch size and block size only through their product
+//!   (sequences per step), so equal products are evaluated once (the first in enumeration
+//!   order represents them).
+//! - Time never decreases when a fraction moves to the SSD (every SSD term is >= 0), so
+//!   for each (weights, saved) fraction pair only the smallest feasible gradients+optimizer
+//!   fraction is evaluated (solved in closed form, DRAM use being linear in it).
+//! - A combination's all-in-DRAM time (capacity ignored) bounds all its placements from
+//!   below; combinations are visited in increasing bound and dropped when the bound
+//!   exceeds the incumbent.
+//!
+//! Determinism: the incumbent used for pruning comes from a sequential first phase; the
+//! parallel phase shares nothing; ties are broken by enumeration order.
+
+use crate::cost::{Evaluation, LowerBound, Mode, Model, Placement, Schedule, Table};
+use crate::grid::Traversal;
+use crate::hw::HwConfig;
+use crate::workload::Trace;
+use rayon::prelude::*;
+
+/// Which micro-batch sizes the search may use.
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
+pub enum MicroBatches {
+    /// Every divisor of the sequences per step.
+    All,
+    /// Only the workload's own micro-batch size.
+    Workload,
+    /// An explicit list (values not dividing the sequences per step are skipped).
+    List(Vec<u64>),
+}
+
+/// How placement fractions are chosen.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize)]
+pub enum PlacementPolicy {
+    /// Search the fraction grid for the fastest feasible placement.
+    Search,
+    /// Keep everything that fits in DRAM: the first feasible placement in the order
+    /// weights, then saved activations, then gradients+optimizer moved to the SSD.
+    Greedy,
+}
+
+/// What the search may vary.
+#[derive(Debug, Clone, PartialEq, serde::Serialize)]
+pub struct SearchOptions {
+    /// Step-time mode.
+    pub mode: Mode,
+    /// Allow the row traversal.
+    pub row: bool,
+    /// Allow the column traversal.
+    pub column: bool,
+    /// Allow zig-zag blocks (block sizes strictly between 1 and the micro-batch count).
+    pub zigzag: bool,
+    /// Micro-batch sizes.
+    pub micro_batches: MicroBatches,
+    /// Prefetch settings to try.
+    pub prefetch: Vec<bool>,
+    /// Search the number of recomputed columns (else none).
+    pub recompute: bool,
+    /// Grid step of the placement fractions, in (0, 1].
+    pub placement_step: f64,
+    /// Placement policy.
+    pub placement: PlacementPolicy,
+}
+
+impl Default for SearchOptions {
+    fn default() -> Self {
+        SearchOptions {
+            mode: Mode::Paper,
+            row: true,
+            column: true,
+            zigzag: true,
+            micro_batches: MicroBatches::All,
+            prefetch: vec![false, true],
+            recompute: true,
+            placement_step: 0.05,
+            placement: PlacementPolicy::Search,
+        }
+    }
+}
+
+impl SearchOptions {
+    /// "No complementary scheduling": row traversal at the workload's micro-batch size, no
+    /// prefetch, no recomputation, everything that fits kept in DRAM and the rest on SSD.
+    pub fn vanilla() -> Self {
+        SearchOptions {
+            mode: Mode::Paper,
+            row: true,
+            column: false,
+            zigzag: false,
+            micro_batches: MicroBatches::Workload,
+            prefetch: vec![false],
+            recompute: false,
+            placement_step: 0.05,
+            placement: PlacementPolicy::Greedy,
+        }
+    }
+
+    /// The same options under another mode.
+    pub fn with_mode(mut self, mode: Mode) -> Self {
+        self.mode = mode;
+        self
+    }
+}
+
+/// The outcome of a search.
+#[derive(Debug, Clone, PartialEq, serde::Serialize)]
+pub struct SearchResult {
+    /// The fastest feasible schedule, if any.
+    pub best: Option<Evaluation>,
+    /// Why nothing is feasible (the most relaxed candidate's overflow), when `best` is None.
+    pub reason: Option<String>,
+    /// The lower bound of the space.
+    pub lower_bound: LowerBound,
+    /// `best / lower bound - 1`.
+    pub gap: Option<f64>,
+    /// Candidate schedules evaluated (placements timed plus combination bounds).
+    pub candidates_evaluated: u64,
+    /// Size of the discrete space before pruning.
+    pub space_size: u64,
+}
+
+/// One (block size, prefetch, recomputation) combination and the schedule representing it.
+#[derive(Debug, Clone, Copy)]
+struct Combo {
+    sequences: u64,
+    micro_batch_size: u64,
+    traversal: Traversal,
+    prefetch: bool,
+    recompute: u32,
+}
+
+impl Combo {
+    fn schedule(&self, p: Placement) -> Schedule {
+        Schedule {
+            traversal: self.traversal,
+            micro_batch_size: self.micro_batch_size,
+            prefetch: self.prefetch,
+            recompute: self.recompute,
+            placement: p,
+        }
+    }
+}
+
+fn combos(model: &Model, o: &SearchOptions) -> (Vec<Combo>, u64) {
+    let trace = model.trace();
+    let seqs = trace.sequences_per_step;
+    let mbs: Vec<u64> = match &o.micro_batches {
+        MicroBatches::All => crate::cost::model_divisors(seqs),
+        MicroBatches::Workload => vec![trace.micro_batch_size],
+        MicroBatches::List(v) => v.clone(),
+    };
+    let recomputes: Vec<u32> = if o.recompute {
+        (0..=model.recompute_order().len() as u32).collect()
+    } else {
+        vec![0]
+    };
+    let mut raw = Vec::new();
+    for &s in mbs.iter().filter(|&&s| s >= 1 && seqs.is_multiple_of(s)) {
+        let n = seqs / s;
+        let mut travs = Vec::new();
+        if o.row {
+            travs.push(Traversal::Row);
+        }
+        if o.column {
+            travs.push(Traversal::Column);
+        }
+        if o.zigzag {
+            travs.extend(
+                (2..n)
+                    .filter(|b| n.is_multiple_of(*b))
+                    .map(Traversal::Zigzag),
+            );
+        }
+        for t in travs {
+            raw.push((s, t));
+        }
+    }
+    let space_per_combo = {
+        let g = grid(o.placement_step).len() as u64;
+        g * g * g
+    };
+    let space =
+        raw.len() as u64 * o.prefetch.len() as u64 * recomputes.len() as u64 * space_per_combo;
+    let mut seen = std::collections::BTreeSet::new();
+    let mut out = Vec::new();
+    for (s, t) in raw {
+        let n = seqs / s;
+        let sequences = s * t.block_size(n);
+        for &prefetch in &o.prefetch {
+            for &k in &recomputes {
+                if seen.insert((sequences, prefetch, k)) {
+                    out.push(Combo {
+                        sequences,
+                        micro_batch_size: s,
+                        traversal: t,
+                        prefetch,
+                        recompute: k,
+                    });
+                }
+            }
+        }
+    }
+    (out, space)
+}
+
+/// A combination's best placement (seconds, placement), evaluations, combination index.
+type CombinationBest = (Option<(f64, Placement)>, u64, usize);
+
+/// Fractions 0, step, 2 step, ..., 1.
+fn grid(step: f64) -> Vec<f64> {
+    let step = if step > 0.0 && step <= 1.0 {
+        step
+    } else {
+        0.05
+    };
+    let n = (1.0 / step).round().max(1.0) as usize;
+    (0..=n).map(|i| (i as f64 * step).min(1.0)).collect()
+}
+
+/// Best placement of one combination: (seconds, placement, evaluations).
+fn best_placement(t: &Table, o: &SearchOptions, limit: f64) -> (Option<(f64, Placement)>, u64) {
+    let fr = grid(o.placement_step);
+    let mut best: Option<(f64, Placement)> = None;
+    let mut evals = 0u64;
+    for &fw in &fr {
+        for &fs in &fr {
+            let mut p = Placement {
+                weights_on_ssd: fw,
+                saved_on_ssd: fs,
+                optimizer_on_ssd: 0.0,
+            };
+            let Some(fo) = t.min_optimizer_on_ssd(&p, o.placement_step) else {
+                continue;
+            };
+            p.optimizer_on_ssd = fo;
+            if !t.feasible(&p) {
+                continue;
+            }
+            evals += 1;
+            let secs = t.seconds(o.mode, &p);
+            if o.placement == PlacementPolicy::Greedy {
+                return (Some((secs, p)), evals);
+            }
+            if secs <= limit && best.is_none_or(|(b, _)| secs < b) {
+                best = Some((secs, p));
+            }
+        }
+    }
+    (best, evals)
+}
+
+/// Searches the schedule space of `trace` on `hw`.
+pub fn search(hw: &HwConfig, trace: &Trace, o: &SearchOptions) -> SearchResult {
+    match Model::new(hw, trace) {
+        Ok(m) => search_model(&m, o),
+        Err(e) => SearchResult {
+            best: None,
+            reason: Some(e.to_string()),
+            lower_bound: LowerBound {
+                compute_seconds: 0.0,
+                dram_seconds: 0.0,
+                ssd_seconds: 0.0,
+                seconds: 0.0,
+            },
+            gap: None,
+            candidates_evaluated: 0,
+            space_size: 0,
+        },
+    }
+}
+
+/// Searches with a prepared model (reuse it across modes and option sets).
+pub fn search_model(model: &Model, o: &SearchOptions) -> SearchResult {
+    let lb = model.lower_bound(o.mode);
+    let (combos, space) = combos(model, o);
+    // Phase 0: every combination's all-in-DRAM bound (parallel, deterministic).
+    let zero = Placement::default();
+    let mut order: Vec<(f64, usize)> = combos
+        .par_iter()
+        .enumerate()
+        .map(|(i, c)| {
+            let t = model
+                .table(c.sequences, c.prefetch, c.recompute)
+                .map(|t| t.seconds(o.mode, &zero))
+                .unwrap_or(f64::INFINITY);
+            (t, i)
+        })
+        .collect();
+    let mut evaluated = combos.len() as u64;
+    if o.placement == PlacementPolicy::Search {
+        order.sort_by(|a, b| a.0.total_cmp(&b.0).then(a.1.cmp(&b.1)));
+    }
+    // Phase 1: sequential until a feasible incumbent exists.
+    let mut best: Option<(f64, usize, Placement)> = None;
+    let mut next = 0;
+    while next < order.len() && best.is_none() {
+        let i = order[next].1;
+        next += 1;
+        let c = &combos[i];
+        if let Ok(t) = model.table(c.sequences, c.prefetch, c.recompute) {
+            let (b, e) = best_placement(&t, o, f64::INFINITY);
+            evaluated += e;
+            if let Some((s, p)) = b {
+                best = Some((s, i, p));
+            }
+        }
+    }
+    // Phase 2: the remaining combinations whose bound does not exceed the incumbent.
+    if let Some((inc, _, _)) = best
+        && o.placement == PlacementPolicy::Search
+    {
+        let rest: Vec<usize> = order[next..]
+            .iter()
+            .take_while(|(b, _)| *b <= inc)
+            .map(|(_, i)| *i)
+            .collect();
+        let found: Vec<CombinationBest> = rest
+            .par_iter()
+            .map(|&i| {
+                let c = &combos[i];
+                match model.table(c.sequences, c.prefetch, c.recompute) {
+                    Ok(t) => {
+                        let (b, e) = best_placement(&t, o, inc);
+                        (b, e, i)
+                    }
+                    Err(_) => (None, 0, i),
+                }
+            })
+            .collect();
+        for (b, e, i) in found {
+            evaluated += e;
+            if let Some((s, p)) = b {
+                let better = match best {
+                    None => true,
+                    Some((bs, bi, _)) => s < bs || (s == bs && i < bi),
+                };
+                if better {
+                    best = Some((s, i, p));
+                }
+            }
+        }
+    }
+    match best {
+        Some((_, i, p)) => {
+            let s = combos[i].schedule(p);
+            let ev = model.evaluate(&s, o.mode).ok();
+            let gap = ev.as_ref().map(|e| e.gap);
+            SearchResult {
+                best: ev,
+                reason: None,
+                lower_bound: lb,
+                gap,
+                candidates_evaluated: evaluated,
+                space_size: space,
+            }
+        }
+        None => SearchResult {
+            best: None,
+            reason: Some(infeasible_reason(model, o, &combos)),
+            lower_bound: lb,
+            gap: None,
+            candidates_evaluated: evaluated,
+            space_size: space,
+        },
+    }
+}
+
+/// The overflow of the most relaxed candidate: smallest block, most recomputation,
+/// no prefetch, everything on the SSD.
+fn infeasible_reason(model: &Model, o: &SearchOptions, combos: &[Combo]) -> String {
+    let relaxed = combos
+        .iter()
+        .min_by_key(|c| (c.sequences, c.prefetch, std::cmp::Reverse(c.recompute)));
+    let Some(c) = relaxed else {
+        return "no candidate schedule: no micro-batch size divides the sequences per step \
+                or no traversal is allowed"
+            .to_string();
+    };
+    let all_ssd = Placement {
+        weights_on_ssd: 1.0,
+        saved_on_ssd: 1.0,
+        optimizer_on_ssd: 1.0,
+    };
+    match model.table(c.sequences, c.prefetch, c.recompute) {
+        Ok(t) => t
+            .infeasibility(&all_ssd)
+            .unwrap_or_else(|| format!("no feasible placement on the {} grid", o.placement_step)),
+        Err(e) => e.to_string(),
+    }
+}
