@@ -439,4 +439,8 @@ fn print_compress(r: &CompressReport, out: &Path, seconds: f64) {
         r.dense_f16_bytes as f64 / r.compressed_bytes.max(1) as f64,
         r.uncompressed_bytes
     );
+    println!(
+        "model output MSE (final hidden state, compressed vs dense): {:.4e}",
+        r.model_output_mse
+    );
 }

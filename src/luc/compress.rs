@@ -19,7 +19,7 @@
 
 use crate::error::{Error, Result};
 use crate::luc::checkpoint::{Checkpoint, LayerWeights, Linear};
-use crate::luc::model::{LinearInputs, Rope, decoder_layer, embed};
+use crate::luc::model::{LinearInputs, Rope, decoder_layer, embed, rms_norm};
 use crate::luc::prune::{PruneMethod, SparsityPattern, prune};
 use crate::luc::quant::{Granularity, MAX_BITS, MIN_BITS, quantize};
 use crate::luc::sensitivity::mse;
@@ -92,6 +92,10 @@ pub struct CompressReport {
     pub compressed_bytes: u64,
     /// Embedding, LM head and norms at f16 (never compressed).
     pub uncompressed_bytes: u64,
+    /// MSE of the model's final hidden states (after the last RMSNorm, the LM head's
+    /// input), compressed vs dense model, averaged over calibration samples: the
+    /// end-to-end error of the whole policy.
+    pub model_output_mse: f64,
 }
 
 /// Number of distinct nonzero values in the fullest row.
@@ -177,6 +181,8 @@ pub fn compress(
         .iter()
         .map(|s| embed(ckpt, s, "calibration"))
         .collect::<Result<_>>()?;
+    // The dense model's stream, for the end-to-end error.
+    let mut dense_xs = xs.clone();
     let mut out = ckpt.clone();
     let mut layers = Vec::new();
     for (j, lw) in ckpt.weights.layers.iter().enumerate() {
@@ -265,6 +271,10 @@ pub fn compress(
         });
         out.weights.layers[j] = cw;
         xs = outputs;
+        dense_xs = dense_xs
+            .par_iter()
+            .map(|x| decoder_layer(cfg, lw, &rope, x.view(), false).0)
+            .collect();
         on_layer(j);
     }
     let params: usize = layers.iter().map(|l| l.params).sum();
@@ -276,7 +286,21 @@ pub fn compress(
             .iter()
             .map(|l| l.input_norm.len() + l.post_norm.len())
             .sum::<usize>();
+    let eps = cfg.rms_norm_eps;
+    let model_output_mse = xs
+        .iter()
+        .zip(&dense_xs)
+        .map(|(c, d)| {
+            let (c, d) = (
+                rms_norm(c.view(), w.norm.view(), eps),
+                rms_norm(d.view(), w.norm.view(), eps),
+            );
+            mse(c.view(), d.view())
+        })
+        .sum::<f64>()
+        / xs.len() as f64;
     let report = CompressReport {
+        model_output_mse,
         avg_w_bits: layers
             .iter()
             .map(|l| l.w_bits.min(FLOAT_BITS) as f64 * l.params as f64)
@@ -430,5 +454,23 @@ mod tests {
         )
         .unwrap_err();
         assert!(e.to_string().contains("w_bits"), "{e}");
+    }
+
+    #[test]
+    fn end_to_end_error_grows_with_compression() {
+        let (ck, _) = synth(SynthShape::Tiny, 14);
+        let l = ck.config.num_hidden_layers;
+        let err = |bits, sp| {
+            let pol = Policy::uniform(l, bits, sp);
+            compress(&ck, &pol, "p", &samples(), PruneMethod::SparseGpt, &|_| {})
+                .unwrap()
+                .1
+                .model_output_mse
+        };
+        let (light, mid, heavy) = (err(8, 0.1), err(4, 0.5), err(3, 0.7));
+        assert!(
+            0.0 < light && light < mid && mid < heavy,
+            "{light} {mid} {heavy}"
+        );
     }
 }
