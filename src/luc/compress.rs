@@ -19,13 +19,13 @@
 
 use crate::error::{Error, Result};
 use crate::luc::checkpoint::{Checkpoint, LayerWeights, Linear};
-use crate::luc::model::{LinearInputs, Rope, decoder_layer, embed, rms_norm};
+use crate::luc::model::{Rope, decoder_layer_batch, embed_batch, rms_norm};
 use crate::luc::prune::{PruneMethod, SparsityPattern, prune};
 use crate::luc::quant::{Granularity, MAX_BITS, MIN_BITS, quantize};
-use crate::luc::sensitivity::mse;
+use crate::luc::sensitivity::{LayerCalibration, segment_mse};
 use crate::policy::Policy;
 use crate::workload::compress::{WeightBytes, weight_bytes};
-use ndarray::{Array2, ArrayView2, Axis, concatenate};
+use ndarray::{Array2, ArrayView2};
 use rayon::prelude::*;
 use std::collections::BTreeSet;
 
@@ -148,9 +148,8 @@ pub fn check_policy(ckpt: &Checkpoint, policy: &Policy, file: &str) -> Result<()
     Ok(())
 }
 
-fn stack(inputs: &[LinearInputs], l: Linear) -> Array2<f32> {
-    let views: Vec<ArrayView2<f32>> = inputs.iter().map(|i| i.of(l).view()).collect();
-    concatenate(Axis(0), &views).expect("captures of one layer share their width")
+fn mean(v: &[f64]) -> f64 {
+    v.iter().sum::<f64>() / v.len().max(1) as f64
 }
 
 /// Compresses `ckpt` per `policy` with calibration `samples`. `policy_file` names the
@@ -177,38 +176,30 @@ pub fn compress(
         cfg.head_dim,
         cfg.rope_theta,
     );
-    let mut xs: Vec<Array2<f32>> = samples
-        .iter()
-        .map(|s| embed(ckpt, s, "calibration"))
-        .collect::<Result<_>>()?;
+    let (mut x, lens) = embed_batch(ckpt, samples, "calibration")?;
     // The dense model's stream, for the end-to-end error.
-    let mut dense_xs = xs.clone();
+    let mut dense_x = x.clone();
     let mut out = ckpt.clone();
     let mut layers = Vec::new();
     for (j, lw) in ckpt.weights.layers.iter().enumerate() {
         let lp = policy.layers[j];
-        let dense: Vec<(Array2<f32>, Option<LinearInputs>)> = xs
-            .par_iter()
-            .map(|x| decoder_layer(cfg, lw, &rope, x.view(), true))
-            .collect();
-        let captures: Vec<LinearInputs> = dense.iter().filter_map(|d| d.1.clone()).collect();
+        let calibrate = lp.sparsity > 0.0 && method.needs_calibration();
+        let (dense_y, captured) = decoder_layer_batch(cfg, lw, &rope, x.view(), &lens, calibrate);
+        let calib = match captured {
+            Some(inputs) => Some(LayerCalibration::new(&inputs)?),
+            None => None,
+        };
         let quantised = lp.w_bits < FLOAT_BITS;
         let compressed: Vec<(Array2<f32>, LinearReport)> = Linear::ALL
             .par_iter()
             .map(|&l| {
                 let w = lw.linear(l).view();
-                let mut c = if lp.sparsity > 0.0 {
-                    let x = stack(&captures, l);
-                    prune(
-                        w,
-                        Some(x.view()),
-                        method,
-                        lp.sparsity,
-                        SparsityPattern::Unstructured,
-                    )?
-                    .weights
-                } else {
-                    w.to_owned()
+                let mut c = match &calib {
+                    _ if lp.sparsity == 0.0 => w.to_owned(),
+                    Some(cal) => cal.prune(l, w, method, lp.sparsity)?,
+                    None => {
+                        prune(w, None, method, lp.sparsity, SparsityPattern::Unstructured)?.weights
+                    }
                 };
                 if quantised {
                     c = quantize(c.view(), lp.w_bits, Granularity::PerChannel)?.dequantize();
@@ -233,23 +224,15 @@ pub fn compress(
                 Ok((c, report))
             })
             .collect::<Result<_>>()?;
-        drop(captures);
+        drop(calib);
         let mut cw: LayerWeights = lw.clone();
         let mut linears = Vec::new();
         for (&l, (c, r)) in Linear::ALL.iter().zip(compressed) {
             *cw.linear_mut(l) = c;
             linears.push(r);
         }
-        let outputs: Vec<Array2<f32>> = xs
-            .par_iter()
-            .map(|x| decoder_layer(cfg, &cw, &rope, x.view(), false).0)
-            .collect();
-        let output_mse = outputs
-            .iter()
-            .zip(&dense)
-            .map(|(a, (b, _))| mse(a.view(), b.view()))
-            .sum::<f64>()
-            / outputs.len() as f64;
+        let y = decoder_layer_batch(cfg, &cw, &rope, x.view(), &lens, false).0;
+        let output_mse = mean(&segment_mse(y.view(), dense_y.view(), &lens));
         let params: usize = linears.iter().map(|r| r.params).sum();
         let nonzeros: usize = linears.iter().map(|r| r.nonzeros).sum();
         let levels = linears.iter().map(|r| r.max_levels).max().unwrap_or(0);
@@ -270,11 +253,8 @@ pub fn compress(
             linears,
         });
         out.weights.layers[j] = cw;
-        xs = outputs;
-        dense_xs = dense_xs
-            .par_iter()
-            .map(|x| decoder_layer(cfg, lw, &rope, x.view(), false).0)
-            .collect();
+        x = y;
+        dense_x = decoder_layer_batch(cfg, lw, &rope, dense_x.view(), &lens, false).0;
         on_layer(j);
     }
     let params: usize = layers.iter().map(|l| l.params).sum();
@@ -287,18 +267,9 @@ pub fn compress(
             .map(|l| l.input_norm.len() + l.post_norm.len())
             .sum::<usize>();
     let eps = cfg.rms_norm_eps;
-    let model_output_mse = xs
-        .iter()
-        .zip(&dense_xs)
-        .map(|(c, d)| {
-            let (c, d) = (
-                rms_norm(c.view(), w.norm.view(), eps),
-                rms_norm(d.view(), w.norm.view(), eps),
-            );
-            mse(c.view(), d.view())
-        })
-        .sum::<f64>()
-        / xs.len() as f64;
+    let final_c = rms_norm(x.view(), w.norm.view(), eps);
+    let final_d = rms_norm(dense_x.view(), w.norm.view(), eps);
+    let model_output_mse = mean(&segment_mse(final_c.view(), final_d.view(), &lens));
     let report = CompressReport {
         model_output_mse,
         avg_w_bits: layers

@@ -14,17 +14,20 @@
 //!   difference (f64 accumulation).
 //!
 //! The layers are processed bottom-up streaming the dense hidden states, so memory holds
-//! one layer's calibration activations at a time; the (bits, sparsity) variants of a layer
-//! run in parallel (rayon).
+//! one layer's calibration activations at a time. All samples go through a layer as one
+//! stacked batch (one GEMM per linear); the four distinct linear inputs of a layer give
+//! four Hessians `X^T X`, computed once and shared by every sparsity level; the
+//! (bits, sparsity) variants of a layer run in parallel (rayon).
 
 use crate::error::{Error, Result};
 use crate::luc::checkpoint::{Checkpoint, LayerWeights, Linear};
-use crate::luc::model::{LinearInputs, Rope, decoder_layer, embed};
-use crate::luc::prune::{PruneMethod, SparsityPattern, prune};
+use crate::luc::model::{LinearInputs, Rope, decoder_layer_batch, embed_batch};
+use crate::luc::prune::{
+    Hessian, PruneMethod, SparseGptOptions, SparsityPattern, prune_with_hessian,
+};
 use crate::luc::quant::{Granularity, fake_quant};
-use ndarray::{Array2, ArrayView2, Axis, concatenate};
+use ndarray::{Array2, ArrayView2, s};
 use rayon::prelude::*;
-use std::collections::HashMap;
 
 /// The sparsity levels of the reference code (PAPER.md): {.05, .1, .2, .3, .5, .7, .9}.
 pub const PAPER_SPARSITIES: [f64; 7] = [0.05, 0.1, 0.2, 0.3, 0.5, 0.7, 0.9];
@@ -128,10 +131,80 @@ enum Variant {
     Prune(f64),
 }
 
-/// Stacks the per-sample captures of one input kind into `[all tokens, in]`.
-fn stack(inputs: &[LinearInputs], l: Linear) -> Array2<f32> {
-    let views: Vec<ArrayView2<f32>> = inputs.iter().map(|i| i.of(l).view()).collect();
-    concatenate(Axis(0), &views).expect("captures of one layer share their width")
+/// Calibration statistics of one decoder layer: the Hessian `X^T X` of each distinct
+/// linear input (q/k/v share one, gate/up share one), from the captured dense inputs.
+pub struct LayerCalibration {
+    attn_in: Hessian,
+    o_in: Hessian,
+    mlp_in: Hessian,
+    down_in: Hessian,
+}
+
+impl LayerCalibration {
+    /// Accumulates the four Hessians of `inputs` (in parallel).
+    pub fn new(inputs: &LinearInputs) -> Result<Self> {
+        let mats = [
+            &inputs.attn_in,
+            &inputs.o_in,
+            &inputs.mlp_in,
+            &inputs.down_in,
+        ];
+        let mut h: Vec<Hessian> = mats
+            .par_iter()
+            .map(|x| Hessian::from_inputs(x.view()))
+            .collect::<Result<_>>()?;
+        let down_in = h.pop().expect("four");
+        let mlp_in = h.pop().expect("four");
+        let o_in = h.pop().expect("four");
+        let attn_in = h.pop().expect("four");
+        Ok(LayerCalibration {
+            attn_in,
+            o_in,
+            mlp_in,
+            down_in,
+        })
+    }
+
+    /// The Hessian of linear `l`'s input.
+    pub fn of(&self, l: Linear) -> &Hessian {
+        match l {
+            Linear::Q | Linear::K | Linear::V => &self.attn_in,
+            Linear::O => &self.o_in,
+            Linear::Gate | Linear::Up => &self.mlp_in,
+            Linear::Down => &self.down_in,
+        }
+    }
+
+    /// Prunes linear `l`'s weight `w` to `sparsity` (unstructured) with `method`.
+    pub fn prune(
+        &self,
+        l: Linear,
+        w: ArrayView2<f32>,
+        method: PruneMethod,
+        sparsity: f64,
+    ) -> Result<Array2<f32>> {
+        Ok(prune_with_hessian(
+            w,
+            self.of(l),
+            method,
+            sparsity,
+            SparsityPattern::Unstructured,
+            &SparseGptOptions::default(),
+        )?
+        .weights)
+    }
+}
+
+/// MSE per sequence of two row-stacked batches with sequence lengths `lens`.
+pub fn segment_mse(a: ArrayView2<f32>, b: ArrayView2<f32>, lens: &[usize]) -> Vec<f64> {
+    let mut start = 0;
+    lens.iter()
+        .map(|&len| {
+            let rows = s![start..start + len, ..];
+            start += len;
+            mse(a.slice(rows), b.slice(rows))
+        })
+        .collect()
 }
 
 /// Mean squared difference of two equally shaped matrices (f64 accumulation).
@@ -151,17 +224,18 @@ pub fn mse(a: ArrayView2<f32>, b: ArrayView2<f32>) -> f64 {
 fn compress_layer(
     w: &LayerWeights,
     variant: Variant,
-    calib: &HashMap<Linear, Array2<f32>>,
+    calib: Option<&LayerCalibration>,
     method: PruneMethod,
 ) -> Result<LayerWeights> {
     let mut out = w.clone();
     for l in Linear::ALL {
         let dense = w.linear(l).view();
-        *out.linear_mut(l) = match variant {
-            Variant::Quant(b) => fake_quant(dense, b, Granularity::PerChannel)?,
-            Variant::Prune(p) => {
-                let x = calib.get(&l).map(|x| x.view());
-                prune(dense, x, method, p, SparsityPattern::Unstructured)?.weights
+        *out.linear_mut(l) = match (variant, calib) {
+            (Variant::Quant(b), _) => fake_quant(dense, b, Granularity::PerChannel)?,
+            (Variant::Prune(p), Some(c)) => c.prune(l, dense, method, p)?,
+            (Variant::Prune(p), None) => {
+                crate::luc::prune::prune(dense, None, method, p, SparsityPattern::Unstructured)?
+                    .weights
             }
         };
     }
@@ -187,45 +261,27 @@ pub fn measure(
     let cfg = &ckpt.config;
     let max_len = samples.iter().map(Vec::len).max().unwrap_or(0);
     let rope = Rope::new(max_len, cfg.head_dim, cfg.rope_theta);
-    let mut xs: Vec<Array2<f32>> = samples
-        .iter()
-        .map(|s| embed(ckpt, s, "calibration"))
-        .collect::<Result<_>>()?;
+    let (mut x, lens) = embed_batch(ckpt, samples, "calibration")?;
     let variants: Vec<Variant> = opts
         .bits
         .iter()
         .map(|&b| Variant::Quant(b))
         .chain(opts.sparsities.iter().map(|&p| Variant::Prune(p)))
         .collect();
+    let needs_calib = opts.method.needs_calibration() && !opts.sparsities.is_empty();
     let mut result = Sensitivity::default();
     for (j, lw) in ckpt.weights.layers.iter().enumerate() {
-        let dense: Vec<(Array2<f32>, Option<LinearInputs>)> = xs
-            .par_iter()
-            .map(|x| decoder_layer(cfg, lw, &rope, x.view(), true))
-            .collect();
-        let captures: Vec<LinearInputs> = dense.iter().filter_map(|d| d.1.clone()).collect();
-        let needs_calib = opts.method.needs_calibration() && !opts.sparsities.is_empty();
-        let calib: HashMap<Linear, Array2<f32>> = if needs_calib {
-            Linear::ALL
-                .iter()
-                .map(|&l| (l, stack(&captures, l)))
-                .collect()
-        } else {
-            HashMap::new()
+        let (y, captured) = decoder_layer_batch(cfg, lw, &rope, x.view(), &lens, needs_calib);
+        let calib = match captured {
+            Some(inputs) => Some(LayerCalibration::new(&inputs)?),
+            None => None,
         };
-        drop(captures);
         let per_variant: Vec<Vec<f64>> = variants
             .par_iter()
             .map(|&v| {
-                let cw = compress_layer(lw, v, &calib, opts.method)?;
-                Ok(xs
-                    .iter()
-                    .zip(&dense)
-                    .map(|(x, (y, _))| {
-                        let yc = decoder_layer(cfg, &cw, &rope, x.view(), false).0;
-                        mse(yc.view(), y.view())
-                    })
-                    .collect())
+                let cw = compress_layer(lw, v, calib.as_ref(), opts.method)?;
+                let yc = decoder_layer_batch(cfg, &cw, &rope, x.view(), &lens, false).0;
+                Ok(segment_mse(yc.view(), y.view(), &lens))
             })
             .collect::<Result<_>>()?;
         for (v, mses) in variants.iter().zip(per_variant) {
@@ -246,7 +302,7 @@ pub fn measure(
                 }
             }
         }
-        xs = dense.into_iter().map(|(y, _)| y).collect();
+        x = y;
         on_layer(j);
     }
     Ok(result)
@@ -436,8 +492,11 @@ mod tests {
         assert_eq!(ours, text);
     }
 
+    use crate::luc::model::{decoder_layer, embed};
+    use crate::luc::prune::prune;
     use crate::luc::synth::{SynthShape, synth};
     use crate::policy::{SensitivityKind, SensitivityTable};
+    use ndarray::{Axis, concatenate};
 
     /// Four samples of 32 byte-tokens of fixed text.
     fn samples() -> Vec<Vec<u32>> {

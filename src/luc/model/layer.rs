@@ -5,7 +5,7 @@
 
 use super::ops::{Rope, causal_attention, linear, rms_norm, silu};
 use crate::luc::checkpoint::{LayerWeights, Linear, LlamaConfig};
-use ndarray::{Array2, ArrayView2, Zip};
+use ndarray::{Array2, ArrayView2, Zip, s};
 
 /// The inputs of the seven linears of one layer for one sequence, as seen during a
 /// forward pass: calibration data for Wanda / SparseGPT (`[tokens, in]` each).
@@ -42,21 +42,44 @@ pub fn decoder_layer(
     x: ArrayView2<f32>,
     capture: bool,
 ) -> (Array2<f32>, Option<LinearInputs>) {
+    decoder_layer_batch(cfg, w, rope, x, &[x.nrows()], capture)
+}
+
+/// Runs one decoder layer on several sequences stacked row-wise in `x` (lengths `lens`,
+/// summing to the rows of `x`): the linears run as one GEMM over all tokens, RoPE and
+/// causal attention per sequence. Captured linear inputs are stacked the same way (one
+/// calibration matrix per linear).
+pub fn decoder_layer_batch(
+    cfg: &LlamaConfig,
+    w: &LayerWeights,
+    rope: &Rope,
+    x: ArrayView2<f32>,
+    lens: &[usize],
+    capture: bool,
+) -> (Array2<f32>, Option<LinearInputs>) {
+    debug_assert_eq!(lens.iter().sum::<usize>(), x.nrows());
     let hd = cfg.head_dim;
     let n1 = rms_norm(x, w.input_norm.view(), cfg.rms_norm_eps);
     let mut q = linear(n1.view(), w.q.view());
     let mut k = linear(n1.view(), w.k.view());
     let v = linear(n1.view(), w.v.view());
-    rope.apply(&mut q, hd);
-    rope.apply(&mut k, hd);
-    let ctx = causal_attention(
-        q.view(),
-        k.view(),
-        v.view(),
-        cfg.num_attention_heads,
-        cfg.num_key_value_heads,
-        hd,
-    );
+    rope.apply_segments(&mut q, hd, lens);
+    rope.apply_segments(&mut k, hd, lens);
+    let mut ctx = Array2::zeros((x.nrows(), cfg.q_dim()));
+    let mut start = 0;
+    for &len in lens {
+        let rows = s![start..start + len, ..];
+        let c = causal_attention(
+            q.slice(rows),
+            k.slice(rows),
+            v.slice(rows),
+            cfg.num_attention_heads,
+            cfg.num_key_value_heads,
+            hd,
+        );
+        ctx.slice_mut(rows).assign(&c);
+        start += len;
+    }
     let h = &x + &linear(ctx.view(), w.o.view());
     let n2 = rms_norm(h.view(), w.post_norm.view(), cfg.rms_norm_eps);
     let mut act = linear(n2.view(), w.gate.view());

@@ -5,7 +5,7 @@
 mod layer;
 mod ops;
 
-pub use layer::{LinearInputs, decoder_layer};
+pub use layer::{LinearInputs, decoder_layer, decoder_layer_batch};
 pub use ops::{Rope, causal_attention, linear, rms_norm, silu};
 
 use crate::error::{Error, Result};
@@ -29,6 +29,23 @@ pub fn embed(ckpt: &Checkpoint, tokens: &[u32], source: &str) -> Result<Array2<f
         x.row_mut(i).assign(&ckpt.weights.embed.row(t as usize));
     }
     Ok(x)
+}
+
+/// Embeds several sequences stacked row-wise (`[sum of lengths, hidden]`) and returns
+/// their lengths, the layout of [`decoder_layer_batch`].
+pub fn embed_batch(
+    ckpt: &Checkpoint,
+    samples: &[Vec<u32>],
+    source: &str,
+) -> Result<(Array2<f32>, Vec<usize>)> {
+    let parts = samples
+        .iter()
+        .map(|s| embed(ckpt, s, source))
+        .collect::<Result<Vec<_>>>()?;
+    let views: Vec<_> = parts.iter().map(|p| p.view()).collect();
+    let x = ndarray::concatenate(ndarray::Axis(0), &views)
+        .map_err(|e| Error::Other(format!("embedding batch: {e}")))?;
+    Ok((x, samples.iter().map(Vec::len).collect()))
 }
 
 /// Hidden states after every decoder layer and the final RMSNorm (`[T, hidden]`).

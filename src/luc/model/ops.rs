@@ -54,10 +54,19 @@ impl Rope {
         Rope { cos, sin }
     }
 
-    /// Rotates every head of `x` (`[tokens, heads * head_dim]`) in place.
+    /// Rotates every head of `x` (`[tokens, heads * head_dim]`, positions `0..tokens`) in
+    /// place.
     pub fn apply(&self, x: &mut Array2<f32>, head_dim: usize) {
+        let n = x.nrows();
+        self.apply_segments(x, head_dim, &[n]);
+    }
+
+    /// Like [`Rope::apply`] on rows holding several sequences one after the other, of
+    /// lengths `lens` (positions restart at 0 for each).
+    pub fn apply_segments(&self, x: &mut Array2<f32>, head_dim: usize, lens: &[usize]) {
         let half = head_dim / 2;
-        for (p, mut row) in x.axis_iter_mut(Axis(0)).enumerate() {
+        let positions = lens.iter().flat_map(|&l| 0..l);
+        for (p, mut row) in positions.zip(x.axis_iter_mut(Axis(0))) {
             let (c, s) = (self.cos.row(p), self.sin.row(p));
             for mut head in row.exact_chunks_mut(head_dim) {
                 for i in 0..half {
