@@ -84,8 +84,8 @@ impl From<MethodArg> for PruneMethod {
 /// Arguments of `edgesim luc synth`.
 #[derive(clap::Args, Debug)]
 pub struct SynthArgs {
-    /// Model shape: tiny (8 layers, hidden 64, ~0.5 M parameters) or small (12 layers,
-    /// hidden 256, ~8 M parameters). Both take byte-level text (vocabulary >= 256).
+    /// Model shape: tiny (8 layers, hidden 64, 0.40 M parameters) or small (12 layers,
+    /// hidden 256, 9.0 M parameters). Both take byte-level text (vocabulary >= 256).
     #[arg(long, value_enum, default_value = "tiny")]
     pub shape: SynthShape,
     /// Random seed: the same seed always gives the same bytes.

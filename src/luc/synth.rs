@@ -29,9 +29,9 @@ use ndarray::{Array1, Array2};
 #[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
 pub enum SynthShape {
     /// 8 layers, hidden 64, 4 heads (2 KV heads), MLP 176, byte vocabulary (256):
-    /// ~0.5 M parameters; sensitivity in well under a second.
+    /// 0.40 M parameters; sensitivity in about a second.
     Tiny,
-    /// 12 layers, hidden 256, 8 heads (4 KV heads), MLP 688, vocabulary 512: ~8.4 M
+    /// 12 layers, hidden 256, 8 heads (4 KV heads), MLP 688, vocabulary 512: 9.0 M
     /// parameters.
     Small,
 }
