@@ -83,6 +83,9 @@ impl From<MethodArg> for PruneMethod {
 
 /// Arguments of `edgesim luc synth`.
 #[derive(clap::Args, Debug)]
+#[command(after_help = "Examples:\n  \
+    edgesim luc synth --shape tiny --seed 7 --out /tmp/es/ckpt\n  \
+    edgesim luc synth --shape small --seed 1 --dtype bf16 --shards 3 --out /tmp/es/small")]
 pub struct SynthArgs {
     /// Model shape: tiny (8 layers, hidden 64, 0.40 M parameters) or small (12 layers,
     /// hidden 256, 9.0 M parameters). Both take byte-level text (vocabulary >= 256).
@@ -129,6 +132,10 @@ pub struct CalibArgs {
 
 /// Arguments of `edgesim luc sensitivity`.
 #[derive(clap::Args, Debug)]
+#[command(after_help = "Examples:\n  \
+    edgesim luc sensitivity --checkpoint /tmp/es/ckpt --calib data/calibration_text.txt --out /tmp/es/sens\n  \
+    edgesim luc sensitivity --checkpoint DIR --calib ids.txt --seq-len 512 --bits 3,4,8 --method wanda --out DIR --json\n\n\
+    Then: edgesim luc policy --sensitivity DIR/pruning_mse.csv --quant-sensitivity DIR/quant_mse.csv --bits 4 --sparsity 0.5 --out policy.toml")]
 pub struct SensitivityArgs {
     /// Checkpoint directory: config.json + model.safetensors (or sharded with
     /// model.safetensors.index.json), f32/f16/bf16, Hugging Face LLaMA tensor names.
@@ -154,6 +161,8 @@ pub struct SensitivityArgs {
 
 /// Arguments of `edgesim luc compress`.
 #[derive(clap::Args, Debug)]
+#[command(after_help = "Example:\n  \
+    edgesim luc compress --checkpoint /tmp/es/ckpt --policy /tmp/es/policy.toml --calib data/calibration_text.txt --out /tmp/es/ckpt_luc")]
 pub struct CompressArgs {
     /// Checkpoint directory to compress.
     #[arg(long)]
