@@ -32,3 +32,16 @@ pub mod quant;
 pub mod sensitivity;
 pub mod synth;
 pub mod tokenizer;
+
+use ndarray::ArrayView2;
+
+/// Position and value of the first non-finite entry (row-major), if any. The common
+/// all-finite case is one vectorisable pass without index bookkeeping.
+pub(crate) fn first_non_finite(a: ArrayView2<f32>) -> Option<((usize, usize), f32)> {
+    if a.iter().all(|v| v.is_finite()) {
+        return None;
+    }
+    a.indexed_iter()
+        .find(|(_, v)| !v.is_finite())
+        .map(|(ij, v)| (ij, *v))
+}

@@ -49,6 +49,44 @@ impl Granularity {
     }
 }
 
+impl std::fmt::Display for Granularity {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            Granularity::PerChannel => f.write_str("per-channel"),
+            Granularity::PerToken => f.write_str("per-token"),
+            Granularity::PerGroup(g) => write!(f, "per-group:{g}"),
+        }
+    }
+}
+
+impl std::str::FromStr for Granularity {
+    type Err = Error;
+
+    /// Parses `per-channel`, `per-token` or `per-group:G` (G >= 1 columns).
+    fn from_str(s: &str) -> Result<Self> {
+        let bad = || {
+            Error::input(
+                "quantiser",
+                "granularity",
+                format!(
+                    "unknown granularity {s:?}; allowed: per-channel, per-token, per-group:G (G >= 1)"
+                ),
+            )
+        };
+        match s.to_ascii_lowercase().as_str() {
+            "per-channel" => Ok(Granularity::PerChannel),
+            "per-token" => Ok(Granularity::PerToken),
+            other => {
+                let g = other.strip_prefix("per-group:").ok_or_else(bad)?;
+                match g.trim().parse::<usize>() {
+                    Ok(g) if g >= 1 => Ok(Granularity::PerGroup(g)),
+                    _ => Err(bad()),
+                }
+            }
+        }
+    }
+}
+
 /// Integer codes and scales of a quantised matrix.
 #[derive(Debug, Clone, PartialEq)]
 pub struct Quantized {
@@ -72,8 +110,17 @@ impl Quantized {
             .and(self.codes.rows())
             .and(self.scales.rows())
             .par_for_each(|mut out_row, code_row, scale_row| {
-                for (j, (o, &c)) in out_row.iter_mut().zip(code_row.iter()).enumerate() {
-                    *o = f32::from(c) * scale_row[j / group];
+                let (Some(out), Some(codes)) = (out_row.as_slice_mut(), code_row.as_slice()) else {
+                    unreachable!("freshly allocated standard-layout arrays have contiguous rows")
+                };
+                for ((o, c), &s) in out
+                    .chunks_mut(group)
+                    .zip(codes.chunks(group))
+                    .zip(scale_row.iter())
+                {
+                    for (o, &c) in o.iter_mut().zip(c) {
+                        *o = f32::from(c) * s;
+                    }
                 }
             });
         out
@@ -108,6 +155,15 @@ fn round_scale_up(s: f32) -> f32 {
     }
 }
 
+/// `v.round_ties_even()` for `|v| <= 2^22`, without a libm call: adding and subtracting
+/// `1.5 * 2^23` makes the FPU round to an integer in its default round-to-nearest-even
+/// mode (the sum has no fractional mantissa bits left). Codes are at most 127 in size.
+#[inline]
+fn round_ties_even_small(v: f32) -> f32 {
+    const MAGIC: f32 = 12_582_912.0; // 1.5 * 2^23
+    (v + MAGIC) - MAGIC
+}
+
 /// Quantises `x` to `bits`-bit symmetric codes with one scale per row or per group.
 ///
 /// Errors when `bits` is outside `2..=8`, when a group size is 0, or when `x` holds a
@@ -121,7 +177,7 @@ pub fn quantize(x: ArrayView2<f32>, bits: u32, granularity: Granularity) -> Resu
             "must be at least 1 column per group",
         ));
     }
-    if let Some(((r, c), v)) = x.indexed_iter().find(|(_, v)| !v.is_finite()) {
+    if let Some(((r, c), v)) = crate::luc::first_non_finite(x) {
         return Err(Error::input(
             "quantiser",
             format!("x[{r}, {c}]"),
@@ -152,7 +208,7 @@ pub fn quantize(x: ArrayView2<f32>, bits: u32, granularity: Granularity) -> Resu
                     .iter_mut()
                     .zip(xs.iter())
                 {
-                    *c = (v / s).round_ties_even().clamp(-qmax_f, qmax_f) as i8;
+                    *c = round_ties_even_small((v / s).clamp(-qmax_f, qmax_f)) as i8;
                 }
             }
         });
@@ -312,6 +368,20 @@ mod tests {
     }
 
     #[test]
+    fn granularity_names_round_trip() {
+        for g in [
+            Granularity::PerChannel,
+            Granularity::PerToken,
+            Granularity::PerGroup(128),
+        ] {
+            assert_eq!(g.to_string().parse::<Granularity>().unwrap(), g);
+        }
+        for bad in ["per-group:0", "per-row", "per-group:x"] {
+            assert!(bad.parse::<Granularity>().is_err(), "{bad}");
+        }
+    }
+
+    #[test]
     fn rejects_bad_bits_group_and_non_finite() {
         let x = array![[1.0f32, 2.0]];
         for bits in [0, 1, 9, 16] {
@@ -326,6 +396,18 @@ mod tests {
     }
 
     #[test]
+    fn magic_rounding_is_ties_to_even() {
+        let mut v = -130.0f32;
+        while v <= 130.0 {
+            assert_eq!(round_ties_even_small(v), v.round_ties_even(), "{v}");
+            v += 0.125; // hits every tie (x.5) exactly
+        }
+        for v in [0.49999997f32, -0.49999997, 2.5000002, 1e-30, -0.0] {
+            assert_eq!(round_ties_even_small(v), v.round_ties_even(), "{v}");
+        }
+    }
+
+    #[test]
     fn scale_rounding_keeps_products_exact() {
         for &s in &[0.2f32, 1.0 / 7.0, 3.3e-5, 123.456, 1.0] {
             let r = round_scale_up(s);
@@ -334,6 +416,47 @@ mod tests {
                 let p = code as f32 * r;
                 assert_eq!(f64::from(p), f64::from(code) * f64::from(r));
             }
+        }
+    }
+}
+
+#[cfg(test)]
+mod properties {
+    use super::*;
+    use proptest::prelude::*;
+
+    fn matrix() -> impl Strategy<Value = Array2<f32>> {
+        (1usize..6, 1usize..40).prop_flat_map(|(r, c)| {
+            proptest::collection::vec(
+                prop_oneof![Just(0.0f32), -1e3f32..1e3, -1e-3f32..1e-3],
+                r * c,
+            )
+            .prop_map(move |v| Array2::from_shape_vec((r, c), v).expect("r * c values"))
+        })
+    }
+
+    fn granularity() -> impl Strategy<Value = Granularity> {
+        prop_oneof![
+            Just(Granularity::PerChannel),
+            Just(Granularity::PerToken),
+            (1usize..20).prop_map(Granularity::PerGroup),
+        ]
+    }
+
+    proptest! {
+        #[test]
+        fn bounded_error_idempotence_and_zeros(x in matrix(), bits in 2u32..=8, g in granularity()) {
+            let q = quantize(x.view(), bits, g).unwrap();
+            let d = q.dequantize();
+            let group = g.group_len(x.ncols());
+            for ((r, c), &v) in x.indexed_iter() {
+                let s = q.scales[[r, c / group]];
+                prop_assert!((v - d[[r, c]]).abs() <= s * 0.5 * (1.0 + 1e-6));
+                if v == 0.0 {
+                    prop_assert_eq!(d[[r, c]], 0.0);
+                }
+            }
+            prop_assert_eq!(fake_quant(d.view(), bits, g).unwrap(), d);
         }
     }
 }

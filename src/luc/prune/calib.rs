@@ -8,7 +8,7 @@
 
 use ndarray::{Array1, Array2, ArrayView2};
 
-use crate::luc::linalg::gram;
+use crate::luc::linalg::add_gram;
 use crate::{Error, Result};
 
 /// Running `X^T X` and token count of a layer's calibration inputs.
@@ -38,7 +38,7 @@ impl Hessian {
     /// value is not finite.
     pub fn add_batch(&mut self, x: ArrayView2<f32>) -> Result<()> {
         check_inputs(x, self.features())?;
-        self.xtx += &gram(x);
+        add_gram(x, &mut self.xtx)?;
         self.tokens += x.nrows();
         Ok(())
     }
@@ -59,6 +59,14 @@ impl Hessian {
             return self.xtx.clone();
         }
         &self.xtx * (2.0 / self.tokens as f32)
+    }
+
+    /// [`Hessian::matrix`] reusing the accumulator's buffer.
+    pub fn into_matrix(mut self) -> Array2<f32> {
+        if self.tokens > 0 {
+            self.xtx *= 2.0 / self.tokens as f32;
+        }
+        self.xtx
     }
 
     /// Wanda's input-feature norms `||X_j||_2` over all tokens.
@@ -86,7 +94,7 @@ pub(crate) fn check_inputs(x: ArrayView2<f32>, features: usize) -> Result<()> {
             "at least one calibration token is needed",
         ));
     }
-    if let Some(((r, c), v)) = x.indexed_iter().find(|(_, v)| !v.is_finite()) {
+    if let Some(((r, c), v)) = crate::luc::first_non_finite(x) {
         return Err(Error::input(
             "calibration",
             format!("inputs[{r}, {c}]"),
@@ -121,6 +129,7 @@ mod tests {
         assert_eq!(h, Hessian::from_inputs(all.view()).unwrap());
         // X^T X = [[1+0+9, 2+0-3], [., 4+1+1]] = [[10, -1], [-1, 6]], n = 3.
         let m = h.matrix();
+        assert_eq!(h.clone().into_matrix(), m);
         assert!((m[[0, 0]] - 20.0 / 3.0).abs() < 1e-6);
         assert!((m[[0, 1]] + 2.0 / 3.0).abs() < 1e-6);
         assert!((m[[1, 1]] - 4.0).abs() < 1e-6);

@@ -30,16 +30,23 @@ pub fn distribute(p: f64, sizes: impl IntoIterator<Item = usize>) -> Vec<usize> 
 
 /// Indices (into `scores`) of the `k` smallest scores, ties broken by lower index.
 pub fn smallest(scores: &[f32], k: usize) -> Vec<usize> {
+    let mut idx = Vec::new();
+    smallest_into(scores, k, &mut idx);
+    idx
+}
+
+/// [`smallest`] into a reusable buffer (the N:M loops call it once per group).
+pub fn smallest_into(scores: &[f32], k: usize, idx: &mut Vec<usize>) {
     let k = k.min(scores.len());
-    let mut idx: Vec<usize> = (0..scores.len()).collect();
+    idx.clear();
     if k == 0 {
-        return Vec::new();
+        return;
     }
+    idx.extend(0..scores.len());
     if k < idx.len() {
         idx.select_nth_unstable_by(k, |&a, &b| scores[a].total_cmp(&scores[b]).then(a.cmp(&b)));
         idx.truncate(k);
     }
-    idx
 }
 
 /// Marks the `k` lowest-scored entries of one row as pruned (`false`).
@@ -63,14 +70,32 @@ pub fn per_row(scores: ArrayView2<f32>, counts: &[usize]) -> Array2<bool> {
 }
 
 /// Whole-matrix selection: the `k` lowest scores anywhere in the matrix.
+///
+/// Finds the `k`-th smallest score `t` by selection on a copy of the values (no index
+/// array), then prunes every score below `t` and the first scores equal to `t` in
+/// row-major order until `k` are pruned: the same set as sorting by (score, position).
 pub fn whole_matrix(scores: ArrayView2<f32>, k: usize) -> Array2<bool> {
-    let cols = scores.ncols();
-    let flat: Vec<f32> = scores.iter().copied().collect();
-    let mut keep = Array2::from_elem(scores.raw_dim(), true);
-    for i in smallest(&flat, k) {
-        keep[[i / cols, i % cols]] = false;
+    let k = k.min(scores.len());
+    if k == 0 {
+        return Array2::from_elem(scores.raw_dim(), true);
     }
-    keep
+    let mut values: Vec<f32> = scores.iter().copied().collect();
+    let (_, &mut t, _) = values.select_nth_unstable_by(k - 1, f32::total_cmp);
+    let below = scores.iter().filter(|v| v.total_cmp(&t).is_lt()).count();
+    let mut ties = k - below;
+    // `iter` walks in logical row-major order whatever the memory layout.
+    let flags: Vec<bool> = scores
+        .iter()
+        .map(|v| match v.total_cmp(&t) {
+            std::cmp::Ordering::Less => false,
+            std::cmp::Ordering::Equal if ties > 0 => {
+                ties -= 1;
+                false
+            }
+            _ => true,
+        })
+        .collect();
+    Array2::from_shape_vec(scores.raw_dim(), flags).expect("one flag per score, in standard layout")
 }
 
 /// N:M selection: in every group of `m` consecutive columns of every row, the `n` lowest
@@ -81,8 +106,10 @@ pub fn n_of_m(scores: ArrayView2<f32>, n: usize, m: usize) -> Array2<bool> {
         .and(keep.rows_mut())
         .par_for_each(|s, mut keep_row| {
             let s = s.to_vec();
+            let mut idx = Vec::with_capacity(m);
             for (g, chunk) in s.chunks(m).enumerate() {
-                for j in smallest(chunk, n) {
+                smallest_into(chunk, n, &mut idx);
+                for &j in &idx {
                     keep_row[g * m + j] = false;
                 }
             }

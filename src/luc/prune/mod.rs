@@ -49,6 +49,39 @@ impl PruneMethod {
     pub fn needs_calibration(self) -> bool {
         !matches!(self, PruneMethod::Magnitude)
     }
+
+    /// The lower-case name used on the command line and in files.
+    pub fn name(self) -> &'static str {
+        match self {
+            PruneMethod::Magnitude => "magnitude",
+            PruneMethod::Wanda => "wanda",
+            PruneMethod::SparseGpt => "sparsegpt",
+        }
+    }
+}
+
+impl std::fmt::Display for PruneMethod {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(self.name())
+    }
+}
+
+impl std::str::FromStr for PruneMethod {
+    type Err = Error;
+
+    /// Parses `magnitude`, `wanda` or `sparsegpt` (case-insensitive).
+    fn from_str(s: &str) -> Result<Self> {
+        match s.to_ascii_lowercase().as_str() {
+            "magnitude" => Ok(PruneMethod::Magnitude),
+            "wanda" => Ok(PruneMethod::Wanda),
+            "sparsegpt" => Ok(PruneMethod::SparseGpt),
+            _ => Err(Error::input(
+                "pruner",
+                "method",
+                format!("unknown pruning method {s:?}; allowed: magnitude, wanda, sparsegpt"),
+            )),
+        }
+    }
 }
 
 /// Which positions may be pruned together.
@@ -64,6 +97,42 @@ pub enum SparsityPattern {
         /// Group length along the input features.
         m: usize,
     },
+}
+
+impl std::fmt::Display for SparsityPattern {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            SparsityPattern::Unstructured => f.write_str("unstructured"),
+            SparsityPattern::NM { n, m } => write!(f, "{n}:{m}"),
+        }
+    }
+}
+
+impl std::str::FromStr for SparsityPattern {
+    type Err = Error;
+
+    /// Parses `unstructured` or `N:M` (e.g. `2:4`: 2 pruned out of every 4).
+    fn from_str(s: &str) -> Result<Self> {
+        if s.eq_ignore_ascii_case("unstructured") {
+            return Ok(SparsityPattern::Unstructured);
+        }
+        let bad = || {
+            Error::input(
+                "pruner",
+                "pattern",
+                format!(
+                    "unknown sparsity pattern {s:?}; allowed: unstructured or N:M with 0 <= N <= M, M >= 1 (e.g. 2:4)"
+                ),
+            )
+        };
+        let (n, m) = s.split_once(':').ok_or_else(bad)?;
+        let n: usize = n.trim().parse().map_err(|_| bad())?;
+        let m: usize = m.trim().parse().map_err(|_| bad())?;
+        if m == 0 || n > m {
+            return Err(bad());
+        }
+        Ok(SparsityPattern::NM { n, m })
+    }
 }
 
 /// A pruned weight matrix.
@@ -108,7 +177,7 @@ fn validate(w: ArrayView2<f32>, sparsity: f64, pattern: SparsityPattern) -> Resu
             format!("must be a fraction in [0, 1], got {sparsity}"),
         ));
     }
-    if let Some(((r, c), v)) = w.indexed_iter().find(|(_, v)| !v.is_finite()) {
+    if let Some(((r, c), v)) = crate::luc::first_non_finite(w) {
         return Err(Error::input(
             "pruner",
             format!("weight[{r}, {c}]"),
@@ -199,9 +268,9 @@ pub fn prune(
         }
         (PruneMethod::SparseGpt, Some(x)) => {
             let h = Hessian::from_inputs(x)?;
-            sparsegpt::sparsegpt(
+            sparsegpt::sparsegpt_owned(
                 w,
-                h.matrix().view(),
+                h.into_matrix(),
                 sparsity,
                 pattern,
                 &SparseGptOptions::default(),
@@ -254,7 +323,7 @@ pub fn prune_with_hessian(
             ))
         }
         PruneMethod::SparseGpt => {
-            sparsegpt::sparsegpt(w, hessian.matrix().view(), sparsity, pattern, options)
+            sparsegpt::sparsegpt_owned(w, hessian.matrix(), sparsity, pattern, options)
         }
     }
 }

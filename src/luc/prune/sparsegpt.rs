@@ -5,7 +5,8 @@
 //!    calibration token) get `H_jj = 1` and their weight column is set to 0, as in the
 //!    reference (the column cannot affect the calibration output).
 //! 2. Dampening: `H += lambda I` with `lambda = damp_ratio * mean(diag H)` (0.01).
-//! 3. `Hinv = U`, the upper Cholesky factor of `H^-1` ([`upper_cholesky_of_inverse`]).
+//! 3. `Hinv = U`, the upper Cholesky factor of `H^-1`
+//!    ([`crate::luc::linalg::upper_cholesky_of_inverse`]).
 //!    Row `c` of `U`, divided by `U_cc`, is the OBS update direction for column `c`
 //!    restricted to the not-yet-processed columns `c..`, and `U_cc^2` is
 //!    `[(H_{c:,c:})^-1]_00`.
@@ -36,7 +37,7 @@ use ndarray::linalg::general_mat_mul;
 use ndarray::{Array2, ArrayView2, Zip, s};
 
 use super::{Pruned, SparsityPattern, mask};
-use crate::luc::linalg::upper_cholesky_of_inverse;
+use crate::luc::linalg::upper_cholesky_of_inverse_into;
 use crate::{Error, Result};
 
 /// Tuning knobs of SparseGPT; the defaults are the paper's and the reference code's.
@@ -67,11 +68,29 @@ fn effective_block(block: usize, pattern: SparsityPattern) -> usize {
 }
 
 /// Prunes `w` (`[out, in]`) with SparseGPT given the Hessian `h = 2 X^T X / n`
-/// (`[in, in]`). The caller has validated `w`, `sparsity` and `pattern`
-/// ([`super::prune_with_hessian`] does); `h` is checked here.
+/// (`[in, in]`), e.g. from [`super::Hessian::matrix`].
+///
+/// Errors like [`super::prune`], and when `h` has the wrong shape, is not finite or is
+/// not positive definite after dampening.
 pub fn sparsegpt(
     w: ArrayView2<f32>,
     h: ArrayView2<f32>,
+    sparsity: f64,
+    pattern: SparsityPattern,
+    options: &SparseGptOptions,
+) -> Result<Pruned> {
+    if super::validate(w, sparsity, pattern)? {
+        return Ok(super::unpruned(w));
+    }
+    sparsegpt_owned(w, h.to_owned(), sparsity, pattern, options)
+}
+
+/// [`sparsegpt`] taking the Hessian by value (it is damped and factored in place); the
+/// caller has validated `w`, `sparsity` and `pattern` and handled the nothing-to-prune
+/// case.
+pub(crate) fn sparsegpt_owned(
+    w: ArrayView2<f32>,
+    mut h: Array2<f32>,
     sparsity: f64,
     pattern: SparsityPattern,
     options: &SparseGptOptions,
@@ -94,7 +113,6 @@ pub fn sparsegpt(
         ));
     }
     let mut wk = w.as_standard_layout().into_owned();
-    let mut h = h.to_owned();
 
     // Dead inputs: as in the reference, H_jj = 1 and the weight column is zeroed.
     for j in 0..cols {
@@ -106,7 +124,7 @@ pub fn sparsegpt(
     let mean_diag = h.diag().iter().map(|&v| f64::from(v)).sum::<f64>() / cols.max(1) as f64;
     let damp = (options.damp_ratio * mean_diag) as f32;
     h.diag_mut().mapv_inplace(|v| v + damp);
-    let u = upper_cholesky_of_inverse(h.view()).map_err(|e| {
+    let u = upper_cholesky_of_inverse_into(h).map_err(|e| {
         Error::Other(format!(
             "SparseGPT: the Hessian is not positive definite after dampening by {} x mean(diag H): {e}",
             options.damp_ratio
@@ -146,14 +164,15 @@ pub fn sparsegpt(
             .par_for_each(|mut w_row, mut keep_row, mut err_row| {
                 let mut wv = w_row.to_vec();
                 let mut kv = keep_row.to_vec();
+                let (mut sal, mut idx) = (Vec::new(), Vec::new());
                 for i in 0..count {
                     if let SparsityPattern::NM { n, m } = pattern
                         && i % m == 0
                     {
-                        let sal: Vec<f32> = (i..i + m)
-                            .map(|c| wv[c] * wv[c] / (diag[c] * diag[c]))
-                            .collect();
-                        for j in mask::smallest(&sal, n) {
+                        sal.clear();
+                        sal.extend((i..i + m).map(|c| wv[c] * wv[c] / (diag[c] * diag[c])));
+                        mask::smallest_into(&sal, n, &mut idx);
+                        for &j in &idx {
                             kv[i + j] = false;
                         }
                     }
