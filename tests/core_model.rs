@@ -189,7 +189,11 @@ fn all_schedules(tr: &Trace, model: &Model) -> Vec<Schedule> {
     for s in [1u64, 2, 4, 8] {
         let n = tr.sequences_per_step / s;
         let mut travs = vec![Traversal::Row, Traversal::Column];
-        travs.extend((2..n).filter(|b| n % b == 0).map(Traversal::Zigzag));
+        travs.extend(
+            (2..n)
+                .filter(|b| n.is_multiple_of(*b))
+                .map(Traversal::Zigzag),
+        );
         for t in travs {
             for prefetch in [false, true] {
                 for k in [0, model.recompute_order().len() as u32] {
@@ -237,6 +241,20 @@ fn closed_form_agrees_with_expanded_steps() {
         // Every dependency points backwards.
         for st in &steps {
             assert!(st.deps.iter().all(|&d| d < st.index));
+        }
+        // Occupancy tracked through the traversal never exceeds the reported peaks, and
+        // the saved tensors of a block peak at its forward/backward turn.
+        let ev = model.evaluate(&s, Mode::Paper).unwrap();
+        let max_dram = steps.iter().map(|st| st.dram_bytes).max().unwrap() as f64;
+        let max_ssd = steps.iter().map(|st| st.ssd_bytes).max().unwrap() as f64;
+        assert!(
+            max_dram <= ev.peak_bytes.dram + 2.0,
+            "{s}: {max_dram} > {}",
+            ev.peak_bytes.dram
+        );
+        assert!(max_ssd <= ev.peak_bytes.ssd + 2.0);
+        if s.placement.saved_on_ssd == 1.0 && s.placement.optimizer_on_ssd == 0.0 {
+            assert!((max_ssd - ev.peak_bytes.ssd).abs() <= 2.0);
         }
         // The squares of the steps, in order, form a topological order of the grid when
         // the micro-batch size is 1.
@@ -423,6 +441,9 @@ fn run_rejects_bad_input_with_exit_2() {
     let (code, _, err) = edgesim(&["run", "--mode", "fastest"]);
     assert_eq!(code, 2);
     assert!(err.contains("mode") && err.contains("shared-bus"), "{err}");
+    let (code, _, err) = edgesim(&["run", "--max-memory-gib=0"]);
+    assert_eq!(code, 2);
+    assert!(err.contains("--max-memory-gib"), "{err}");
     let dir = tempfile::tempdir().unwrap();
     let bad = dir.path().join("hw.toml");
     let text = edgesim::hw::DEFAULT_HW_TOML.replace("capacity_kib = 1024", "capacity_kib = -5");
@@ -430,4 +451,100 @@ fn run_rejects_bad_input_with_exit_2() {
     let (code, _, err) = edgesim(&["run", "--hw", bad.to_str().unwrap()]);
     assert_eq!(code, 2);
     assert!(err.contains("sram.capacity_kib"), "{err}");
+}
+
+#[test]
+fn energy_is_the_sum_of_per_access_energies() {
+    let mut hw = HwConfig::paper_default();
+    let mut e = entry(
+        "A.fwd",
+        Pass::Fwd,
+        vec![gemm(64, 128, 96, 4, 8, 0.5)],
+        vec![],
+    );
+    e.weight_bytes = 128 * 96 * 3 / 8; // 4-bit at 50%: 2 value bits + 1 bitmap bit
+    e.act_in_bytes = 64 * 128;
+    e.act_out_bytes = 64 * 96;
+    let tr = trace(vec![e], 2);
+    let s = Schedule::vanilla(1);
+    // MACs only: 2 sequences x 64 x 128 x 96 MACs x mac_cost 0.5 x sparse fraction 0.6.
+    hw.sram.energy_pj_per_byte = 0.0;
+    hw.dram.energy_pj_per_byte = 0.0;
+    hw.ssd.energy_pj_per_byte = 0.0;
+    hw.compute.vector_energy_pj = 0.0;
+    hw.compute.mac_energy_pj = 1.0;
+    let macs = 2.0 * 64.0 * 128.0 * 96.0 * 0.5 * 0.6;
+    let got = edgesim::cost::evaluate(&hw, &tr, &s, Mode::Paper)
+        .unwrap()
+        .energy_joules;
+    assert!((got - macs * 1e-12).abs() <= 1e-9 * macs * 1e-12);
+    // DRAM only: every byte of every transfer touching DRAM, here A, B, C once per step.
+    hw.compute.mac_energy_pj = 0.0;
+    hw.dram.energy_pj_per_byte = 1.0;
+    let bytes = 2.0 * ((128 * 96 * 3 / 8) as f64 + (64 * 128) as f64 + (64 * 96) as f64);
+    let got = edgesim::cost::evaluate(&hw, &tr, &s, Mode::Paper)
+        .unwrap()
+        .energy_joules;
+    assert!((got - bytes * 1e-12).abs() <= 1e-9 * bytes * 1e-12, "{got}");
+}
+
+#[test]
+fn sram_too_small_for_any_tile_is_infeasible() {
+    let mut hw = HwConfig::paper_default();
+    // The smallest tile (1 x 32 x 32 at 8 bit + 32-bit accumulators) needs 1,184 bytes.
+    hw.sram.capacity_kib = 1.0;
+    let tr = synthetic_trace(&small_spec());
+    let r = search(&hw, &tr, &SearchOptions::default());
+    assert!(r.best.is_none());
+    assert!(r.reason.unwrap().contains("SRAM"));
+}
+
+#[test]
+fn run_reports_infeasible_workloads_without_failing() {
+    let dir = tempfile::tempdir().unwrap();
+    let hw = dir.path().join("tiny.toml");
+    let text = edgesim::hw::DEFAULT_HW_TOML
+        .replace("capacity_gib = 8 ", "capacity_gib = 1 ")
+        .replace("capacity_gib = 256", "capacity_gib = 1");
+    std::fs::write(&hw, text).unwrap();
+    let (code, out, err) = edgesim(&["run", "--json", "--hw", hw.to_str().unwrap()]);
+    assert_eq!(code, 0, "{err}");
+    let v: serde_json::Value = serde_json::from_str(&out).unwrap();
+    for r in v["results"].as_array().unwrap() {
+        assert_eq!(r["feasible"], false);
+        assert!(r["reason"].as_str().unwrap().contains("GiB"));
+        assert!(r["seconds_per_iteration"].is_null());
+    }
+    assert!(v["speedup"].is_null() && v["norm_mem"].is_null());
+}
+
+proptest! {
+    #![proptest_config(ProptestConfig::with_cases(40))]
+    #[test]
+    fn doubling_dram_bandwidth_or_sram_never_slows_random_hardware(
+        dram_x in 0.02f64..2.0, sram_kib in 16.0f64..2048.0, dram_mib in 1.5f64..64.0,
+        ssd_x in 0.01f64..2.0, mode_i in 0usize..3,
+    ) {
+        let mut hw = HwConfig::paper_default();
+        hw.dram.data_rate_mtps *= dram_x;
+        hw.sram.capacity_kib = sram_kib;
+        hw.dram.capacity_gib = dram_mib / 1024.0;
+        hw.ssd.read_gbps *= ssd_x;
+        hw.ssd.write_gbps *= ssd_x;
+        let tr = synthetic_trace(&small_spec());
+        let o = SearchOptions::default().with_mode(Mode::ALL[mode_i]);
+        let t0 = search(&hw, &tr, &o).best.map(|b| b.seconds_per_iteration);
+        let mut bw = hw.clone();
+        bw.dram.data_rate_mtps *= 2.0;
+        let mut sram = hw.clone();
+        sram.sram.capacity_kib *= 2.0;
+        for faster in [bw, sram] {
+            let t1 = search(&faster, &tr, &o).best.map(|b| b.seconds_per_iteration);
+            match (t0, t1) {
+                (Some(a), Some(b)) => prop_assert!(b <= a * (1.0 + 1e-12), "{b} > {a}"),
+                (Some(_), None) => prop_assert!(false, "feasible became infeasible"),
+                _ => {}
+            }
+        }
+    }
 }

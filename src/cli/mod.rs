@@ -25,11 +25,20 @@ pub enum Command {
     /// Tensor engine: synthetic checkpoints, per-layer sensitivity, LUC policy,
     /// compression.
     Luc(luc::LucArgs),
+    /// Search the best schedule of workloads on a hardware configuration and compare them.
+    ///
+    /// For each workload the search varies the grid traversal (row, column, zigzag:B),
+    /// micro-batch size, prefetching, activation recomputation and the DRAM/SSD placement
+    /// of weights, saved activations and optimizer state, and reports the fastest feasible
+    /// schedule: seconds per optimizer step, peak bytes per tier, total tuning memory, the
+    /// bounding term, energy, the lower bound and the optimality gap. The last workload is
+    /// compared with the first (speed-up, normalised memory).
+    ///
+    /// Example: edgesim run --hw hw_configs/shao_vlsi23.toml --mode shared-bus --json
+    Run(run::RunArgs),
     /// Print the per-layer Trace (FLOPs, weight, saved-activation, gradient and optimizer
     /// bytes) of a workload as a table, CSV or JSON.
     Trace(trace::TraceArgs),
-    /// Search the best schedule of workloads on a hardware configuration and compare them.
-    Run(run::RunArgs),
 }
 
 /// Arguments of `edgesim hw`.
@@ -53,8 +62,8 @@ pub fn main() -> i32 {
     let result = match cli.command {
         Command::Hw(a) => hw_cmd(&a),
         Command::Luc(a) => luc::run(&a),
-        Command::Trace(a) => trace::run(&a),
         Command::Run(a) => run::run_cmd(&a),
+        Command::Trace(a) => trace::run(&a),
     };
     match result {
         Ok(()) => 0,

@@ -107,6 +107,11 @@ pub(crate) struct Detail {
     pub vector_ops: f64,
     pub sram_port_bytes: f64,
     pub sram_bytes: f64,
+    /// DRAM bytes of the step's own activations (inputs, outputs, largest GEMM transient,
+    /// recomputed saved tensors).
+    pub dram_transient: f64,
+    /// Gradient + optimizer bytes of the step's column (staging unit when on the SSD).
+    pub grad_opt_unit: f64,
 }
 
 impl Detail {
@@ -236,16 +241,16 @@ impl Row {
 
 /// Capacity aggregates of a table (see [`Table::dram_peak`]).
 #[derive(Debug, Clone, Copy, Default)]
-struct MemAgg {
-    weights: f64,
-    max_weights: f64,
-    saved_peak: f64,
-    max_saved: f64,
-    grad_opt: f64,
-    max_grad_opt: f64,
-    act_working_set: f64,
-    sram_peak: f64,
-    sram_fits: bool,
+pub(crate) struct MemAgg {
+    pub weights: f64,
+    pub max_weights: f64,
+    pub saved_peak: f64,
+    pub max_saved: f64,
+    pub grad_opt: f64,
+    pub max_grad_opt: f64,
+    pub act_working_set: f64,
+    pub sram_peak: f64,
+    pub sram_fits: bool,
 }
 
 /// All steps of one (sequences per step, prefetch, recomputation) combination. Every
@@ -263,7 +268,7 @@ pub struct Table {
     pub(crate) details: Vec<Detail>,
     pub(crate) opt: Detail,
     opt_row: Row,
-    mem: MemAgg,
+    pub(crate) mem: MemAgg,
     rates: Rates,
     dram_cap: f64,
     ssd_cap: f64,
@@ -328,7 +333,8 @@ impl Table {
         acc
     }
 
-    fn stage(&self) -> f64 {
+    /// Staging copies per SSD-resident class: 2 with prefetching (current and next), else 1.
+    pub(crate) fn stage(&self) -> f64 {
         if self.prefetch { 2.0 } else { 1.0 }
     }
 
@@ -447,8 +453,12 @@ const GIB: f64 = (1u64 << 30) as f64;
 ///   gradient accumulators read and written once, and the optimizer's reads and writes.
 ///   Reads and writes are separate links in modes paper/chained (the bound takes the
 ///   larger), one bus in shared-bus (the sum);
-/// - SSD: bytes of weights, gradients and optimizer state that cannot be in DRAM
-///   (`max(0, their total - DRAM capacity)`) must be read from the SSD at least once.
+/// - SSD: what cannot be in DRAM must be read from the SSD at least once per iteration:
+///   `max(0, weights + gradients + optimizer state + the least saved tensors (one
+///   sequence per step, all recomputable columns recomputed) + the least activation
+///   working set (one sequence) - DRAM capacity)` / SSD read bandwidth. Every SSD-resident
+///   byte of those classes is read back at least once (weights by their columns, saved
+///   tensors by their backward, gradients and state by the optimizer).
 #[derive(Debug, Clone, Copy, PartialEq, serde::Serialize)]
 pub struct LowerBound {
     /// Compute term (s).
@@ -566,7 +576,31 @@ impl Model {
         self.lb_compute = cyc / self.rates.clock;
         self.lb_read = rd;
         self.lb_write = wr;
-        let persistent = self.stored_weights() + self.grad_opt_total();
+        // The least DRAM any schedule needs besides weights, gradients and optimizer
+        // state: one sequence per step, every recomputable column recomputed (saved
+        // tensors), and the smallest activation working set (one sequence).
+        let saved_min: f64 = self
+            .trace
+            .entries
+            .iter()
+            .enumerate()
+            .filter(|(_, e)| e.pass == Pass::Fwd)
+            .map(|(c, e)| {
+                if self.recompute_order.contains(&c) {
+                    e.checkpoint_bytes as f64
+                } else {
+                    e.saved_bytes as f64
+                }
+            })
+            .sum();
+        let ws_min = self
+            .trace
+            .entries
+            .iter()
+            .zip(&self.costs[0][0])
+            .map(|(e, c)| (e.act_in_bytes + e.act_out_bytes) as f64 + c.dram_transient)
+            .fold(0.0, f64::max);
+        let persistent = self.stored_weights() + self.grad_opt_total() + saved_min + ws_min;
         let excess = (persistent - self.hw.dram.capacity_bytes() as f64).max(0.0);
         self.lb_ssd = excess / self.rates.ssd_r;
     }
@@ -774,12 +808,16 @@ impl Model {
                 .max_grad_opt
                 .max((e.grad_bytes + e.optimizer_bytes) as f64);
             mem.act_working_set = mem.act_working_set.max(transient);
+            let mut d = d;
+            d.dram_transient = transient;
+            d.grad_opt_unit = (e.grad_bytes + e.optimizer_bytes) as f64;
             mem.sram_peak = mem.sram_peak.max(cc.sram_peak);
             mem.sram_fits &= cc.fits;
             details.push(d);
         }
         let rows = details.iter().map(|d| Row::of(d, &self.rates)).collect();
         let opt = self.optimizer_detail();
+        mem.max_weights = mem.max_weights.max(opt.ssd_r[W]);
         let n = self.trace.sequences_per_step / sequences;
         Ok(Table {
             sequences,
@@ -930,5 +968,93 @@ fn weights_read(e: &TraceEntry, sequences: f64, cc: &ColumnCost) -> f64 {
         w * cc.weight_read / cc.weight_size
     } else {
         w
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::cost::synthetic::{SyntheticSpec, synthetic_trace};
+
+    fn model() -> Model {
+        let mut s = SyntheticSpec::llama7b_like();
+        s.layers = 4;
+        s.backprop_layers = 4;
+        s.seq = 256;
+        s.sequences_per_step = 4;
+        Model::new(&HwConfig::paper_default(), &synthetic_trace(&s)).unwrap()
+    }
+
+    #[test]
+    fn recomputation_trades_memory_for_compute() {
+        let m = model();
+        let all = m.recompute_order().len() as u32;
+        assert_eq!(all, 4);
+        let a = m.table(2, false, 0).unwrap();
+        let b = m.table(2, false, all).unwrap();
+        assert!(b.memory_bytes() < a.memory_bytes());
+        let comp = |t: &Table| t.details.iter().map(|d| d.array_cycles).sum::<f64>();
+        // Each recomputed layer re-runs its forward GEMMs once per backward step.
+        let fwd: f64 = a.details[..4].iter().map(|d| d.array_cycles).sum();
+        assert!((comp(&b) - comp(&a) - fwd).abs() <= 1e-9 * fwd);
+    }
+
+    #[test]
+    fn placement_moves_bytes_between_tiers_and_never_speeds_up() {
+        let m = model();
+        let t = m.table(1, true, 0).unwrap();
+        let p0 = Placement::default();
+        let p1 = Placement {
+            weights_on_ssd: 0.5,
+            ..p0
+        };
+        assert!(t.dram_peak(&p1) < t.dram_peak(&p0));
+        assert!(t.ssd_peak(&p1) > t.ssd_peak(&p0));
+        for mode in Mode::ALL {
+            assert!(t.seconds(mode, &p1) >= t.seconds(mode, &p0));
+        }
+    }
+
+    #[test]
+    fn modes_only_add_constraints_to_eq3() {
+        let m = model();
+        for prefetch in [false, true] {
+            let t = m.table(2, prefetch, 1).unwrap();
+            let p = Placement {
+                weights_on_ssd: 0.3,
+                saved_on_ssd: 0.6,
+                optimizer_on_ssd: 0.2,
+            };
+            let paper = t.seconds(Mode::Paper, &p);
+            assert!(t.seconds(Mode::Chained, &p) >= paper);
+            assert!(t.seconds(Mode::SharedBus, &p) >= paper);
+        }
+    }
+
+    #[test]
+    fn minimal_optimizer_fraction_is_exact_on_the_grid() {
+        let mut hw = HwConfig::paper_default();
+        let tr = {
+            let mut s = SyntheticSpec::llama7b_like();
+            s.layers = 2;
+            s.backprop_layers = 2;
+            s.seq = 128;
+            s.sequences_per_step = 2;
+            s.lora_rank = 4096; // large trainable state so the optimizer fraction matters
+            synthetic_trace(&s)
+        };
+        let probe = Model::new(&hw, &tr).unwrap().table(1, false, 0).unwrap();
+        let p = Placement::default();
+        // DRAM just below the all-in-DRAM peak.
+        hw.dram.capacity_gib = probe.dram_peak(&p) * 0.97 / GIB;
+        let t = Model::new(&hw, &tr).unwrap().table(1, false, 0).unwrap();
+        let f = t.min_optimizer_on_ssd(&p, 0.05).unwrap();
+        assert!(f > 0.0);
+        let at = |x: f64| Placement {
+            optimizer_on_ssd: x,
+            ..p
+        };
+        assert!(t.dram_peak(&at(f)) <= t.dram_cap);
+        assert!(t.dram_peak(&at(f - 0.05)) > t.dram_cap);
     }
 }
