@@ -462,6 +462,31 @@ fn bad_dtype_is_named() {
 }
 
 #[test]
+fn non_finite_weights_and_biases_are_refused() {
+    let dir = tempfile::tempdir().unwrap();
+    let mut t = make_tensors(&SHAPE, 11);
+    t.get_mut("model.layers.1.mlp.up_proj.weight").unwrap().1[5] = f32::NAN;
+    write_ckpt(dir.path(), &SHAPE, &t, Dtype::F16);
+    let e = load_err(dir.path());
+    assert!(
+        e.contains("model.layers.1.mlp.up_proj.weight") && e.contains("index 5"),
+        "{e}"
+    );
+
+    let mut t = make_tensors(&SHAPE, 12);
+    t.insert(
+        "model.layers.0.self_attn.q_proj.bias".into(),
+        (vec![16], vec![0.0; 16]),
+    );
+    write_ckpt(dir.path(), &SHAPE, &t, Dtype::F32);
+    let e = load_err(dir.path());
+    assert!(
+        e.contains("model.layers.0.self_attn.q_proj.bias") && e.contains("bias"),
+        "{e}"
+    );
+}
+
+#[test]
 fn bad_config_is_named() {
     let dir = tempfile::tempdir().unwrap();
     let t = make_tensors(&SHAPE, 8);

@@ -170,6 +170,19 @@ impl Checkpoint {
         }
         let config = LlamaConfig::from_file(&dir.join(CONFIG_FILE))?;
         let store = TensorStore::open(dir)?;
+        // Linear biases (Qwen-style q/k/v biases) are not part of the LLaMA layout: refuse
+        // them instead of silently computing a different model.
+        if let Some(bias) = store
+            .names()
+            .into_iter()
+            .find(|n| n.starts_with("model.layers.") && n.ends_with(".bias"))
+        {
+            return Err(Error::input(
+                store.listing().display().to_string(),
+                bias,
+                "bias tensors are not part of the LLaMA layout (linears have no bias); this model family is not supported",
+            ));
+        }
         let (h, v) = (config.hidden_size, config.vocab_size);
         let mat = |name: &str, shape: [usize; 2]| -> Result<Array2<f32>> {
             let t = store.get(name, &shape)?;

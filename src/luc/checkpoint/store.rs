@@ -148,6 +148,18 @@ impl TensorStore {
         })
     }
 
+    /// Names of all tensors the checkpoint lists, sorted.
+    pub fn names(&self) -> Vec<&str> {
+        let mut v: Vec<&str> = self.location.keys().map(String::as_str).collect();
+        v.sort_unstable();
+        v
+    }
+
+    /// The file that lists the tensors (the single file or the index), for messages.
+    pub fn listing(&self) -> &Path {
+        &self.listing
+    }
+
     /// True when the checkpoint lists `name`.
     pub fn contains(&self, name: &str) -> bool {
         self.location.contains_key(name)
@@ -207,6 +219,13 @@ impl TensorStore {
                 ));
             }
         };
+        if let Some(i) = data.iter().position(|v| !v.is_finite()) {
+            return Err(Error::input(
+                &file,
+                name,
+                format!("non-finite value {} at flat index {i}", data[i]),
+            ));
+        }
         Ok(RawTensor {
             shape: view.shape().to_vec(),
             data,
