@@ -392,6 +392,14 @@ fn save_round_trips_single_and_sharded() {
         );
         assert_eq!(Checkpoint::load(out.path()).unwrap(), ck);
     }
+    // Re-saving into the same directory in the other layout leaves no stale file behind.
+    let out = tempfile::tempdir().unwrap();
+    ck.save(out.path(), StoreDtype::F32, 3).unwrap();
+    ck.save(out.path(), StoreDtype::F32, 1).unwrap();
+    assert!(!out.path().join("model.safetensors.index.json").exists());
+    ck.save(out.path(), StoreDtype::F32, 2).unwrap();
+    assert!(!out.path().join("model.safetensors").exists());
+    assert_eq!(Checkpoint::load(out.path()).unwrap(), ck);
     let out = tempfile::tempdir().unwrap();
     ck.save(out.path(), StoreDtype::F16, 1).unwrap();
     let back = Checkpoint::load(out.path()).unwrap();

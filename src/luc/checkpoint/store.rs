@@ -288,8 +288,18 @@ pub fn write_tensors(dir: &Path, tensors: &[(String, EncodedTensor)], shards: us
             .map_err(|e| Error::Other(format!("{}: cannot serialise: {e}", path.display())))?;
         crate::io_util::write_atomic(path, &bytes)
     };
+    // A stale file of the other layout would shadow (index) or confuse (single file) the
+    // new one: remove it once the new files are in place.
+    let remove_stale = |name: &str| -> Result<()> {
+        let p = dir.join(name);
+        match std::fs::remove_file(&p) {
+            Err(e) if e.kind() != std::io::ErrorKind::NotFound => Err(Error::io(&p, e)),
+            _ => Ok(()),
+        }
+    };
     if shards <= 1 {
-        return ser(tensors, &dir.join(SINGLE_FILE));
+        ser(tensors, &dir.join(SINGLE_FILE))?;
+        return remove_stale(INDEX_FILE);
     }
     let shards = shards.min(tensors.len().max(1));
     let per = tensors.len().div_ceil(shards).max(1);
@@ -306,5 +316,6 @@ pub fn write_tensors(dir: &Path, tensors: &[(String, EncodedTensor)], shards: us
     }
     let index = serde_json::json!({"metadata": {"total_size": total}, "weight_map": weight_map});
     let text = serde_json::to_string_pretty(&index).unwrap_or_default();
-    crate::io_util::write_atomic(&dir.join(INDEX_FILE), text.as_bytes())
+    crate::io_util::write_atomic(&dir.join(INDEX_FILE), text.as_bytes())?;
+    remove_stale(SINGLE_FILE)
 }
