@@ -22,7 +22,7 @@ use crate::luc::checkpoint::{Checkpoint, LayerWeights, Linear};
 use crate::luc::model::{Rope, decoder_layer_batch, embed_batch, rms_norm};
 use crate::luc::prune::{PruneMethod, SparsityPattern, prune};
 use crate::luc::quant::{Granularity, MAX_BITS, MIN_BITS, quantize};
-use crate::luc::sensitivity::{LayerCalibration, segment_mse};
+use crate::luc::sensitivity::{LayerCalibration, py_float, segment_mse};
 use crate::policy::Policy;
 use crate::workload::compress::{WeightBytes, weight_bytes};
 use ndarray::{Array2, ArrayView2};
@@ -291,23 +291,24 @@ pub fn compress(
 }
 
 impl CompressReport {
-    /// CSV, one row per layer.
+    /// CSV, one row per layer (numbers in the sensitivity CSVs' Python-compatible format).
     pub fn to_csv(&self) -> String {
         let mut s = String::from(
-            "layer,w_bits,achieved_bits,target_sparsity,achieved_sparsity,params,dense_f16_bytes,compressed_bytes,output_mse\n",
+            "layer,w_bits,achieved_bits,target_sparsity,achieved_sparsity,params,\
+             dense_f16_bytes,compressed_bytes,output_mse\n",
         );
         for l in &self.layers {
             s += &format!(
-                "{},{},{},{},{:.6},{},{},{},{:e}\n",
+                "{},{},{},{},{},{},{},{},{}\n",
                 l.layer,
                 l.w_bits,
                 l.achieved_bits,
-                l.target_sparsity,
-                l.achieved_sparsity,
+                py_float(l.target_sparsity),
+                py_float(l.achieved_sparsity),
                 l.params,
                 l.dense_f16_bytes,
                 l.compressed_bytes,
-                l.output_mse
+                py_float(l.output_mse)
             );
         }
         s
@@ -443,5 +444,19 @@ mod tests {
             0.0 < light && light < mid && mid < heavy,
             "{light} {mid} {heavy}"
         );
+    }
+
+    #[test]
+    fn report_csv_has_one_row_per_layer() {
+        let (ck, _) = synth(SynthShape::Tiny, 15);
+        let pol = Policy::uniform(ck.config.num_hidden_layers, 8, 0.2);
+        let (_, r) = compress(&ck, &pol, "p", &samples(), PruneMethod::Magnitude, &|_| {}).unwrap();
+        let csv = r.to_csv();
+        let lines: Vec<&str> = csv.lines().collect();
+        assert_eq!(lines.len(), 1 + 8);
+        assert!(lines[0].starts_with("layer,w_bits,achieved_bits,target_sparsity"));
+        let f: Vec<&str> = lines[3].split(',').collect();
+        assert_eq!((f[0], f[1], f[3]), ("2", "8", "0.2"));
+        assert_eq!(f[5], "46080");
     }
 }
