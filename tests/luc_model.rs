@@ -740,3 +740,24 @@ fn bad_cli_input_exits_2_without_output() {
     assert_eq!(out.status.code(), Some(2));
     assert!(String::from_utf8_lossy(&out.stderr).contains("nope"));
 }
+
+/// The claim of docs/luc.md: on `synth --shape tiny --seed 7` with the shipped text, the
+/// quantisation-sensitive layers (>= mean at 4 bits) are 0, 2, 3 and the
+/// pruning-sensitive ones (>= mean over the reference sparsities) are 1, 6, 7.
+#[test]
+fn documented_example_sensitive_layers() {
+    use edgesim::luc::sensitivity::{SensitivityOptions, measure};
+    use edgesim::luc::synth::{SynthShape, synth};
+    use edgesim::luc::tokenizer::{CalibFormat, load_calibration};
+    let (ck, _) = synth(SynthShape::Tiny, 7);
+    let path = Path::new(env!("CARGO_MANIFEST_DIR")).join("data/calibration_text.txt");
+    let calib = load_calibration(&path, CalibFormat::Auto, 256, 128, 10).unwrap();
+    assert_eq!(calib.samples.len(), 10);
+    let s = measure(&ck, &calib.samples, &SensitivityOptions::default(), &|_| {}).unwrap();
+    let above = |v: Vec<f64>| {
+        let m = v.iter().sum::<f64>() / v.len() as f64;
+        (0..v.len()).filter(|&j| v[j] >= m).collect::<Vec<_>>()
+    };
+    assert_eq!(above(s.quant_layer_means(8, 4)), vec![0, 2, 3]);
+    assert_eq!(above(s.pruning_layer_means(8)), vec![1, 6, 7]);
+}
