@@ -117,6 +117,7 @@ pub fn summary_json(r: &SimReport) -> serde_json::Value {
         "seconds": r.seconds,
         "utilization": r.utilization,
         "energy_joules": r.energy_joules,
+        "energy_breakdown": r.energy,
     })
 }
 
@@ -267,6 +268,11 @@ pub fn text_report(title: &str, r: &Replay, c: &Comparison, attr: Option<&Attrib
         joules(e.sram),
         joules(e.dram),
         joules(e.ssd)
+    );
+    let _ = writeln!(
+        o,
+        "   energy is activity-based (no refresh or leakage), the analytic rule: analytic {}",
+        joules(r.evaluation.energy_joules)
     );
     let _ = writeln!(
         o,

@@ -33,13 +33,16 @@
 //! - The optimizer update (Adam) is a final step on the vector unit:
 //!   [`ADAM_OPS_PER_PARAM`] element operations per trainable (16-bit) parameter; it reads
 //!   parameters, gradients and optimizer state and writes parameters and optimizer state.
+//! - Energy follows the one rule of [`energy`], which the simulator's report uses too.
 
+pub mod energy;
 mod expand;
 mod model;
 pub mod synthetic;
 mod table;
 mod types;
 
+pub use energy::{Activity, EnergyBreakdown, EnergyPerAccess};
 pub use expand::{expand, step_seconds, steps_seconds};
 pub use model::{LowerBound, Model, divisors};
 pub use table::Table;

@@ -2,6 +2,7 @@
 //! of combinations, full evaluations and the lower bound.
 
 use super::ADAM_OPS_PER_PARAM;
+use super::energy::{Activity, EnergyBreakdown, EnergyPerAccess, energy};
 use super::table::{A, Detail, G, MemAgg, O, Rates, S, Table, W};
 use super::types::*;
 use crate::error::{Error, Result};
@@ -457,6 +458,7 @@ impl Model {
         let breakdown = t.bound_breakdown(mode, p);
         let lb = self.lower_bound(mode).seconds;
         let reason = t.infeasibility(p);
+        let energy = self.energy_breakdown(t, p);
         Evaluation {
             schedule: *s,
             mode,
@@ -471,33 +473,40 @@ impl Model {
             memory_bytes: t.memory_bytes(),
             bound: breakdown.first().map_or(Bound::Compute, |b| b.0),
             bound_seconds: breakdown,
-            energy_joules: self.energy(t, p),
+            energy_joules: energy.total(),
+            energy_breakdown: energy,
             lower_bound_seconds: lb,
             gap: if lb > 0.0 { seconds / lb - 1.0 } else { 0.0 },
             steps: t.details.len() * t.blocks as usize + 1,
         }
     }
 
-    /// Energy (J): MACs x mac energy, vector ops x vector energy, SRAM bytes (array port
-    /// and DRAM fills/spills), DRAM bytes (every transfer touching DRAM), SSD bytes.
-    fn energy(&self, t: &Table, p: &Placement) -> f64 {
-        let hw = &self.hw;
+    /// Energy by component: the activity of every step (the squares of one block, times
+    /// the blocks, plus the optimizer update) under the one rule of [`super::energy`].
+    pub fn energy_breakdown(&self, t: &Table, p: &Placement) -> EnergyBreakdown {
         let one = |d: &Detail| {
-            let rs: f64 = d.r_sram.iter().sum();
-            let wd: f64 = d.w_dram.iter().sum();
             let (mut rd, mut ws) = (0.0, 0.0);
             for c in 0..5 {
                 rd += Detail::frac(p, c) * d.ssd_r[c];
                 ws += Detail::frac(p, c) * d.ssd_w[c];
             }
-            d.native_macs * hw.compute.mac_energy_pj
-                + d.vector_ops * hw.compute.vector_energy_pj
-                + (rs + wd + d.sram_port_bytes) * hw.sram.energy_pj_per_byte
-                + (rs + wd + rd + ws) * hw.dram.energy_pj_per_byte
-                + (rd + ws) * hw.ssd.energy_pj_per_byte
+            Activity {
+                native_macs: d.native_macs,
+                vector_ops: d.vector_ops,
+                sram_port_bytes: d.sram_port_bytes,
+                dram_to_sram: d.r_sram.iter().sum(),
+                sram_to_dram: d.w_dram.iter().sum(),
+                ssd_to_dram: rd,
+                dram_to_ssd: ws,
+            }
         };
-        let squares: f64 = t.details.iter().map(one).sum();
-        (squares * t.blocks as f64 + one(&t.opt)) * 1e-12
+        let mut a = Activity::default();
+        for d in &t.details {
+            a += one(d);
+        }
+        let mut a = a.times(t.blocks as f64);
+        a += one(&t.opt);
+        energy(&EnergyPerAccess::of(&self.hw), &a)
     }
 }
 
@@ -596,6 +605,45 @@ mod tests {
             let paper = t.seconds(Mode::Paper, &p);
             assert!(t.seconds(Mode::Chained, &p) >= paper);
             assert!(t.seconds(Mode::SharedBus, &p) >= paper);
+        }
+    }
+
+    #[test]
+    fn closed_form_energy_equals_the_energy_of_the_expanded_steps() {
+        // model(): 4 sequences per step. Row = 4 blocks of 1, zigzag:2 = 2 blocks of 2.
+        let m = model();
+        let hw = HwConfig::paper_default();
+        for traversal in [
+            crate::grid::Traversal::Row,
+            crate::grid::Traversal::Zigzag(2),
+        ] {
+            let s = Schedule {
+                traversal,
+                micro_batch_size: 1,
+                prefetch: true,
+                recompute: 1,
+                placement: Placement {
+                    weights_on_ssd: 0.25,
+                    saved_on_ssd: 0.5,
+                    optimizer_on_ssd: 1.0,
+                },
+            };
+            let e = m.evaluate(&s, Mode::Paper).unwrap();
+            let steps = crate::cost::expand(&hw, m.trace(), &s).unwrap();
+            let by_steps = energy(&EnergyPerAccess::of(&hw), &Activity::of_steps(&steps));
+            let b = e.energy_breakdown;
+            for (k, x, y) in [
+                ("mac", b.mac, by_steps.mac),
+                ("vector", b.vector, by_steps.vector),
+                ("sram", b.sram, by_steps.sram),
+                ("dram", b.dram, by_steps.dram),
+                ("ssd", b.ssd, by_steps.ssd),
+            ] {
+                // Steps round each class's bytes to whole bytes.
+                assert!((x - y).abs() <= 1e-9 * x.max(y) + 1e-9, "{k}: {x} vs {y}");
+                assert!(x > 0.0, "{k} is zero");
+            }
+            assert!((e.energy_joules - b.total()).abs() < 1e-12);
         }
     }
 

@@ -287,8 +287,11 @@ pub struct Evaluation {
     pub bound: Bound,
     /// Seconds attributed to each bounding term (only non-zero terms).
     pub bound_seconds: Vec<(Bound, f64)>,
-    /// Energy (J) from per-MAC, per-element and per-byte energies.
+    /// Energy (J) from per-MAC, per-element and per-byte energies
+    /// ([`super::energy`]): `energy_breakdown.total()`.
     pub energy_joules: f64,
+    /// Energy by component (J).
+    pub energy_breakdown: super::energy::EnergyBreakdown,
     /// The search space's lower bound (see [`LowerBound`](super::LowerBound)).
     pub lower_bound_seconds: f64,
     /// `seconds / lower_bound - 1`.

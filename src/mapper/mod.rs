@@ -151,7 +151,8 @@ pub struct GemmMapping {
     pub array_cycles: f64,
     /// Bytes moved between SRAM and the array over all repetitions.
     pub sram_port_bytes: f64,
-    /// Native-MAC equivalents executed (MACs x mac_cost x sparse_fraction), for energy.
+    /// Native-MAC equivalents executed (MACs x mac_cost x the fraction that fires,
+    /// [`crate::cost::energy::mac_energy_fraction`]), for energy.
     pub native_macs: f64,
 }
 
@@ -324,6 +325,11 @@ pub fn map_uncached(
     } else {
         1.0
     };
+    let fired = if g.b_is_weight {
+        crate::cost::energy::mac_energy_fraction(&hw.compute, g.sparsity)
+    } else {
+        1.0
+    };
     let batch = g.batch as f64;
     GemmMapping {
         tile: choice.tile,
@@ -334,7 +340,7 @@ pub fn map_uncached(
         compulsory: scale(tiling::compulsory(g), batch),
         array_cycles: array::cycles(&hw.compute, g.m, g.k, g.n, cost * sf) * batch,
         sram_port_bytes: array::sram_port_bytes(&hw.compute, g) * batch,
-        native_macs: g.macs() * cost * sf,
+        native_macs: g.macs() * cost * fired,
     }
 }
 

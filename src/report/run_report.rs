@@ -57,6 +57,7 @@ fn eval_object(workload: &str, hw: &str, e: &Evaluation) -> Value {
         "peak_bytes": {"sram": e.peak_bytes.sram, "dram": e.peak_bytes.dram, "ssd": e.peak_bytes.ssd},
         "bound": e.bound.to_string(),
         "energy_joules": e.energy_joules,
+        "energy_breakdown": e.energy_breakdown,
         "schedule": schedule_json(&e.schedule),
     })
 }
@@ -245,10 +246,11 @@ pub fn run_text(results: &[RunResult]) -> String {
                     e.bound,
                     terms.join(", ")
                 );
+                let b = &e.energy_breakdown;
                 let _ = writeln!(
                     out,
-                    "   energy                      {:.1} J",
-                    e.energy_joules
+                    "   energy                      {:.1} J (MAC {:.3}, vector {:.3}, SRAM {:.3}, DRAM {:.3}, SSD {:.3} J)",
+                    e.energy_joules, b.mac, b.vector, b.sram, b.dram, b.ssd
                 );
                 let _ = writeln!(out, "   schedule                    {}", e.schedule);
                 let _ = writeln!(

@@ -30,20 +30,8 @@ pub struct Machine {
     pub energy_pj: EnergyPerAccess,
 }
 
-/// Per-access energies from the hardware file (pJ).
-#[derive(Debug, Clone, Copy, PartialEq, serde::Serialize)]
-pub struct EnergyPerAccess {
-    /// Per native MAC.
-    pub mac: f64,
-    /// Per vector element op.
-    pub vector: f64,
-    /// Per SRAM byte.
-    pub sram_byte: f64,
-    /// Per DRAM byte.
-    pub dram_byte: f64,
-    /// Per SSD byte.
-    pub ssd_byte: f64,
-}
+/// Per-access energies (pJ), shared with the analytic model.
+pub use crate::cost::EnergyPerAccess;
 
 impl Machine {
     /// Derives the rates; characterises the DRAM (cached) when `opts.dram_timing` is on.
@@ -67,13 +55,7 @@ impl Machine {
             ssd_latency: (hw.ssd.latency_us * 1e-6 * clock_hz).round() as u64,
             sram_capacity: hw.sram.capacity_bytes(),
             dram_eff,
-            energy_pj: EnergyPerAccess {
-                mac: hw.compute.mac_energy_pj,
-                vector: hw.compute.vector_energy_pj,
-                sram_byte: hw.sram.energy_pj_per_byte,
-                dram_byte: hw.dram.energy_pj_per_byte,
-                ssd_byte: hw.ssd.energy_pj_per_byte,
-            },
+            energy_pj: EnergyPerAccess::of(hw),
         }
     }
 }

@@ -43,6 +43,7 @@ pub fn sim_steps(steps: &[Step], prefetch: bool, eval: Option<&Evaluation>) -> V
                 },
                 macs: s.native_macs,
                 vector_ops: s.vector_ops,
+                sram_port_bytes: s.sram_port_bytes,
                 dram_resident_bytes: None,
                 ssd_resident_bytes: None,
             }

@@ -4,6 +4,7 @@
 use super::engine::{RawRun, Span, StallReason};
 use super::machine::Machine;
 use super::step::{Engine, SimStep};
+use crate::cost::energy::{self, Activity};
 use serde::Serialize;
 use std::collections::BTreeMap;
 
@@ -39,21 +40,9 @@ pub struct OccupancySample {
     pub bytes: u64,
 }
 
-/// Energy by component (J).
-#[derive(Debug, Clone, Copy, PartialEq, Default, Serialize)]
-pub struct EnergyBreakdown {
-    /// MAC array: MACs x mac_energy_pj.
-    pub mac: f64,
-    /// Vector unit: element ops x vector_energy_pj.
-    pub vector: f64,
-    /// SRAM: DMA bytes written into and read out of the buffer x sram pJ/B (operand
-    /// re-reads by the array are inside the MAC energy).
-    pub sram: f64,
-    /// DRAM: every byte any transfer engine moves crosses DRAM once x dram pJ/B.
-    pub dram: f64,
-    /// SSD: bytes read or written x ssd pJ/B.
-    pub ssd: f64,
-}
+/// Energy by component (J): the analytic model's breakdown type and rule
+/// ([`crate::cost::energy`]).
+pub use crate::cost::EnergyBreakdown;
 
 /// Result of one simulation.
 #[derive(Debug, Clone, PartialEq, Serialize)]
@@ -66,7 +55,9 @@ pub struct SimReport {
     pub utilization: BTreeMap<String, f64>,
     /// Total energy (J).
     pub energy_joules: f64,
-    /// Energy by component.
+    /// Energy by component, [`crate::cost::energy::energy`] of the steps' compute activity
+    /// and the bytes the transfer engines moved. Timing effects change when bytes move,
+    /// not how many, so this equals the analytic energy of the same steps.
     pub energy: EnergyBreakdown,
     /// Per-engine detail.
     pub engines: Vec<EngineReport>,
@@ -144,21 +135,24 @@ pub fn build(raw: &RawRun, steps: &[SimStep], m: &Machine) -> SimReport {
         });
     }
     let w = |e: Engine| raw.work[e.idx()] as f64;
-    let pj = m.energy_pj;
-    let energy = EnergyBreakdown {
-        mac: steps.iter().map(|s| s.macs).sum::<f64>() * pj.mac * 1e-12,
-        vector: steps.iter().map(|s| s.vector_ops).sum::<f64>() * pj.vector * 1e-12,
-        sram: (w(Engine::DmaIn) + w(Engine::DmaOut)) * pj.sram_byte * 1e-12,
-        dram: (w(Engine::DmaIn) + w(Engine::DmaOut) + w(Engine::SsdIn) + w(Engine::SsdOut))
-            * pj.dram_byte
-            * 1e-12,
-        ssd: (w(Engine::SsdIn) + w(Engine::SsdOut)) * pj.ssd_byte * 1e-12,
+    let mut activity = Activity {
+        dram_to_sram: w(Engine::DmaIn),
+        sram_to_dram: w(Engine::DmaOut),
+        ssd_to_dram: w(Engine::SsdIn),
+        dram_to_ssd: w(Engine::SsdOut),
+        ..Activity::default()
     };
+    for s in steps {
+        activity.native_macs += s.macs;
+        activity.vector_ops += s.vector_ops;
+        activity.sram_port_bytes += s.sram_port_bytes as f64;
+    }
+    let energy = energy::energy(&m.energy_pj, &activity);
     SimReport {
         cycles,
         seconds: cycles as f64 / m.clock_hz,
         utilization,
-        energy_joules: energy.mac + energy.vector + energy.sram + energy.dram + energy.ssd,
+        energy_joules: energy.total(),
         energy,
         engines,
         sram_occupancy: downsample(&raw.sram_occupancy, cycles, OCCUPANCY_SAMPLES),

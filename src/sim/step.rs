@@ -80,6 +80,8 @@ pub struct SimStep {
     pub macs: f64,
     /// Vector-unit element operations (for energy); 0 if unknown.
     pub vector_ops: f64,
+    /// Bytes between the SRAM and the MAC array (for energy); 0 if unknown.
+    pub sram_port_bytes: u64,
     /// Bytes resident in DRAM while this step runs (from the cost model's capacity
     /// tracking), if known.
     pub dram_resident_bytes: Option<u64>,
