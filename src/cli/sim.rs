@@ -271,7 +271,7 @@ pub fn text_report(title: &str, r: &Replay, c: &Comparison, attr: Option<&Attrib
     );
     let _ = writeln!(
         o,
-        "   energy is activity-based (no refresh or leakage), the analytic rule: analytic {}",
+        "   energy rule shared with the analytic model (activity only: no refresh, no leakage); analytic {}",
         joules(r.evaluation.energy_joules)
     );
     let _ = writeln!(
