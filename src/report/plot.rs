@@ -365,7 +365,7 @@ fn draw_bars<DB: DrawingBackend>(root: &DrawingArea<DB, Shift>, c: &BarChart) ->
     root.fill(&WHITE).map_err(de)?;
     let n = c.categories.len().max(1) as f64;
     let (_, y1) = span(c.series.iter().flat_map(|s| s.1.iter().copied()), true);
-    let y1 = y1 * 1.08; // room for value labels
+    let y1 = y1 * 1.3; // room for value labels and the legend above the tallest bar
     let keys: Vec<f64> = (0..c.categories.len()).map(|i| i as f64 + 0.5).collect();
     let mut chart = ChartBuilder::on(root)
         .caption(&c.title, title_font())
