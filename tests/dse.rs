@@ -78,10 +78,20 @@ fn small_spec(dir: &Path, workloads: &[&str]) -> PathBuf {
 #[test]
 fn sharded_sweeps_merge_into_the_single_run_byte_for_byte() {
     let dir = tempfile::tempdir().unwrap();
-    let spec = small_spec(dir.path(), &["llama7b_lora.toml", "llama7b_edge_llm_b5.toml"]);
+    let spec = small_spec(
+        dir.path(),
+        &["llama7b_lora.toml", "llama7b_edge_llm_b5.toml"],
+    );
     let spec = spec.to_str().unwrap();
     let single = dir.path().join("single");
-    let o = edgesim(&["sweep", "--spec", spec, "--out", single.to_str().unwrap(), "--json"]);
+    let o = edgesim(&[
+        "sweep",
+        "--spec",
+        spec,
+        "--out",
+        single.to_str().unwrap(),
+        "--json",
+    ]);
     assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
     let summary: serde_json::Value = serde_json::from_slice(&o.stdout).unwrap();
     assert_eq!(summary["rows"], 40);
@@ -96,7 +106,16 @@ fn sharded_sweeps_merge_into_the_single_run_byte_for_byte() {
     for i in 0..3 {
         let d = dir.path().join(format!("shard{i}"));
         let s = format!("{i}/3");
-        let o = edgesim(&["sweep", "--spec", spec, "--out", d.to_str().unwrap(), "--shard", &s, "--no-plots"]);
+        let o = edgesim(&[
+            "sweep",
+            "--spec",
+            spec,
+            "--out",
+            d.to_str().unwrap(),
+            "--shard",
+            &s,
+            "--no-plots",
+        ]);
         assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
         shard_csvs.push(d.join("sweep.csv").to_str().unwrap().to_string());
     }
@@ -118,12 +137,23 @@ fn more_sram_or_dram_bandwidth_is_never_slower() {
     let dir = tempfile::tempdir().unwrap();
     let spec = SweepSpec::from_file(&small_spec(
         dir.path(),
-        &["llama7b_lora.toml", "llama7b_edge_llm_b5.toml", "llama7b_lst.toml"],
+        &[
+            "llama7b_lora.toml",
+            "llama7b_edge_llm_b5.toml",
+            "llama7b_lst.toml",
+        ],
     ))
     .unwrap();
     let wls = evaluate::load_traces(&spec.workloads).unwrap();
     let opts = evaluate::options(None).unwrap();
-    let t = sweep::run(&spec, &wls, Shard::ALL, |hw, tr| evaluate::outcome(hw, tr, &opts), || ()).unwrap();
+    let t = sweep::run(
+        &spec,
+        &wls,
+        Shard::ALL,
+        |hw, tr| evaluate::outcome(hw, tr, &opts),
+        || (),
+    )
+    .unwrap();
     let (wl, sram, rate, secs) = (
         t.column("workload").unwrap(),
         t.column("sram_kib").unwrap(),
@@ -161,9 +191,17 @@ fn more_sram_or_dram_bandwidth_is_never_slower() {
 fn bad_specs_fail_before_any_output_with_file_key_and_range() {
     let dir = tempfile::tempdir().unwrap();
     let cases = [
-        ("\"sram.capacity_kib\" = [512, -4]", "sram.capacity_kib", "allowed [1, 1000000000]"),
+        (
+            "\"sram.capacity_kib\" = [512, -4]",
+            "sram.capacity_kib",
+            "allowed [1, 1000000000]",
+        ),
         ("\"sram.size_kib\" = [512]", "sram.size_kib", "unknown key"),
-        ("\"compute.dataflow\" = [\"diagonal\"]", "compute.dataflow", "weight-stationary, output-stationary"),
+        (
+            "\"compute.dataflow\" = [\"diagonal\"]",
+            "compute.dataflow",
+            "weight-stationary, output-stationary",
+        ),
     ];
     for (i, (line, key, range)) in cases.iter().enumerate() {
         let spec = dir.path().join(format!("bad{i}.toml"));
@@ -177,13 +215,30 @@ fn bad_specs_fail_before_any_output_with_file_key_and_range() {
         )
         .unwrap();
         let out = dir.path().join(format!("out{i}"));
-        let o = edgesim(&["sweep", "--spec", spec.to_str().unwrap(), "--out", out.to_str().unwrap()]);
+        let o = edgesim(&[
+            "sweep",
+            "--spec",
+            spec.to_str().unwrap(),
+            "--out",
+            out.to_str().unwrap(),
+        ]);
         let err = String::from_utf8_lossy(&o.stderr);
         assert_eq!(o.status.code(), Some(2), "{err}");
-        assert!(err.contains(&format!("bad{i}.toml")) && err.contains(key) && err.contains(range), "{err}");
+        assert!(
+            err.contains(&format!("bad{i}.toml")) && err.contains(key) && err.contains(range),
+            "{err}"
+        );
         assert!(!out.exists(), "no output may be written for a bad spec");
     }
-    let o = edgesim(&["sweep", "--spec", "hw_configs/sweeps/sram_dram.toml", "--out", "/tmp/x", "--shard", "4/4"]);
+    let o = edgesim(&[
+        "sweep",
+        "--spec",
+        "hw_configs/sweeps/sram_dram.toml",
+        "--out",
+        "/tmp/x",
+        "--shard",
+        "4/4",
+    ]);
     assert_eq!(o.status.code(), Some(2));
     assert!(String::from_utf8_lossy(&o.stderr).contains("--shard"));
 }

@@ -188,7 +188,10 @@ pub fn markdown(r: &Repro) -> String {
         s,
         "| Method | Avg. bit (paper / ours) | Sparsity (paper / ours) | Norm. mem. (paper) | Norm. mem. (ours, footprint) | Footprint (GiB) | Memory, searched (GiB) | Norm. mem. (ours, searched) | s/step on {p} | Speed-up on {p} | s/step on {b} | Speed-up on {b} | Speed-up (paper) | MMLU (paper) |"
     );
-    let _ = writeln!(s, "|---|---|---|---|---|---|---|---|---|---|---|---|---|---|");
+    let _ = writeln!(
+        s,
+        "|---|---|---|---|---|---|---|---|---|---|---|---|---|---|"
+    );
     for l in &r.table1 {
         let q = &l.paper;
         let (o0, o1) = (&l.outcomes[0], &l.outcomes[1]);
