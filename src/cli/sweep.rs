@@ -145,12 +145,27 @@ fn summarise(
             t.rows.len()
         );
         for w in &per_wl {
+            let best = match w["best"].as_object() {
+                Some(b) => {
+                    let keys: Vec<String> = b
+                        .iter()
+                        .filter(|(k, _)| k.contains('.'))
+                        .map(|(k, v)| format!("{k} = {}", v.as_str().unwrap_or("")))
+                        .collect();
+                    format!(
+                        "fastest: point {} ({}) at {:.4} s/step",
+                        b["point"].as_str().unwrap_or(""),
+                        keys.join(", "),
+                        b["seconds_per_step"].as_f64().unwrap_or(f64::NAN)
+                    )
+                }
+                None => "no feasible point".into(),
+            };
             println!(
-                "  {}: {} feasible, {} on the Pareto front, fastest {}",
+                "  {}: {} feasible, {} on the Pareto front; {best}",
                 w["workload"].as_str().unwrap_or(""),
                 w["feasible"],
                 w["pareto"],
-                w["best"]
             );
         }
         for f in files {
