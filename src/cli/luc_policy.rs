@@ -25,6 +25,10 @@ pub enum MissingArg {
 
 /// Arguments of `edgesim luc policy`.
 #[derive(clap::Args, Debug)]
+#[command(after_help = "Example (the paper's Edge-LLM 5.1-bit policy):\n  \
+    edgesim luc policy --sensitivity data/llama7b_layerwise_pruning_mse.csv \\\n    \
+    --bits 5 --sparsity 0.5 --extra-bit-layers 4 --out policy_b5.toml\n\n\
+    Reference it from a workload with `policy = \"policy_b5.toml\"` (relative to the workload file).")]
 pub struct LucPolicyArgs {
     /// Pruning sensitivity CSV with header `layer,sparsity,sample,mse`
     /// (e.g. data/llama7b_layerwise_pruning_mse.csv).
@@ -131,4 +135,70 @@ pub fn run(args: &LucPolicyArgs) -> crate::Result<()> {
         eprintln!("warning: {w}");
     }
     Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn args(csv: PathBuf, out: PathBuf) -> LucPolicyArgs {
+        LucPolicyArgs {
+            sensitivity: csv,
+            quant_sensitivity: None,
+            bits: 4,
+            sparsity: 0.5,
+            eq2: Eq2Arg::Code,
+            extra_bit_layers: Some(4),
+            layers: None,
+            missing: MissingArg::Mean,
+            samples: 7,
+            out,
+        }
+    }
+
+    #[test]
+    fn written_policy_feeds_a_workload() {
+        let dir = tempfile::tempdir().unwrap();
+        let csv = PathBuf::from(env!("CARGO_MANIFEST_DIR"))
+            .join("data/llama7b_layerwise_pruning_mse.csv");
+        let out = dir.path().join("policy.toml");
+        run(&args(csv, out.clone())).unwrap();
+        let p = crate::policy::Policy::from_file(&out).unwrap();
+        assert_eq!(p.layers.len(), 32);
+        assert!((p.avg_w_bits() - 4.125).abs() < 1e-12);
+        assert!((p.mean_sparsity() - 0.5).abs() < 1e-12);
+        let w = dir.path().join("w.toml");
+        std::fs::write(
+            &w,
+            "policy = \"policy.toml\"\n[model]\npreset = \"llama-7b\"\n[batch]\nseq_len = 128\n\
+             sequences_per_step = 1\n[method]\nkind = \"edge-llm\"\n",
+        )
+        .unwrap();
+        let wl = crate::workload::Workload::from_file(&w).unwrap();
+        assert_eq!(wl.policy, p);
+        assert!(wl.trace().unwrap().entries.len() > 40);
+    }
+
+    #[test]
+    fn bad_csv_writes_nothing() {
+        let dir = tempfile::tempdir().unwrap();
+        let csv = dir.path().join("s.csv");
+        std::fs::write(&csv, "layer,sparsity,sample,mse\n0,0.5,0,1\n1,0.5,x,1\n").unwrap();
+        let out = dir.path().join("policy.toml");
+        let e = run(&args(csv, out.clone())).unwrap_err();
+        assert!(e.is_input());
+        assert!(e.to_string().contains("line 3, column sample"), "{e}");
+        assert!(!out.exists());
+        assert!(parse_sparsity("1.0").is_err() && parse_sparsity("nan").is_err());
+        assert_eq!(parse_sparsity("0.25"), Ok(0.25));
+    }
+
+    #[test]
+    fn too_many_extra_bit_layers_is_rejected() {
+        let dir = tempfile::tempdir().unwrap();
+        let csv = dir.path().join("s.csv");
+        std::fs::write(&csv, "layer,sparsity,sample,mse\n0,0.5,0,1\n1,0.5,0,2\n").unwrap();
+        let e = run(&args(csv, dir.path().join("p.toml"))).unwrap_err();
+        assert!(e.to_string().contains("[0, 2]"), "{e}");
+    }
 }

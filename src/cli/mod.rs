@@ -26,6 +26,15 @@ pub enum Command {
     /// Validate a hardware file and print its derived figures.
     Hw(HwArgs),
     /// Search the best schedule of workloads on a hardware configuration and compare them.
+    ///
+    /// For each workload the search varies the grid traversal (row, column, zigzag:B),
+    /// micro-batch size, prefetching, activation recomputation and the DRAM/SSD placement
+    /// of weights, saved activations and optimizer state, and reports the fastest feasible
+    /// schedule: seconds per optimizer step, peak bytes per tier, total tuning memory, the
+    /// bounding term, energy, the lower bound and the optimality gap. The last workload is
+    /// compared with the first (speed-up, normalised memory).
+    ///
+    /// Example: edgesim run --hw hw_configs/shao_vlsi23.toml --mode shared-bus --json
     Run(run::RunArgs),
     /// Print the per-layer Trace (FLOPs, weight, saved-activation, gradient and optimizer
     /// bytes) of a workload as a table, CSV or JSON.

@@ -64,13 +64,22 @@ pub fn run_cmd(a: &RunArgs) -> Result<()> {
     Ok(())
 }
 
+/// Builds a workload's trace, showing the reader's warnings (missing sensitivity layers,
+/// proxies) on stderr so `--json` output stays one document.
+fn trace_of(w: &crate::workload::Workload) -> Result<Trace> {
+    for msg in &w.warnings {
+        eprintln!("warning: {}: {msg}", w.file);
+    }
+    w.trace()
+}
+
 fn load_trace(path: &std::path::Path) -> Result<Trace> {
-    crate::workload::Workload::from_file(path)?.trace()
+    trace_of(&crate::workload::Workload::from_file(path)?)
 }
 
 fn default_traces() -> Result<Vec<Trace>> {
     ["llama7b_lora", "llama7b_edge_llm_b5"]
         .iter()
-        .map(|n| crate::workload::Workload::embedded(n)?.trace())
+        .map(|n| trace_of(&crate::workload::Workload::embedded(n)?))
         .collect()
 }

@@ -6,6 +6,12 @@ use std::path::{Path, PathBuf};
 
 /// Arguments of `edgesim trace`.
 #[derive(clap::Args, Debug)]
+#[command(after_help = "Examples:\n  \
+    edgesim trace --workload llama7b_edge_llm_b5\n  \
+    edgesim trace --workload workloads/llama7b_lora.toml --csv > lora_trace.csv\n  \
+    edgesim trace --workload workloads/tiny_lora.toml --json | jq '.entries[0]'\n\n\
+    Per-sequence columns (act_in, saved, ckpt, GFLOP) scale with the micro-batch size; \
+    weights, gradients, trainable and optimizer bytes are per optimizer step.")]
 pub struct TraceArgs {
     /// Workload TOML file, or the name of an embedded workload (llama7b_lora,
     /// llama7b_edge_llm_b5, llama7b_edge_llm_b4, llama7b_edge_llm_b3, llama7b_partial_b5,

@@ -36,6 +36,8 @@ fn step_of(d: &Detail, p: &Placement, index: usize, kind: StepKind) -> Step {
         vector_ops: d.vector_ops,
         sram_port_bytes: d.sram_port_bytes.round() as u64,
         sram_bytes: d.sram_bytes.round() as u64,
+        dram_bytes: 0,
+        ssd_bytes: 0,
         deps: Vec::new(),
     }
 }
@@ -59,10 +61,16 @@ pub fn expand_table(model: &super::Model, t: &Table, schedule: &Schedule) -> Vec
     let blocks = schedule.traversal.blocks(n);
     let partners = model.partners();
     let mut steps = Vec::with_capacity(blocks.len() * cols + 1);
+    let occupancy = Occupancy::new(t, &schedule.placement);
     for (b, &(first, count)) in blocks.iter().enumerate() {
         let base = b * cols;
+        let mut saved_live = 0.0;
         for (c, d) in t.details.iter().enumerate() {
             let mut s = step_of(d, &schedule.placement, base + c, StepKind::Square);
+            // Saved tensors are live from their forward step through their backward step.
+            saved_live += d.ssd_w[2];
+            (s.dram_bytes, s.ssd_bytes) = occupancy.at(d, saved_live);
+            saved_live -= d.ssd_r[2];
             s.first_micro_batch = first;
             s.micro_batches = count;
             s.sequences = count * schedule.micro_batch_size;
@@ -89,6 +97,43 @@ pub fn expand_table(model: &super::Model, t: &Table, schedule: &Schedule) -> Vec
     opt.deps = (0..blocks.len()).map(|b| b * cols + cols - 1).collect();
     steps.push(opt);
     steps
+}
+
+/// Per-step tier occupancy (the traversal-level view of `Table::dram_peak`, which bounds
+/// it from above).
+struct Occupancy {
+    p: Placement,
+    stage: f64,
+    weights: f64,
+    grad_opt: f64,
+}
+
+impl Occupancy {
+    fn new(t: &Table, p: &Placement) -> Self {
+        Occupancy {
+            p: *p,
+            stage: t.stage(),
+            weights: t.mem.weights,
+            grad_opt: t.mem.grad_opt,
+        }
+    }
+
+    /// (DRAM, SSD) bytes during a step with `saved_live` saved bytes held.
+    fn at(&self, d: &Detail, saved_live: f64) -> (u64, u64) {
+        let p = &self.p;
+        let staged = |f: f64, unit: f64| if f > 0.0 { self.stage * f * unit } else { 0.0 };
+        let dram = (1.0 - p.weights_on_ssd) * self.weights
+            + staged(p.weights_on_ssd, d.ssd_r[0])
+            + (1.0 - p.saved_on_ssd) * saved_live
+            + staged(p.saved_on_ssd, d.ssd_r[2].max(d.ssd_w[2]))
+            + (1.0 - p.optimizer_on_ssd) * self.grad_opt
+            + staged(p.optimizer_on_ssd, d.grad_opt_unit)
+            + d.dram_transient;
+        let ssd = p.weights_on_ssd * self.weights
+            + p.saved_on_ssd * saved_live
+            + p.optimizer_on_ssd * self.grad_opt;
+        (dram.round() as u64, ssd.round() as u64)
+    }
 }
 
 /// Seconds of one step under `mode`, and its bounding term.
@@ -122,8 +167,7 @@ pub fn step_seconds(hw: &HwConfig, mode: Mode, prefetch: bool, s: &Step) -> (f64
 }
 
 /// Seconds of a whole expanded schedule: the sum of step times, plus with prefetching the
-/// pipeline fill (the first step's SSD reads and first SRAM tile load) and drain (the last
-/// step's SSD writes and the last square's final tile store).
+/// pipeline fill (the first step's SSD reads) and drain (the last step's SSD writes).
 pub fn steps_seconds(hw: &HwConfig, mode: Mode, prefetch: bool, steps: &[Step]) -> f64 {
     let r = Rates::of(hw);
     let sum: f64 = steps
@@ -147,8 +191,5 @@ pub fn steps_seconds(hw: &HwConfig, mode: Mode, prefetch: bool, steps: &[Step]) 
     } else {
         0.0
     };
-    let first_square = steps.iter().find(|s| s.kind == StepKind::Square);
-    let last_square = steps.iter().rev().find(|s| s.kind == StepKind::Square);
-    let tile = |s: Option<&Step>| s.map_or(0.0, |s| s.sram_bytes as f64 / 2.0 / r.dram);
-    sum + fill + tile(first_square) + drain + tile(last_square)
+    sum + fill + drain
 }

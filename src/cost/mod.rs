@@ -30,9 +30,9 @@
 //! - Recomputing a column's activations keeps only its `checkpoint_bytes`; its backward
 //!   step first re-runs the column's forward (compute and traffic), writing the saved
 //!   tensors to DRAM transiently and reading them back.
-//! - The optimizer update (Adam: two fp32 moments) is a final step on the vector unit:
-//!   [`ADAM_OPS_PER_PARAM`] element operations per trainable parameter; it reads
-//!   parameters, gradients and moments and writes parameters and moments.
+//! - The optimizer update (Adam) is a final step on the vector unit:
+//!   [`ADAM_OPS_PER_PARAM`] element operations per trainable (16-bit) parameter; it reads
+//!   parameters, gradients and optimizer state and writes parameters and optimizer state.
 
 mod expand;
 mod model;
@@ -49,10 +49,6 @@ use crate::workload::Trace;
 /// Element operations of one Adam update per parameter: m (3), v (4), two bias
 /// corrections (2), sqrt (1), + eps (1), divide (1), x lr (1), subtract (1).
 pub const ADAM_OPS_PER_PARAM: f64 = 14.0;
-
-/// Bytes of Adam state per trainable parameter (two fp32 moments), used to count
-/// parameters from `optimizer_bytes`.
-pub const ADAM_STATE_BYTES_PER_PARAM: f64 = 8.0;
 
 /// Evaluates one schedule (convenience wrapper building a [`Model`]).
 pub fn evaluate(

@@ -1,13 +1,13 @@
 //! The closed-form evaluator: per-column step quantities for one (block size, prefetch,
 //! recomputation) combination, evaluated over placements without allocating.
 
+use super::ADAM_OPS_PER_PARAM;
 use super::types::*;
-use super::{ADAM_OPS_PER_PARAM, ADAM_STATE_BYTES_PER_PARAM};
 use crate::error::{Error, Result};
 use crate::grid::forward_partners;
 use crate::hw::HwConfig;
 use crate::mapper::{ColumnCost, Mapper};
-use crate::workload::{Pass, Trace};
+use crate::workload::{EntryKind, Pass, Trace, TraceEntry};
 
 /// Class indices of the per-class arrays below.
 const W: usize = 0;
@@ -107,6 +107,11 @@ pub(crate) struct Detail {
     pub vector_ops: f64,
     pub sram_port_bytes: f64,
     pub sram_bytes: f64,
+    /// DRAM bytes of the step's own activations (inputs, outputs, largest GEMM transient,
+    /// recomputed saved tensors).
+    pub dram_transient: f64,
+    /// Gradient + optimizer bytes of the step's column (staging unit when on the SSD).
+    pub grad_opt_unit: f64,
 }
 
 impl Detail {
@@ -131,25 +136,43 @@ struct Row {
     t_rs: f64,
     t_wd: f64,
     t_c: f64,
+    /// max(t_rs, t_wd, t_c): the placement-independent part of eq. 3.
+    fixed: f64,
+    /// t_rs + t_wd + t_c: the placement-independent part without prefetch.
+    serial: f64,
     /// (r_sram + w_dram) / DRAM bandwidth.
     bus0: f64,
     /// SSD read bytes coefficients for (weights, saved, gradients+optimizer) fractions.
     rd: [f64; 3],
     /// SSD write bytes coefficients.
     wr: [f64; 3],
+    /// `rd` in seconds of SSD read bandwidth.
+    rd_t: [f64; 3],
+    /// `wr` in seconds of SSD write bandwidth.
+    wr_t: [f64; 3],
+    /// `rd + wr` in seconds of DRAM bandwidth (their DRAM side, for the shared bus).
+    bus_t: [f64; 3],
 }
 
 impl Row {
     fn of(d: &Detail, r: &Rates) -> Self {
         let rs: f64 = d.r_sram.iter().sum();
         let wd: f64 = d.w_dram.iter().sum();
+        let (t_rs, t_wd, t_c) = (rs / r.dram, wd / r.dram, d.compute_seconds(r.clock));
+        let rd = [d.ssd_r[W], d.ssd_r[S], d.ssd_r[G] + d.ssd_r[O]];
+        let wr = [d.ssd_w[W], d.ssd_w[S], d.ssd_w[G] + d.ssd_w[O]];
         Row {
-            t_rs: rs / r.dram,
-            t_wd: wd / r.dram,
-            t_c: d.compute_seconds(r.clock),
+            t_rs,
+            t_wd,
+            t_c,
+            fixed: t_rs.max(t_wd).max(t_c),
+            serial: t_rs + t_wd + t_c,
             bus0: (rs + wd) / r.dram,
-            rd: [d.ssd_r[W], d.ssd_r[S], d.ssd_r[G] + d.ssd_r[O]],
-            wr: [d.ssd_w[W], d.ssd_w[S], d.ssd_w[G] + d.ssd_w[O]],
+            rd,
+            wr,
+            rd_t: rd.map(|b| b / r.ssd_r),
+            wr_t: wr.map(|b| b / r.ssd_w),
+            bus_t: [0, 1, 2].map(|i| (rd[i] + wr[i]) / r.dram),
         }
     }
 
@@ -177,6 +200,29 @@ impl Row {
         (t_rd, t_ws, (rb + wb) / r.dram)
     }
 
+    /// Step time only: the same function as [`combine`], specialised for the inner loop
+    /// (the agreement with the expanded steps is tested).
+    #[inline]
+    fn time(&self, mode: Mode, prefetch: bool, f: &[f64; 3], r: &Rates) -> f64 {
+        let dot = |c: &[f64; 3]| f[0] * c[0] + f[1] * c[1] + f[2] * c[2];
+        let (rt, wt) = (dot(&self.rd_t), dot(&self.wr_t));
+        let t_rd = if rt > 0.0 { rt + r.ssd_lat } else { 0.0 };
+        let t_ws = if wt > 0.0 { wt + r.ssd_lat } else { 0.0 };
+        if !prefetch {
+            return self.serial + t_rd + t_ws;
+        }
+        let ssd = t_rd.max(t_ws);
+        match mode {
+            Mode::Paper => self.fixed.max(ssd),
+            Mode::Chained => self
+                .fixed
+                .max(ssd)
+                .max(self.t_rs + t_rd)
+                .max(self.t_wd + t_ws),
+            Mode::SharedBus => self.t_c.max(ssd).max(self.bus0 + dot(&self.bus_t)),
+        }
+    }
+
     #[inline]
     fn seconds(&self, mode: Mode, prefetch: bool, f: &[f64; 3], r: &Rates) -> (f64, Bound) {
         let (t_rd, t_ws, bus_ssd) = self.ssd_times(f, r);
@@ -195,16 +241,16 @@ impl Row {
 
 /// Capacity aggregates of a table (see [`Table::dram_peak`]).
 #[derive(Debug, Clone, Copy, Default)]
-struct MemAgg {
-    weights: f64,
-    max_weights: f64,
-    saved_peak: f64,
-    max_saved: f64,
-    grad_opt: f64,
-    max_grad_opt: f64,
-    act_working_set: f64,
-    sram_peak: f64,
-    sram_fits: bool,
+pub(crate) struct MemAgg {
+    pub weights: f64,
+    pub max_weights: f64,
+    pub saved_peak: f64,
+    pub max_saved: f64,
+    pub grad_opt: f64,
+    pub max_grad_opt: f64,
+    pub act_working_set: f64,
+    pub sram_peak: f64,
+    pub sram_fits: bool,
 }
 
 /// All steps of one (sequences per step, prefetch, recomputation) combination. Every
@@ -222,7 +268,7 @@ pub struct Table {
     pub(crate) details: Vec<Detail>,
     pub(crate) opt: Detail,
     opt_row: Row,
-    mem: MemAgg,
+    pub(crate) mem: MemAgg,
     rates: Rates,
     dram_cap: f64,
     ssd_cap: f64,
@@ -234,6 +280,9 @@ impl Table {
         [p.weights_on_ssd, p.saved_on_ssd, p.optimizer_on_ssd]
     }
 
+    /// Pipeline fill (the first step's SSD reads, which nothing overlaps) and drain (the
+    /// last step's SSD writes). The first/last SRAM tile (at most the SRAM, ~40 us at
+    /// 25.6 GB/s for 1 MiB) is neglected, which keeps time independent of the tile size.
     fn fill_drain(&self, f: &[f64; 3]) -> (f64, f64) {
         if !self.prefetch {
             return (0.0, 0.0);
@@ -241,11 +290,7 @@ impl Table {
         let first = self.rows.first().copied().unwrap_or(self.opt_row);
         let (t_rd, _, _) = first.ssd_times(f, &self.rates);
         let (_, t_ws, _) = self.opt_row.ssd_times(f, &self.rates);
-        let tile = |d: Option<&Detail>| d.map_or(0.0, |d| d.sram_bytes / 2.0 / self.rates.dram);
-        (
-            t_rd + tile(self.details.first()),
-            t_ws + tile(self.details.last()),
-        )
+        (t_rd, t_ws)
     }
 
     /// Seconds per iteration under `mode` and placement `p` (closed form, no allocation).
@@ -253,11 +298,11 @@ impl Table {
         let f = Self::fracs(p);
         let mut sum = 0.0;
         for r in &self.rows {
-            sum += r.seconds(mode, self.prefetch, &f, &self.rates).0;
+            sum += r.time(mode, self.prefetch, &f, &self.rates);
         }
         let (fill, drain) = self.fill_drain(&f);
         sum * self.blocks as f64
-            + self.opt_row.seconds(mode, self.prefetch, &f, &self.rates).0
+            + self.opt_row.time(mode, self.prefetch, &f, &self.rates)
             + fill
             + drain
     }
@@ -288,7 +333,8 @@ impl Table {
         acc
     }
 
-    fn stage(&self) -> f64 {
+    /// Staging copies per SSD-resident class: 2 with prefetching (current and next), else 1.
+    pub(crate) fn stage(&self) -> f64 {
         if self.prefetch { 2.0 } else { 1.0 }
     }
 
@@ -407,8 +453,12 @@ const GIB: f64 = (1u64 << 30) as f64;
 ///   gradient accumulators read and written once, and the optimizer's reads and writes.
 ///   Reads and writes are separate links in modes paper/chained (the bound takes the
 ///   larger), one bus in shared-bus (the sum);
-/// - SSD: bytes of weights, gradients and optimizer state that cannot be in DRAM
-///   (`max(0, their total - DRAM capacity)`) must be read from the SSD at least once.
+/// - SSD: what cannot be in DRAM must be read from the SSD at least once per iteration:
+///   `max(0, weights + gradients + optimizer state + the least saved tensors (one
+///   sequence per step, all recomputable columns recomputed) + the least activation
+///   working set (one sequence) - DRAM capacity)` / SSD read bandwidth. Every SSD-resident
+///   byte of those classes is read back at least once (weights by their columns, saved
+///   tensors by their backward, gradients and state by the optimizer).
 #[derive(Debug, Clone, Copy, PartialEq, serde::Serialize)]
 pub struct LowerBound {
     /// Compute term (s).
@@ -512,10 +562,11 @@ impl Model {
 
     fn init_lower_bound(&mut self) {
         let all = self.costs.len() - 1; // the largest divisor = all sequences
+        let all_seqs = self.trace.sequences_per_step as f64;
         let (mut cyc, mut rd, mut wr) = (0.0, 0.0, 0.0);
         for (e, c) in self.trace.entries.iter().zip(&self.costs[all][0]) {
             cyc += c.array_cycles + c.vector_cycles;
-            rd += e.weight_bytes as f64 + c.act_read_compulsory + e.grad_bytes as f64;
+            rd += weights_streamed(e, all_seqs) + c.act_read_compulsory + e.grad_bytes as f64;
             wr += c.act_write_compulsory + e.grad_bytes as f64;
         }
         let opt = self.optimizer_detail();
@@ -525,7 +576,31 @@ impl Model {
         self.lb_compute = cyc / self.rates.clock;
         self.lb_read = rd;
         self.lb_write = wr;
-        let persistent = self.stored_weights() + self.grad_opt_total();
+        // The least DRAM any schedule needs besides weights, gradients and optimizer
+        // state: one sequence per step, every recomputable column recomputed (saved
+        // tensors), and the smallest activation working set (one sequence).
+        let saved_min: f64 = self
+            .trace
+            .entries
+            .iter()
+            .enumerate()
+            .filter(|(_, e)| e.pass == Pass::Fwd)
+            .map(|(c, e)| {
+                if self.recompute_order.contains(&c) {
+                    e.checkpoint_bytes as f64
+                } else {
+                    e.saved_bytes as f64
+                }
+            })
+            .sum();
+        let ws_min = self
+            .trace
+            .entries
+            .iter()
+            .zip(&self.costs[0][0])
+            .map(|(e, c)| (e.act_in_bytes + e.act_out_bytes) as f64 + c.dram_transient)
+            .fold(0.0, f64::max);
+        let persistent = self.stored_weights() + self.grad_opt_total() + saved_min + ws_min;
         let excess = (persistent - self.hw.dram.capacity_bytes() as f64).max(0.0);
         self.lb_ssd = excess / self.rates.ssd_r;
     }
@@ -600,13 +675,9 @@ impl Model {
             .iter()
             .map(|e| e.optimizer_bytes as f64)
             .sum();
-        // Parameters from the Adam state; without state, trainable bytes at 16 bits.
-        let params = if o > 0.0 {
-            o / ADAM_STATE_BYTES_PER_PARAM
-        } else {
-            t / 2.0
-        };
-        let ops = if t > 0.0 || o > 0.0 {
+        // Trainable parameters are 16-bit in the trace (workload::TRAINABLE_BYTES_PER_PARAM).
+        let params = t / crate::workload::TRAINABLE_BYTES_PER_PARAM as f64;
+        let ops = if o > 0.0 {
             params * ADAM_OPS_PER_PARAM
         } else {
             0.0
@@ -670,13 +741,13 @@ impl Model {
             let e = &self.trace.entries[c];
             let cc = &costs[c];
             let mut d = base_detail(c, cc);
-            d.r_sram[W] = weights_read(e.weight_bytes as f64, cc);
+            d.r_sram[W] = weights_read(e, sq, cc);
             d.r_sram[A] = cc.act_read.max(e.act_in_bytes as f64 * sq);
             let k = kept(c) * sq;
             let w_total = cc.act_write.max(e.act_out_bytes as f64 * sq);
             d.w_dram[S] = k;
             d.w_dram[A] = (w_total - k).max(0.0);
-            d.ssd_r[W] = e.weight_bytes as f64;
+            d.ssd_r[W] = weights_streamed(e, sq);
             d.ssd_w[S] = k;
             d
         };
@@ -698,12 +769,12 @@ impl Model {
                 let partner = self.partners[c];
                 let k = partner.map_or(0.0, &kept) * sq;
                 let act_r = cc.act_read.max(e.act_in_bytes as f64 * sq);
-                d.r_sram[W] = weights_read(e.weight_bytes as f64, cc);
+                d.r_sram[W] = weights_read(e, sq, cc);
                 d.r_sram[S] = k;
                 d.r_sram[G] = e.grad_bytes as f64;
                 d.w_dram[A] = cc.act_write.max(e.act_out_bytes as f64 * sq);
                 d.w_dram[G] = e.grad_bytes as f64;
-                d.ssd_r[W] = e.weight_bytes as f64;
+                d.ssd_r[W] = weights_streamed(e, sq);
                 d.ssd_r[S] = k;
                 d.ssd_r[G] = e.grad_bytes as f64;
                 d.ssd_w[G] = e.grad_bytes as f64;
@@ -737,12 +808,16 @@ impl Model {
                 .max_grad_opt
                 .max((e.grad_bytes + e.optimizer_bytes) as f64);
             mem.act_working_set = mem.act_working_set.max(transient);
+            let mut d = d;
+            d.dram_transient = transient;
+            d.grad_opt_unit = (e.grad_bytes + e.optimizer_bytes) as f64;
             mem.sram_peak = mem.sram_peak.max(cc.sram_peak);
             mem.sram_fits &= cc.fits;
             details.push(d);
         }
         let rows = details.iter().map(|d| Row::of(d, &self.rates)).collect();
         let opt = self.optimizer_detail();
+        mem.max_weights = mem.max_weights.max(opt.ssd_r[W]);
         let n = self.trace.sequences_per_step / sequences;
         Ok(Table {
             sequences,
@@ -873,11 +948,113 @@ fn base_detail(c: usize, cc: &ColumnCost) -> Detail {
     }
 }
 
-/// The trace's weight bytes times the mapper's re-fetch factor of weight operands.
-fn weights_read(weight_bytes: f64, cc: &ColumnCost) -> f64 {
-    if cc.weight_size > 0.0 {
-        weight_bytes * cc.weight_read / cc.weight_size
+/// Weight bytes a step of column `e` needs from DRAM (or from the SSD when streamed): all
+/// of them, except for an embedding lookup, which gathers one table row per token (at most
+/// its output activation bytes).
+fn weights_streamed(e: &TraceEntry, sequences: f64) -> f64 {
+    let w = e.weight_bytes as f64;
+    if e.kind == EntryKind::Embedding {
+        w.min(e.act_out_bytes as f64 * sequences)
     } else {
-        weight_bytes
+        w
+    }
+}
+
+/// Weight bytes moved DRAM -> SRAM: [`weights_streamed`] times the mapper's re-fetch factor
+/// of the column's weight operands (1 without weight GEMMs).
+fn weights_read(e: &TraceEntry, sequences: f64, cc: &ColumnCost) -> f64 {
+    let w = weights_streamed(e, sequences);
+    if cc.weight_size > 0.0 {
+        w * cc.weight_read / cc.weight_size
+    } else {
+        w
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::cost::synthetic::{SyntheticSpec, synthetic_trace};
+
+    fn model() -> Model {
+        let mut s = SyntheticSpec::llama7b_like();
+        s.layers = 4;
+        s.backprop_layers = 4;
+        s.seq = 256;
+        s.sequences_per_step = 4;
+        Model::new(&HwConfig::paper_default(), &synthetic_trace(&s)).unwrap()
+    }
+
+    #[test]
+    fn recomputation_trades_memory_for_compute() {
+        let m = model();
+        let all = m.recompute_order().len() as u32;
+        assert_eq!(all, 4);
+        let a = m.table(2, false, 0).unwrap();
+        let b = m.table(2, false, all).unwrap();
+        assert!(b.memory_bytes() < a.memory_bytes());
+        let comp = |t: &Table| t.details.iter().map(|d| d.array_cycles).sum::<f64>();
+        // Each recomputed layer re-runs its forward GEMMs once per backward step.
+        let fwd: f64 = a.details[..4].iter().map(|d| d.array_cycles).sum();
+        assert!((comp(&b) - comp(&a) - fwd).abs() <= 1e-9 * fwd);
+    }
+
+    #[test]
+    fn placement_moves_bytes_between_tiers_and_never_speeds_up() {
+        let m = model();
+        let t = m.table(1, true, 0).unwrap();
+        let p0 = Placement::default();
+        let p1 = Placement {
+            weights_on_ssd: 0.5,
+            ..p0
+        };
+        assert!(t.dram_peak(&p1) < t.dram_peak(&p0));
+        assert!(t.ssd_peak(&p1) > t.ssd_peak(&p0));
+        for mode in Mode::ALL {
+            assert!(t.seconds(mode, &p1) >= t.seconds(mode, &p0));
+        }
+    }
+
+    #[test]
+    fn modes_only_add_constraints_to_eq3() {
+        let m = model();
+        for prefetch in [false, true] {
+            let t = m.table(2, prefetch, 1).unwrap();
+            let p = Placement {
+                weights_on_ssd: 0.3,
+                saved_on_ssd: 0.6,
+                optimizer_on_ssd: 0.2,
+            };
+            let paper = t.seconds(Mode::Paper, &p);
+            assert!(t.seconds(Mode::Chained, &p) >= paper);
+            assert!(t.seconds(Mode::SharedBus, &p) >= paper);
+        }
+    }
+
+    #[test]
+    fn minimal_optimizer_fraction_is_exact_on_the_grid() {
+        let mut hw = HwConfig::paper_default();
+        let tr = {
+            let mut s = SyntheticSpec::llama7b_like();
+            s.layers = 2;
+            s.backprop_layers = 2;
+            s.seq = 128;
+            s.sequences_per_step = 2;
+            s.lora_rank = 4096; // large trainable state so the optimizer fraction matters
+            synthetic_trace(&s)
+        };
+        let probe = Model::new(&hw, &tr).unwrap().table(1, false, 0).unwrap();
+        let p = Placement::default();
+        // DRAM just below the all-in-DRAM peak.
+        hw.dram.capacity_gib = probe.dram_peak(&p) * 0.97 / GIB;
+        let t = Model::new(&hw, &tr).unwrap().table(1, false, 0).unwrap();
+        let f = t.min_optimizer_on_ssd(&p, 0.05).unwrap();
+        assert!(f > 0.0);
+        let at = |x: f64| Placement {
+            optimizer_on_ssd: x,
+            ..p
+        };
+        assert!(t.dram_peak(&at(f)) <= t.dram_cap);
+        assert!(t.dram_peak(&at(f - 0.05)) > t.dram_cap);
     }
 }

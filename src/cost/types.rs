@@ -206,6 +206,12 @@ pub struct Step {
     pub sram_port_bytes: u64,
     /// SRAM footprint of the step's tiles (double-buffered when prefetching).
     pub sram_bytes: u64,
+    /// DRAM occupancy during the step: resident weights, saved tensors live at this point
+    /// of the traversal, gradients and optimizer state, staging buffers of SSD-resident
+    /// classes and the step's own activations.
+    pub dram_bytes: u64,
+    /// SSD occupancy during the step.
+    pub ssd_bytes: u64,
     /// Steps whose results this step consumes (data, saved tensors, gradients).
     pub deps: Vec<usize>,
 }

@@ -168,9 +168,9 @@ impl Grid {
         }
         let node = |i: u64, c: usize| NodeIndex::new(i as usize * columns + c);
         for i in 0..micro_batches {
-            for c in 1..columns {
+            for (c, partner) in partners.iter().enumerate().skip(1) {
                 graph.add_edge(node(i, c - 1), node(i, c), Dependency::Data);
-                if let Some(f) = partners[c]
+                if let Some(f) = *partner
                     && f + 1 != c
                 {
                     graph.add_edge(node(i, f), node(i, c), Dependency::Saved);

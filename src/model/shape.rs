@@ -144,6 +144,15 @@ mod tests {
     }
 
     #[test]
+    fn llama13b_is_13_billion() {
+        let m = ModelShape::preset("llama-13b").unwrap();
+        // 4*5120^2 + 3*5120*13824 + 2*5120 = 104,857,600 + 212,336,640 + 10,240.
+        assert_eq!(m.params_per_layer(), 317_204_480);
+        // 40 layers + 2 * 32000 * 5120 + 5120: 13.0e9, the published size.
+        assert_eq!(m.total_params(), 13_015_864_320);
+    }
+
+    #[test]
     fn gqa_shrinks_kv_projections() {
         let m = ModelShape::preset("tinyllama-1.1b").unwrap();
         assert_eq!(m.head_dim(), 64);

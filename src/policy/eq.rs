@@ -201,3 +201,34 @@ mod tests {
         assert!(eq2_sparsity(&[], 0.5, Eq2::Code).is_empty());
     }
 }
+
+#[cfg(test)]
+mod props {
+    use super::*;
+    use proptest::prelude::*;
+
+    proptest! {
+        #[test]
+        fn eq2_keeps_the_mean_and_the_bounds(
+            s in proptest::collection::vec(0.0f64..10.0, 1..40),
+            p in 0.0f64..0.99,
+            paper in any::<bool>(),
+        ) {
+            let mode = if paper { Eq2::Paper } else { Eq2::Code };
+            let out = eq2_sparsity(&s, p, mode);
+            prop_assert_eq!(out.len(), s.len());
+            let mean = out.iter().sum::<f64>() / out.len() as f64;
+            prop_assert!((mean - p).abs() < 1e-9, "mean {} target {}", mean, p);
+            prop_assert!(out.iter().all(|&x| (0.0..=MAX_SPARSITY + 1e-12).contains(&x)));
+        }
+
+        #[test]
+        fn eq1_adds_at_most_one_bit(s in proptest::collection::vec(0.0f64..1.0, 1..40), b in 1u32..9) {
+            let bits = eq1_bits(&s, b);
+            prop_assert!(bits.iter().all(|&x| x == b || x == b + 1));
+            // The most sensitive layer is always at or above the mean.
+            let jmax = (0..s.len()).max_by(|&i, &j| s[i].total_cmp(&s[j])).unwrap();
+            prop_assert_eq!(bits[jmax], b + 1);
+        }
+    }
+}

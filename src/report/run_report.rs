@@ -36,25 +36,40 @@ impl RunResult {
     }
 }
 
+/// The JSON object of one feasible evaluation of `trace` on `hw` (one `results[]` entry of
+/// `edgesim run --json`). Other engines (the cycle simulator) build the same object from
+/// their own evaluation.
+pub fn evaluation_json(hw: &HwConfig, trace: &Trace, e: &Evaluation) -> Value {
+    eval_object(&trace.workload, &hw.name, e)
+}
+
+fn eval_object(workload: &str, hw: &str, e: &Evaluation) -> Value {
+    json!({
+        "workload": workload,
+        "hw": hw,
+        "mode": e.mode.to_string(),
+        "feasible": e.feasible,
+        "infeasible_reason": e.infeasible_reason,
+        "seconds_per_iteration": e.seconds_per_iteration,
+        "lower_bound_seconds": e.lower_bound_seconds,
+        "gap": e.gap,
+        "memory_bytes": e.memory_bytes,
+        "peak_bytes": {"sram": e.peak_bytes.sram, "dram": e.peak_bytes.dram, "ssd": e.peak_bytes.ssd},
+        "bound": e.bound.to_string(),
+        "energy_joules": e.energy_joules,
+        "schedule": schedule_json(e),
+    })
+}
+
 /// The JSON object of one result (the `results[]` entries of `edgesim run --json`).
 pub fn result_json(r: &RunResult) -> Value {
     let s = &r.search;
     match &s.best {
-        Some(e) => json!({
-            "workload": r.workload,
-            "hw": r.hw,
-            "mode": r.mode.to_string(),
-            "feasible": true,
-            "seconds_per_iteration": e.seconds_per_iteration,
-            "lower_bound_seconds": s.lower_bound.seconds,
-            "gap": e.gap,
-            "memory_bytes": e.memory_bytes,
-            "peak_bytes": {"sram": e.peak_bytes.sram, "dram": e.peak_bytes.dram, "ssd": e.peak_bytes.ssd},
-            "bound": e.bound.to_string(),
-            "energy_joules": e.energy_joules,
-            "schedule": schedule_json(e),
-            "candidates_evaluated": s.candidates_evaluated,
-        }),
+        Some(e) => {
+            let mut v = eval_object(&r.workload, &r.hw, e);
+            v["candidates_evaluated"] = json!(s.candidates_evaluated);
+            v
+        }
         None => json!({
             "workload": r.workload,
             "hw": r.hw,

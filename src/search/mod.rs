@@ -212,6 +212,9 @@ fn combos(model: &Model, o: &SearchOptions) -> (Vec<Combo>, u64) {
     (out, space)
 }
 
+/// A combination's best placement (seconds, placement), evaluations, combination index.
+type CombinationBest = (Option<(f64, Placement)>, u64, usize);
+
 /// Fractions 0, step, 2 step, ..., 1.
 fn grid(step: f64) -> Vec<f64> {
     let step = if step > 0.0 && step <= 1.0 {
@@ -320,7 +323,7 @@ pub fn search_model(model: &Model, o: &SearchOptions) -> SearchResult {
             .take_while(|(b, _)| *b <= inc)
             .map(|(_, i)| *i)
             .collect();
-        let found: Vec<(Option<(f64, Placement)>, u64, usize)> = rest
+        let found: Vec<CombinationBest> = rest
             .par_iter()
             .map(|&i| {
                 let c = &combos[i];
@@ -392,5 +395,134 @@ fn infeasible_reason(model: &Model, o: &SearchOptions, combos: &[Combo]) -> Stri
             .infeasibility(&all_ssd)
             .unwrap_or_else(|| format!("no feasible placement on the {} grid", o.placement_step)),
         Err(e) => e.to_string(),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::cost::synthetic::{SyntheticSpec, synthetic_trace};
+
+    fn small() -> Trace {
+        synthetic_trace(&SyntheticSpec {
+            layers: 3,
+            backprop_layers: 2,
+            hidden: 256,
+            ffn: 688,
+            heads: 4,
+            seq: 64,
+            sequences_per_step: 4,
+            w_bits: 4,
+            a_bits: 8,
+            sparsity: 0.5,
+            lora_rank: 4,
+        })
+    }
+
+    /// Exhaustive minimum over every combination and every placement of the grid.
+    fn brute_force(model: &Model, o: &SearchOptions) -> Option<f64> {
+        let (combos, _) = combos(model, o);
+        let fr = grid(o.placement_step);
+        let mut best: Option<f64> = None;
+        for c in &combos {
+            let t = model.table(c.sequences, c.prefetch, c.recompute).unwrap();
+            for &w in &fr {
+                for &s in &fr {
+                    for &f in &fr {
+                        let p = Placement {
+                            weights_on_ssd: w,
+                            saved_on_ssd: s,
+                            optimizer_on_ssd: f,
+                        };
+                        if t.feasible(&p) {
+                            let secs = t.seconds(o.mode, &p);
+                            best = Some(best.map_or(secs, |b: f64| b.min(secs)));
+                        }
+                    }
+                }
+            }
+        }
+        best
+    }
+
+    #[test]
+    fn pruned_search_finds_the_exhaustive_optimum() {
+        let tr = small();
+        let mut hw = HwConfig::paper_default();
+        // Tight tiers so placement and recomputation matter: a few MiB of DRAM, slow SSD.
+        hw.ssd.read_gbps = 0.05;
+        hw.ssd.write_gbps = 0.02;
+        for (dram_mib, dram_x) in [
+            (2.5, 1.0),
+            (2.0, 0.05),
+            (1.6, 0.01),
+            (1.3, 1.0),
+            (1.0, 0.1),
+            (64.0, 1.0),
+        ] {
+            hw.dram.capacity_gib = dram_mib / 1024.0;
+            hw.dram.data_rate_mtps = 3200.0 * dram_x;
+            let model = Model::new(&hw, &tr).unwrap();
+            for mode in Mode::ALL {
+                let o = SearchOptions::default().with_mode(mode);
+                let r = search_model(&model, &o);
+                let brute = brute_force(&model, &o);
+                match (r.best.as_ref(), brute) {
+                    (Some(b), Some(x)) => {
+                        assert!(b.feasible);
+                        assert!(
+                            (b.seconds_per_iteration - x).abs() <= 1e-12 * x,
+                            "{dram_mib} MiB {mode}: search {} vs exhaustive {x}",
+                            b.seconds_per_iteration
+                        );
+                        assert!(r.candidates_evaluated < r.space_size);
+                    }
+                    (None, None) => assert!(r.reason.is_some()),
+                    (a, b) => panic!(
+                        "search {:?} vs exhaustive {b:?}",
+                        a.map(|e| e.seconds_per_iteration)
+                    ),
+                }
+            }
+        }
+    }
+
+    #[test]
+    fn vanilla_is_row_no_prefetch_and_keeps_what_fits_in_dram() {
+        let tr = small();
+        let mut hw = HwConfig::paper_default();
+        hw.dram.capacity_gib = 4.0 / 1024.0;
+        let r = search(&hw, &tr, &SearchOptions::vanilla());
+        let b = r.best.unwrap();
+        let s = b.schedule;
+        assert_eq!(s.traversal, crate::grid::Traversal::Row);
+        assert_eq!(s.micro_batch_size, tr.micro_batch_size);
+        assert!(!s.prefetch && s.recompute == 0);
+        // Greedy: the weights fraction is the smallest that allows a feasible placement.
+        let model = Model::new(&hw, &tr).unwrap();
+        let t = model.table_for(&s).unwrap();
+        if s.placement.weights_on_ssd > 0.0 {
+            let fewer = s.placement.weights_on_ssd - 0.05;
+            let any = grid(0.05).iter().any(|&fs| {
+                let p = Placement {
+                    weights_on_ssd: fewer,
+                    saved_on_ssd: fs,
+                    optimizer_on_ssd: 1.0,
+                };
+                t.feasible(&p)
+            });
+            assert!(!any);
+        }
+        assert!(b.peak_bytes.dram <= hw.dram.capacity_bytes() as f64);
+    }
+
+    #[test]
+    fn nothing_fits_reports_the_tier() {
+        let tr = small();
+        let mut hw = HwConfig::paper_default();
+        hw.dram.capacity_gib = 0.1 / 1024.0;
+        let r = search(&hw, &tr, &SearchOptions::default());
+        assert!(r.best.is_none() && r.gap.is_none());
+        assert!(r.reason.unwrap().contains("DRAM"));
     }
 }

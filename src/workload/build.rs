@@ -27,9 +27,11 @@
 //!   head. All side weights are 16-bit, dense and trained; the gate scalars are
 //!   negligible and not counted. The backbone runs forward only.
 //! - Edge-LLM: the forward runs all layers (reference) unless `skip_forward_beyond_exit`;
-//!   only the active exit's head computes (one exit loss per step) and it is placed after
-//!   the last forward layer; the other exit heads (each its own norm + LM head) and any
-//!   skipped layers are stored but idle: [`Trace::idle_weight_bytes`].
+//!   only the active exit's head computes (one exit loss per step), right after its exit
+//!   layer (the wasted forward beyond the exit follows it); the other exit heads (each its own norm + LM head) and any
+//!   skipped layers are stored but idle: [`Trace::idle_weight_bytes`];
+//! - the embedding column reads only its tokens' rows (in `act_in_bytes`); the table is
+//!   in `idle_weight_bytes`.
 
 use super::compress::weight_bytes;
 use super::saved::{self, Attention};
@@ -648,10 +650,10 @@ fn embed_fwd(c: &Ctx, m: &ModelShape, trainable: bool) -> TraceEntry {
     let s = c.seq;
     let mut e = entry("embed.fwd".into(), EntryKind::Embedding, 0, Pass::Fwd);
     e.vector_ops.push(vop("embed_gather", s * m.hidden, 1.0));
-    // The whole table must be stored; the lookup itself reads only s * hidden values.
-    e.weight_bytes = m.embedding_params() * 2;
-    // Token ids, int32.
-    e.act_in_bytes = s * 4;
+    // The lookup reads only the rows of the sequence's tokens, not the whole table: they
+    // are its input (with the int32 token ids). The table itself is stored but not
+    // streamed: it is counted in `Trace::idle_weight_bytes`.
+    e.act_in_bytes = s * 4 + s * m.hidden * ACT_BYTES;
     e.act_out_bytes = s * m.hidden * ACT_BYTES;
     if trainable {
         e.saved_bytes = s * 4;
@@ -705,7 +707,8 @@ pub(super) fn build(w: &Workload) -> Trace {
     let lp = |j: u32| w.policy.layers[j as usize];
     let mut fwd: Vec<TraceEntry> = Vec::new();
     let mut bwd: Vec<TraceEntry> = Vec::new();
-    let mut idle = 0u64;
+    // The embedding table: stored, never streamed as a whole (see `embed_fwd`).
+    let mut idle = m.embedding_params() * 2;
     let dec_fwd = |j: u32, role: &Role| {
         finish(decoder_fwd(
             &c,
@@ -797,6 +800,13 @@ pub(super) fn build(w: &Workload) -> Trace {
             } else {
                 l - 1
             };
+            let hs = HeadSpec {
+                label: format!("exit{exit}"),
+                layer: exit,
+                trainable: el.train_exit_heads,
+                backprop: true,
+                side_width: None,
+            };
             fwd.push(embed_fwd(&c, m, false));
             for j in 0..=last_fwd {
                 let r = if (start..=exit).contains(&j) {
@@ -805,19 +815,15 @@ pub(super) fn build(w: &Workload) -> Trace {
                     Role::forward_only()
                 };
                 fwd.push(dec_fwd(j, &r));
+                // The exit head consumes the exit layer's output directly.
+                if j == exit {
+                    fwd.push(head_fwd(&c, m, &hs));
+                }
             }
             // Skipped layers are stored but never read this step.
             for j in last_fwd + 1..l {
                 idle += decoder_weight_bytes(m, &lp(j), &Role::forward_only());
             }
-            let hs = HeadSpec {
-                label: format!("exit{exit}"),
-                layer: exit,
-                trainable: el.train_exit_heads,
-                backprop: true,
-                side_width: None,
-            };
-            fwd.push(head_fwd(&c, m, &hs));
             bwd.push(head_bwd(&c, m, &hs));
             bwd.extend((start..=exit).rev().map(|j| dec_bwd(j, &role)));
             // One head per exit plus the model's own head after the last layer.

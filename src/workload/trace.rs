@@ -128,8 +128,9 @@ pub struct TraceEntry {
     /// Backward only: weight-gradient bytes produced and accumulated over the step.
     pub grad_bytes: u64,
     /// Trainable parameter bytes of this block (counted once, on the forward entry).
-    /// These tensors (LoRA adapters, trained weights, side network) are also part of the
-    /// forward entry's `weight_bytes`: a memory total counts them once.
+    /// These tensors (LoRA adapters, trained weights, side network, embedding table) are
+    /// also part of the stored weights ([`Trace::stored_weight_bytes`]): a memory total
+    /// counts them once.
     pub trainable_bytes: u64,
     /// Optimizer state bytes of this block (counted once, on the forward entry).
     pub optimizer_bytes: u64,
@@ -161,8 +162,10 @@ pub struct Trace {
     pub micro_batch_size: u64,
     /// Grid columns in execution order for one micro-batch.
     pub entries: Vec<TraceEntry>,
-    /// Weights that must be stored but that no column reads this step (Edge-LLM's
-    /// inactive exit heads, layers skipped beyond the active exit), per step.
+    /// Weights that must be stored but that no column streams as its `weight_bytes` this
+    /// step, per step: the token-embedding table (a lookup reads only its tokens' rows,
+    /// counted in the embedding column's `act_in_bytes`), Edge-LLM's inactive exit heads
+    /// and the layers skipped beyond the active exit.
     pub idle_weight_bytes: u64,
 }
 
