@@ -168,6 +168,13 @@ mod tests {
         dup.push(inputs[0].clone());
         let e = merge(dup).unwrap_err().to_string();
         assert!(e.contains("more than one input"), "{e}");
+        // Tables of different specs (other swept keys) do not merge.
+        let mut other = inputs[0].clone();
+        other.1.header[2] = "sram.bandwidth_bytes_per_cycle".into();
+        let e = merge(vec![inputs[1].clone(), other])
+            .unwrap_err()
+            .to_string();
+        assert!(e.contains("columns differ"), "{e}");
     }
 
     #[test]

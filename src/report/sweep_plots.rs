@@ -208,3 +208,72 @@ mod tests {
         assert_eq!(key_label("compute.dataflow"), "compute.dataflow");
     }
 }
+
+#[cfg(test)]
+mod plot_tests {
+    use super::*;
+    use crate::dse::table::TAIL_COLUMNS;
+
+    /// A two-point table with the given swept keys and values.
+    fn table(keys: &[&str], rows: &[(&[&str], f64)]) -> SweepTable {
+        let mut header: Vec<String> = vec!["point".into(), "workload".into()];
+        header.extend(keys.iter().map(|k| k.to_string()));
+        header.extend(TAIL_COLUMNS.iter().map(|s| s.to_string()));
+        let rows = rows
+            .iter()
+            .enumerate()
+            .map(|(i, (vals, secs))| {
+                let mut r = vec![i.to_string(), "w".to_string()];
+                r.extend(vals.iter().map(|v| v.to_string()));
+                r.extend(
+                    [
+                        "512",
+                        "25.6",
+                        "1024",
+                        "true",
+                        &secs.to_string(),
+                        "1073741824",
+                        "1",
+                        "2",
+                        "3",
+                        "5",
+                        "compute",
+                        "row",
+                        "1",
+                        "0.1",
+                        "true",
+                    ]
+                    .iter()
+                    .map(|s| s.to_string()),
+                );
+                r
+            })
+            .collect();
+        SweepTable { header, rows }
+    }
+
+    #[test]
+    fn x_axis_follows_the_swept_keys() {
+        let dir = tempfile::tempdir().unwrap();
+        let t = table(
+            &["dram.data_rate_mtps", "sram.capacity_kib"],
+            &[(&["1600", "256"], 2.0), (&["1600", "512"], 1.0)],
+        );
+        let files = write_sweep_plots(dir.path(), &t).unwrap();
+        assert!(
+            files
+                .iter()
+                .any(|f| f.ends_with("time_vs_sram_capacity_kib_w.png"))
+        );
+        assert!(files.iter().any(|f| f.ends_with("pareto_w.svg")));
+        let t = table(
+            &["compute.pe_cols", "compute.pe_rows"],
+            &[(&["16", "32"], 2.0), (&["32", "16"], 1.5)],
+        );
+        let files = write_sweep_plots(dir.path(), &t).unwrap();
+        assert!(
+            files.iter().any(|f| f.ends_with("time_vs_pe_count_w.png")),
+            "{files:?}"
+        );
+    }
+}
