@@ -441,6 +441,9 @@ fn run_rejects_bad_input_with_exit_2() {
     let (code, _, err) = edgesim(&["run", "--mode", "fastest"]);
     assert_eq!(code, 2);
     assert!(err.contains("mode") && err.contains("shared-bus"), "{err}");
+    let (code, _, err) = edgesim(&["run", "--max-memory-gib=0"]);
+    assert_eq!(code, 2);
+    assert!(err.contains("--max-memory-gib"), "{err}");
     let dir = tempfile::tempdir().unwrap();
     let bad = dir.path().join("hw.toml");
     let text = edgesim::hw::DEFAULT_HW_TOML.replace("capacity_kib = 1024", "capacity_kib = -5");
@@ -494,4 +497,54 @@ fn sram_too_small_for_any_tile_is_infeasible() {
     let r = search(&hw, &tr, &SearchOptions::default());
     assert!(r.best.is_none());
     assert!(r.reason.unwrap().contains("SRAM"));
+}
+
+#[test]
+fn run_reports_infeasible_workloads_without_failing() {
+    let dir = tempfile::tempdir().unwrap();
+    let hw = dir.path().join("tiny.toml");
+    let text = edgesim::hw::DEFAULT_HW_TOML
+        .replace("capacity_gib = 8 ", "capacity_gib = 1 ")
+        .replace("capacity_gib = 256", "capacity_gib = 1");
+    std::fs::write(&hw, text).unwrap();
+    let (code, out, err) = edgesim(&["run", "--json", "--hw", hw.to_str().unwrap()]);
+    assert_eq!(code, 0, "{err}");
+    let v: serde_json::Value = serde_json::from_str(&out).unwrap();
+    for r in v["results"].as_array().unwrap() {
+        assert_eq!(r["feasible"], false);
+        assert!(r["reason"].as_str().unwrap().contains("GiB"));
+        assert!(r["seconds_per_iteration"].is_null());
+    }
+    assert!(v["speedup"].is_null() && v["norm_mem"].is_null());
+}
+
+proptest! {
+    #![proptest_config(ProptestConfig::with_cases(40))]
+    #[test]
+    fn doubling_dram_bandwidth_or_sram_never_slows_random_hardware(
+        dram_x in 0.02f64..2.0, sram_kib in 16.0f64..2048.0, dram_mib in 1.5f64..64.0,
+        ssd_x in 0.01f64..2.0, mode_i in 0usize..3,
+    ) {
+        let mut hw = HwConfig::paper_default();
+        hw.dram.data_rate_mtps *= dram_x;
+        hw.sram.capacity_kib = sram_kib;
+        hw.dram.capacity_gib = dram_mib / 1024.0;
+        hw.ssd.read_gbps *= ssd_x;
+        hw.ssd.write_gbps *= ssd_x;
+        let tr = synthetic_trace(&small_spec());
+        let o = SearchOptions::default().with_mode(Mode::ALL[mode_i]);
+        let t0 = search(&hw, &tr, &o).best.map(|b| b.seconds_per_iteration);
+        let mut bw = hw.clone();
+        bw.dram.data_rate_mtps *= 2.0;
+        let mut sram = hw.clone();
+        sram.sram.capacity_kib *= 2.0;
+        for faster in [bw, sram] {
+            let t1 = search(&faster, &tr, &o).best.map(|b| b.seconds_per_iteration);
+            match (t0, t1) {
+                (Some(a), Some(b)) => prop_assert!(b <= a * (1.0 + 1e-12), "{b} > {a}"),
+                (Some(_), None) => prop_assert!(false, "feasible became infeasible"),
+                _ => {}
+            }
+        }
+    }
 }

@@ -27,6 +27,10 @@ pub struct RunArgs {
     /// Print one JSON document instead of the table.
     #[arg(long)]
     pub json: bool,
+    /// Only consider schedules whose total tuning memory (all tensors in DRAM and SSD)
+    /// is at most this many GiB: the fastest schedule within a memory budget.
+    #[arg(long, value_name = "GIB")]
+    pub max_memory_gib: Option<f64>,
 }
 
 /// The workloads of a run: the given files, or the embedded defaults.
@@ -39,19 +43,35 @@ pub fn load_traces(paths: &[PathBuf]) -> Result<Vec<Trace>> {
 
 /// Runs the search for every workload (the unit the cycle engine extends).
 pub fn run_workloads(hw: &HwConfig, traces: &[Trace], mode: Mode) -> Vec<RunResult> {
-    let opts = SearchOptions::default().with_mode(mode);
+    run_with(hw, traces, &SearchOptions::default().with_mode(mode))
+}
+
+/// Runs the search with explicit options for every workload.
+pub fn run_with(hw: &HwConfig, traces: &[Trace], opts: &SearchOptions) -> Vec<RunResult> {
+    let mode = opts.mode;
     traces
         .iter()
-        .map(|t| RunResult::new(hw, t, mode, search(hw, t, &opts)))
+        .map(|t| RunResult::new(hw, t, mode, search(hw, t, opts)))
         .collect()
 }
 
 /// The command.
 pub fn run_cmd(a: &RunArgs) -> Result<()> {
     let mode: Mode = a.mode.parse()?;
+    let mut opts = SearchOptions::default().with_mode(mode);
+    if let Some(g) = a.max_memory_gib {
+        if !(g > 0.0 && g.is_finite()) {
+            return Err(crate::Error::input(
+                "--max-memory-gib",
+                "max_memory_gib",
+                format!("{g}: must be a positive number of GiB"),
+            ));
+        }
+        opts.max_memory_bytes = Some(g * (1u64 << 30) as f64);
+    }
     let hw = super::load_hw(a.hw.as_deref())?;
     let traces = load_traces(&a.workloads)?;
-    let results = run_workloads(&hw, &traces, mode);
+    let results = run_with(&hw, &traces, &opts);
     if a.json {
         let doc = run_report::run_json(&results);
         println!(

@@ -40,7 +40,7 @@ pub mod synthetic;
 mod types;
 
 pub use expand::{expand, step_seconds, steps_seconds};
-pub use model::{LowerBound, Model, Table, divisors as model_divisors};
+pub use model::{LowerBound, Model, Table, divisors};
 pub use types::*;
 
 use crate::hw::HwConfig;

@@ -4,7 +4,7 @@
 //! the mapper
 //! 1. picks SRAM tile sizes and a loop order that minimise DRAM<->SRAM traffic subject to
 //!    the SRAM budget ([`tiling`], Timeloop-style loop-nest reuse analysis), and
-//! 2. counts array cycles from the array size and the dataflow ([`array`], the
+//! 2. counts array cycles from the array size and the dataflow ([`array`](mod@array), the
 //!    SCALE-Sim analytical model), independently of the SRAM tiling.
 //!
 //! Assumptions (the model's, stated once here):

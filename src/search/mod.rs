@@ -69,6 +69,9 @@ pub struct SearchOptions {
     pub placement_step: f64,
     /// Placement policy.
     pub placement: PlacementPolicy,
+    /// Only schedules whose total tuning memory (see `Evaluation::memory_bytes`) is at most
+    /// this many bytes; `None`: no limit.
+    pub max_memory_bytes: Option<f64>,
 }
 
 impl Default for SearchOptions {
@@ -83,6 +86,7 @@ impl Default for SearchOptions {
             recompute: true,
             placement_step: 0.05,
             placement: PlacementPolicy::Search,
+            max_memory_bytes: None,
         }
     }
 }
@@ -101,6 +105,7 @@ impl SearchOptions {
             recompute: false,
             placement_step: 0.05,
             placement: PlacementPolicy::Greedy,
+            max_memory_bytes: None,
         }
     }
 
@@ -154,7 +159,7 @@ fn combos(model: &Model, o: &SearchOptions) -> (Vec<Combo>, u64) {
     let trace = model.trace();
     let seqs = trace.sequences_per_step;
     let mbs: Vec<u64> = match &o.micro_batches {
-        MicroBatches::All => crate::cost::model_divisors(seqs),
+        MicroBatches::All => crate::cost::divisors(seqs),
         MicroBatches::Workload => vec![trace.micro_batch_size],
         MicroBatches::List(v) => v.clone(),
     };
@@ -284,18 +289,23 @@ pub fn search_model(model: &Model, o: &SearchOptions) -> SearchResult {
     let (combos, space) = combos(model, o);
     // Phase 0: every combination's all-in-DRAM bound (parallel, deterministic).
     let zero = Placement::default();
+    // Combinations over the memory limit get an infinite bound and are never visited.
+    let limit = o.max_memory_bytes.unwrap_or(f64::INFINITY);
     let mut order: Vec<(f64, usize)> = combos
         .par_iter()
         .enumerate()
         .map(|(i, c)| {
             let t = model
                 .table(c.sequences, c.prefetch, c.recompute)
-                .map(|t| t.seconds(o.mode, &zero))
-                .unwrap_or(f64::INFINITY);
+                .ok()
+                .filter(|t| t.memory_bytes() <= limit)
+                .map_or(f64::INFINITY, |t| t.seconds(o.mode, &zero));
             (t, i)
         })
         .collect();
     let mut evaluated = combos.len() as u64;
+    let over_limit = order.iter().all(|(b, _)| b.is_infinite()) && !combos.is_empty();
+    order.retain(|(b, _)| b.is_finite());
     if o.placement == PlacementPolicy::Search {
         order.sort_by(|a, b| a.0.total_cmp(&b.0).then(a.1.cmp(&b.1)));
     }
@@ -365,7 +375,14 @@ pub fn search_model(model: &Model, o: &SearchOptions) -> SearchResult {
         }
         None => SearchResult {
             best: None,
-            reason: Some(infeasible_reason(model, o, &combos)),
+            reason: Some(if over_limit && o.max_memory_bytes.is_some() {
+                format!(
+                    "no schedule needs at most {:.3} GiB of tuning memory",
+                    limit / (1u64 << 30) as f64
+                )
+            } else {
+                infeasible_reason(model, o, &combos)
+            }),
             lower_bound: lb,
             gap: None,
             candidates_evaluated: evaluated,
@@ -514,6 +531,24 @@ mod tests {
             assert!(!any);
         }
         assert!(b.peak_bytes.dram <= hw.dram.capacity_bytes() as f64);
+    }
+
+    #[test]
+    fn memory_limit_is_respected_and_costs_time() {
+        let tr = small();
+        let hw = HwConfig::paper_default();
+        let free = search(&hw, &tr, &SearchOptions::default()).best.unwrap();
+        let mut o = SearchOptions {
+            max_memory_bytes: Some(free.memory_bytes * 0.6),
+            ..SearchOptions::default()
+        };
+        let r = search(&hw, &tr, &o);
+        let capped = r.best.unwrap();
+        assert!(capped.memory_bytes <= free.memory_bytes * 0.6);
+        assert!(capped.seconds_per_iteration >= free.seconds_per_iteration);
+        o.max_memory_bytes = Some(1.0);
+        let r = search(&hw, &tr, &o);
+        assert!(r.best.is_none() && r.reason.unwrap().contains("tuning memory"));
     }
 
     #[test]
