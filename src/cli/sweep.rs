@@ -24,6 +24,10 @@ pub struct SweepArgs {
     /// traffic shares the one LPDDR4 bus). Default: the search's default.
     #[arg(long)]
     pub mode: Option<String>,
+    /// Only schedules whose total tuning memory (DRAM + SSD) is at most this many GiB; points
+    /// where no schedule fits the budget are reported infeasible.
+    #[arg(long)]
+    pub max_memory_gib: Option<f64>,
     /// Run only shard i of n (points whose index mod n == i), e.g. `--shard 0/4`; join the
     /// shards' sweep.csv files with `edgesim merge`.
     #[arg(long)]
@@ -43,7 +47,8 @@ pub fn run(a: &SweepArgs) -> Result<()> {
         None => Shard::ALL,
     };
     // Everything is validated before the first search starts.
-    let opts = evaluate::options(a.mode.as_deref())?;
+    let opts =
+        evaluate::with_memory_limit(evaluate::options(a.mode.as_deref())?, a.max_memory_gib)?;
     let spec = SweepSpec::from_file(&a.spec)?;
     let workloads = evaluate::load_traces(&spec.workloads)?;
     let jobs = dse::sweep::job_count(&spec, workloads.len(), shard);

@@ -20,6 +20,22 @@ pub fn options(mode: Option<&str>) -> Result<SearchOptions> {
     })
 }
 
+/// Limits the search to schedules whose total tuning memory is at most `gib` GiB
+/// (`--max-memory-gib`), e.g. a device's DRAM when no SSD may be used.
+pub fn with_memory_limit(mut o: SearchOptions, gib: Option<f64>) -> Result<SearchOptions> {
+    if let Some(g) = gib {
+        if !(g.is_finite() && g > 0.0) {
+            return Err(Error::input(
+                "--max-memory-gib",
+                "max_memory_gib",
+                format!("{g} must be a positive number of GiB"),
+            ));
+        }
+        o.max_memory_bytes = Some(g * (1u64 << 30) as f64);
+    }
+    Ok(o)
+}
+
 /// "No complementary scheduling" (`SearchOptions::vanilla()`).
 pub fn vanilla_options() -> SearchOptions {
     SearchOptions::vanilla()
