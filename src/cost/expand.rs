@@ -1,6 +1,6 @@
 //! Expansion of a schedule into its ordered steps (plain data), and the step times.
 
-use super::model::{Detail, Rates, Table, combine};
+use super::table::{Detail, Rates, Table, combine};
 use super::types::*;
 use crate::hw::HwConfig;
 use crate::workload::Trace;

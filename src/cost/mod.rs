@@ -37,10 +37,12 @@
 mod expand;
 mod model;
 pub mod synthetic;
+mod table;
 mod types;
 
 pub use expand::{expand, step_seconds, steps_seconds};
-pub use model::{LowerBound, Model, Table, divisors};
+pub use model::{LowerBound, Model, divisors};
+pub use table::Table;
 pub use types::*;
 
 use crate::hw::HwConfig;

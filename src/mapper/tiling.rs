@@ -12,8 +12,8 @@
 //!
 //! Footprint: `tm*tk` A bytes + `tk*tn` B bytes + `tm*tn` 32-bit accumulators, doubled when
 //! double-buffered (the next tiles load while the current ones compute). Candidate tile
-//! sizes are powers of two times the array dimension along that axis (1 for M) plus the
-//! full dimension. Ties are broken by the smaller footprint, then by enumeration order,
+//! sizes are powers of two times the array dimension along that axis (1 for M) and even
+//! splits of the dimension into 1..=8 tiles. Ties are broken by the smaller footprint, then by enumeration order,
 //! so the choice is deterministic.
 
 use super::{GemmShape, GemmTraffic, PARTIAL_SUM_BITS};
@@ -80,13 +80,22 @@ pub fn compulsory(g: &GemmShape) -> GemmTraffic {
 }
 
 fn candidates(dim: u64, base: u64) -> Vec<u64> {
+    let base = base.max(1);
     let mut v = Vec::new();
-    let mut t = base.max(1);
+    // Powers of two times the array dimension ...
+    let mut t = base;
     while t < dim {
         v.push(t);
         t *= 2;
     }
-    v.push(dim.max(1));
+    // ... and even splits of the dimension into 1..=8 tiles (rounded up to the array
+    // dimension), which avoid ragged last tiles for sizes such as 1280 or 11008.
+    for parts in 1..=8 {
+        let t = dim.div_ceil(parts).div_ceil(base) * base;
+        v.push(t.clamp(1, dim.max(1)));
+    }
+    v.sort_unstable();
+    v.dedup();
     v
 }
 
