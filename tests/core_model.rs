@@ -298,18 +298,20 @@ fn traversals_of_real_workloads_are_topological() {
 }
 
 #[test]
-fn more_dram_bandwidth_or_sram_never_slows_the_searched_schedule() {
+fn more_dram_bandwidth_or_sram_never_slows_the_time_optimum() {
     for tr in [synthetic_trace(&small_spec()), real("llama7b_edge_llm_b5")] {
         let base = HwConfig::paper_default();
         for mode in Mode::ALL {
+            // The time optimum is monotone; the chosen (least-memory within the slack)
+            // schedule need not be, its time only stays within the slack.
             let o = SearchOptions::default().with_mode(mode);
-            let t0 = search(&base, &tr, &o).best.unwrap().seconds_per_iteration;
+            let t0 = search(&base, &tr, &o).optimal_seconds.unwrap();
             let mut bw = base.clone();
             bw.dram.data_rate_mtps *= 2.0;
-            let t1 = search(&bw, &tr, &o).best.unwrap().seconds_per_iteration;
+            let t1 = search(&bw, &tr, &o).optimal_seconds.unwrap();
             let mut sram = base.clone();
             sram.sram.capacity_kib *= 2.0;
-            let t2 = search(&sram, &tr, &o).best.unwrap().seconds_per_iteration;
+            let t2 = search(&sram, &tr, &o).optimal_seconds.unwrap();
             assert!(t1 <= t0 * (1.0 + 1e-12), "{mode} DRAM x2: {t1} > {t0}");
             assert!(t2 <= t0 * (1.0 + 1e-12), "{mode} SRAM x2: {t2} > {t0}");
         }
@@ -352,9 +354,13 @@ fn search_is_deterministic_and_within_its_bound() {
     let best = a.best.unwrap();
     assert!(best.feasible);
     assert!(best.seconds_per_iteration >= a.lower_bound.seconds);
-    // The full search is never slower than the vanilla restriction.
+    // The full search's optimum is never slower than the vanilla restriction, and the
+    // chosen schedule is within the slack of it with no more memory.
     let v = search(&hw, &tr, &SearchOptions::vanilla()).best.unwrap();
-    assert!(best.seconds_per_iteration <= v.seconds_per_iteration);
+    let opt = a.optimal_seconds.unwrap();
+    assert!(opt <= v.seconds_per_iteration);
+    assert!(best.seconds_per_iteration <= (1.0 + a.time_slack) * opt);
+    assert!(best.memory_bytes <= a.optimal_memory_bytes.unwrap());
     assert_eq!(v.schedule.traversal, Traversal::Row);
     assert!(!v.schedule.prefetch);
 }
@@ -434,6 +440,57 @@ fn run_default_json_compares_the_paper_workloads() {
 }
 
 #[test]
+fn run_time_slack_trades_time_for_memory_and_shows_the_front() {
+    let json = |args: &[&str]| -> serde_json::Value {
+        let (code, out, err) = edgesim(args);
+        assert_eq!(code, 0, "{err}");
+        serde_json::from_str(&out).expect("one JSON document")
+    };
+    let pure = json(&["run", "--json", "--time-slack", "0", "--pareto"]);
+    let slack = json(&["run", "--json", "--time-slack", "5"]);
+    for (p, s) in pure["results"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .zip(slack["results"].as_array().unwrap())
+    {
+        let f = |v: &serde_json::Value, k: &str| v[k].as_f64().unwrap();
+        // Slack 0: the time optimum itself.
+        assert_eq!(f(p, "seconds_per_iteration"), f(p, "optimal_seconds"));
+        assert_eq!(f(p, "time_slack"), 0.0);
+        // 5%: the same optimum, a chosen time within 5% of it and no more memory.
+        assert_eq!(f(s, "time_slack"), 0.05);
+        assert_eq!(f(s, "optimal_seconds"), f(p, "optimal_seconds"));
+        assert!(f(s, "seconds_per_iteration") <= 1.05 * f(s, "optimal_seconds"));
+        assert!(f(s, "memory_bytes") <= f(p, "memory_bytes"));
+        assert!(s.get("pareto").is_none());
+        // The front: memory ascending, time descending, ending at the optimum; every
+        // point at or below 5% slack is no smaller than the 5% choice.
+        let front = p["pareto"].as_array().unwrap();
+        assert!(front.len() >= 2);
+        for w in front.windows(2) {
+            assert!(f(&w[0], "memory_bytes") < f(&w[1], "memory_bytes"));
+            assert!(f(&w[0], "seconds_per_iteration") > f(&w[1], "seconds_per_iteration"));
+        }
+        let last = front.last().unwrap();
+        assert_eq!(f(last, "seconds_per_iteration"), f(p, "optimal_seconds"));
+        let least_within = front
+            .iter()
+            .filter(|q| f(q, "seconds_per_iteration") <= 1.05 * f(p, "optimal_seconds"))
+            .map(|q| f(q, "memory_bytes"))
+            .fold(f64::INFINITY, f64::min);
+        assert_eq!(least_within, f(s, "memory_bytes"));
+    }
+    // The text report names the fastest time when the choice differs from it.
+    let (code, out, _) = edgesim(&["run", "--time-slack", "5"]);
+    assert_eq!(code, 0);
+    assert!(
+        out.contains("fastest schedule") && out.contains("within 5% of it"),
+        "{out}"
+    );
+}
+
+#[test]
 fn run_rejects_bad_input_with_exit_2() {
     let (code, _, err) = edgesim(&["run", "--workload", "/nonexistent/w.toml"]);
     assert_eq!(code, 2);
@@ -444,6 +501,15 @@ fn run_rejects_bad_input_with_exit_2() {
     let (code, _, err) = edgesim(&["run", "--max-memory-gib=0"]);
     assert_eq!(code, 2);
     assert!(err.contains("--max-memory-gib"), "{err}");
+    for bad in ["-1", "100.5", "NaN"] {
+        let (code, out, err) = edgesim(&["run", &format!("--time-slack={bad}")]);
+        assert_eq!(code, 2, "{bad}");
+        assert!(out.is_empty());
+        assert!(
+            err.contains("--time-slack") && err.contains("0..=100"),
+            "{err}"
+        );
+    }
     let dir = tempfile::tempdir().unwrap();
     let bad = dir.path().join("hw.toml");
     let text = edgesim::hw::DEFAULT_HW_TOML.replace("capacity_kib = 1024", "capacity_kib = -5");
@@ -533,13 +599,13 @@ proptest! {
         hw.ssd.write_gbps *= ssd_x;
         let tr = synthetic_trace(&small_spec());
         let o = SearchOptions::default().with_mode(Mode::ALL[mode_i]);
-        let t0 = search(&hw, &tr, &o).best.map(|b| b.seconds_per_iteration);
+        let t0 = search(&hw, &tr, &o).optimal_seconds;
         let mut bw = hw.clone();
         bw.dram.data_rate_mtps *= 2.0;
         let mut sram = hw.clone();
         sram.sram.capacity_kib *= 2.0;
         for faster in [bw, sram] {
-            let t1 = search(&faster, &tr, &o).best.map(|b| b.seconds_per_iteration);
+            let t1 = search(&faster, &tr, &o).optimal_seconds;
             match (t0, t1) {
                 (Some(a), Some(b)) => prop_assert!(b <= a * (1.0 + 1e-12), "{b} > {a}"),
                 (Some(_), None) => prop_assert!(false, "feasible became infeasible"),

@@ -29,12 +29,17 @@ pub enum Command {
     ///
     /// For each workload the search varies the grid traversal (row, column, zigzag:B),
     /// micro-batch size, prefetching, activation recomputation and the DRAM/SSD placement
-    /// of weights, saved activations and optimizer state, and reports the fastest feasible
-    /// schedule: seconds per optimizer step, peak bytes per tier, total tuning memory, the
-    /// bounding term, energy, the lower bound and the optimality gap. The last workload is
-    /// compared with the first (speed-up, normalised memory).
+    /// of weights, saved activations and optimizer state. It finds the fastest feasible
+    /// time, then reports the schedule with the least total tuning memory among those
+    /// within --time-slack (default 1%) of it: seconds per optimizer step (and the fastest
+    /// time when they differ), peak bytes per tier, total tuning memory, the bounding
+    /// term, energy, the lower bound and the optimality gap; --pareto adds the time/memory
+    /// trade-off. The last workload is compared with the first (speed-up, normalised
+    /// memory).
     ///
     /// Example: edgesim run --hw hw_configs/shao_vlsi23.toml --mode shared-bus --json
+    ///
+    /// Example (fastest schedule and the whole trade-off): edgesim run --time-slack 0 --pareto
     Run(run::RunArgs),
     /// Print the per-layer Trace (FLOPs, weight, saved-activation, gradient and optimizer
     /// bytes) of a workload as a table, CSV or JSON.

@@ -1,11 +1,12 @@
 //! `edgesim run`: search the best schedule of one or more workloads on one hardware
-//! configuration and compare them against the first.
+//! configuration and compare them against the first. "Best" is the least total tuning
+//! memory within `--time-slack` of the fastest time (see [`crate::search`]).
 
 use crate::cost::Mode;
 use crate::error::Result;
 use crate::hw::HwConfig;
 use crate::report::run_report::{self, RunResult};
-use crate::search::{SearchOptions, search};
+use crate::search::{DEFAULT_TIME_SLACK, SearchOptions, search};
 use crate::workload::Trace;
 use std::path::PathBuf;
 
@@ -28,9 +29,20 @@ pub struct RunArgs {
     #[arg(long)]
     pub json: bool,
     /// Only consider schedules whose total tuning memory (all tensors in DRAM and SSD)
-    /// is at most this many GiB: the fastest schedule within a memory budget.
+    /// is at most this many GiB: a memory budget (the fastest time and the slack are then
+    /// measured among the schedules within it).
     #[arg(long, value_name = "GIB")]
     pub max_memory_gib: Option<f64>,
+    /// Time slack in percent (0..=100): report the schedule with the least total tuning
+    /// memory among those at most this much slower than the fastest. Near-tied schedules
+    /// can differ several-fold in memory; 0 gives the fastest schedule (ties broken by
+    /// memory). The fastest time is reported too.
+    #[arg(long, value_name = "PCT", default_value_t = 100.0 * DEFAULT_TIME_SLACK)]
+    pub time_slack: f64,
+    /// Also compute and print the time/memory Pareto front of each workload (every
+    /// schedule no other beats in both time and tuning memory); in JSON as `"pareto"`.
+    #[arg(long)]
+    pub pareto: bool,
 }
 
 /// The workloads of a run: the given files, or the embedded defaults.
@@ -69,6 +81,8 @@ pub fn run_cmd(a: &RunArgs) -> Result<()> {
         }
         opts.max_memory_bytes = Some(g * (1u64 << 30) as f64);
     }
+    opts.time_slack = time_slack_fraction(a.time_slack)?;
+    opts.pareto = a.pareto;
     let hw = super::load_hw(a.hw.as_deref())?;
     let traces = load_traces(&a.workloads)?;
     let results = run_with(&hw, &traces, &opts);
@@ -82,6 +96,19 @@ pub fn run_cmd(a: &RunArgs) -> Result<()> {
         print!("{}", run_report::run_text(&results));
     }
     Ok(())
+}
+
+/// Validates `--time-slack` (percent, 0..=100) and returns it as a fraction.
+fn time_slack_fraction(pct: f64) -> Result<f64> {
+    if (0.0..=100.0).contains(&pct) {
+        Ok(pct / 100.0)
+    } else {
+        Err(crate::Error::input(
+            "--time-slack",
+            "time_slack",
+            format!("{pct}: must be a percentage in 0..=100"),
+        ))
+    }
 }
 
 /// Builds a workload's trace, showing the reader's warnings (missing sensitivity layers,

@@ -2,7 +2,7 @@
 
 use crate::cost::{Evaluation, Mode};
 use crate::hw::HwConfig;
-use crate::search::SearchResult;
+use crate::search::{SchedulePoint, SearchResult};
 use crate::workload::Trace;
 use serde_json::{Value, json};
 
@@ -57,17 +57,26 @@ fn eval_object(workload: &str, hw: &str, e: &Evaluation) -> Value {
         "peak_bytes": {"sram": e.peak_bytes.sram, "dram": e.peak_bytes.dram, "ssd": e.peak_bytes.ssd},
         "bound": e.bound.to_string(),
         "energy_joules": e.energy_joules,
-        "schedule": schedule_json(e),
+        "schedule": schedule_json(&e.schedule),
     })
 }
 
-/// The JSON object of one result (the `results[]` entries of `edgesim run --json`).
+/// The JSON object of one result (the `results[]` entries of `edgesim run --json`): the
+/// chosen schedule's evaluation plus `candidates_evaluated`, the time optimum it is
+/// measured against (`optimal_seconds`, `optimal_memory_bytes`), the `time_slack`
+/// (fraction) and, when the front was requested and a schedule is feasible, `pareto`.
 pub fn result_json(r: &RunResult) -> Value {
     let s = &r.search;
     match &s.best {
         Some(e) => {
             let mut v = eval_object(&r.workload, &r.hw, e);
             v["candidates_evaluated"] = json!(s.candidates_evaluated);
+            v["optimal_seconds"] = json!(s.optimal_seconds);
+            v["optimal_memory_bytes"] = json!(s.optimal_memory_bytes);
+            v["time_slack"] = json!(s.time_slack);
+            if !s.pareto.is_empty() {
+                v["pareto"] = json!(s.pareto.iter().map(point_json).collect::<Vec<_>>());
+            }
             v
         }
         None => json!({
@@ -84,12 +93,24 @@ pub fn result_json(r: &RunResult) -> Value {
             "energy_joules": null,
             "schedule": null,
             "candidates_evaluated": s.candidates_evaluated,
+            "optimal_seconds": null,
+            "optimal_memory_bytes": null,
+            "time_slack": s.time_slack,
         }),
     }
 }
 
-fn schedule_json(e: &Evaluation) -> Value {
-    let s = &e.schedule;
+/// One point of the time/memory Pareto front (`"pareto"` entries of `edgesim run --json
+/// --pareto`).
+pub fn point_json(p: &SchedulePoint) -> Value {
+    json!({
+        "seconds_per_iteration": p.seconds,
+        "memory_bytes": p.memory_bytes,
+        "schedule": schedule_json(&p.schedule),
+    })
+}
+
+fn schedule_json(s: &crate::cost::Schedule) -> Value {
     json!({
         "traversal": s.traversal.to_string(),
         "micro_batch_size": s.micro_batch_size,
@@ -130,6 +151,33 @@ fn gib(b: f64) -> String {
     format!("{:.2} GiB", b / (1u64 << 30) as f64)
 }
 
+/// The time/memory Pareto front as indented rows, the chosen schedule marked `*`.
+fn pareto_text(out: &mut String, front: &[SchedulePoint], chosen: &Evaluation) {
+    use std::fmt::Write;
+    if front.is_empty() {
+        return;
+    }
+    let _ = writeln!(
+        out,
+        "   time/memory Pareto front    {} schedules (* chosen)",
+        front.len()
+    );
+    for p in front {
+        let mark = if p.schedule == chosen.schedule {
+            '*'
+        } else {
+            ' '
+        };
+        let _ = writeln!(
+            out,
+            "    {mark} {:>10.3} s {:>10}  {}",
+            p.seconds,
+            gib(p.memory_bytes),
+            p.schedule
+        );
+    }
+}
+
 /// Human-readable report.
 pub fn run_text(results: &[RunResult]) -> String {
     use std::fmt::Write;
@@ -152,6 +200,16 @@ pub fn run_text(results: &[RunResult]) -> String {
                     "   seconds per optimizer step  {:.3} s",
                     e.seconds_per_iteration
                 );
+                if let (Some(t), Some(m)) = (s.optimal_seconds, s.optimal_memory_bytes)
+                    && (t != e.seconds_per_iteration || m != e.memory_bytes)
+                {
+                    let _ = writeln!(
+                        out,
+                        "   fastest schedule            {t:.3} s needing {}; reported: least memory within {}% of it",
+                        gib(m),
+                        (100.0 * s.time_slack * 1e6).round() / 1e6
+                    );
+                }
                 if let Some(base) = reference {
                     let _ = writeln!(
                         out,
@@ -207,6 +265,7 @@ pub fn run_text(results: &[RunResult]) -> String {
                     "   candidates evaluated        {} of {}",
                     s.candidates_evaluated, s.space_size
                 );
+                pareto_text(&mut out, &s.pareto, e);
             }
         }
     }
