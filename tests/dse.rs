@@ -133,7 +133,7 @@ fn sharded_sweeps_merge_into_the_single_run_byte_for_byte() {
 }
 
 #[test]
-fn more_sram_or_dram_bandwidth_is_never_slower() {
+fn more_sram_or_dram_bandwidth_never_slows_the_time_optimum() {
     let dir = tempfile::tempdir().unwrap();
     let spec = SweepSpec::from_file(&small_spec(
         dir.path(),
@@ -158,7 +158,7 @@ fn more_sram_or_dram_bandwidth_is_never_slower() {
         t.column("workload").unwrap(),
         t.column("sram_kib").unwrap(),
         t.column("dram_gbps").unwrap(),
-        t.column("seconds_per_step").unwrap(),
+        t.column("optimal_seconds").unwrap(),
     );
     let mut checked = 0;
     for i in 0..t.rows.len() {
@@ -171,6 +171,8 @@ fn more_sram_or_dram_bandwidth_is_never_slower() {
             let (ra, rb) = (t.num(i, rate).unwrap(), t.num(j, rate).unwrap());
             if sb >= sa && rb >= ra {
                 // j has at least i's SRAM and bandwidth: the search may reuse i's schedule.
+                // (The chosen schedule trades up to the time slack for memory, so the
+                // property holds for the fastest time, `optimal_seconds`.)
                 let (ta, tb) = (t.num(i, secs).unwrap(), t.num(j, secs).unwrap());
                 assert!(
                     tb <= ta,

@@ -24,6 +24,11 @@ pub struct SweepArgs {
     /// traffic shares the one LPDDR4 bus). Default: the search's default.
     #[arg(long)]
     pub mode: Option<String>,
+    /// Time slack in percent (0 to 100): per point, the schedule with the least memory
+    /// among those at most this much slower than the fastest is chosen (`optimal_seconds`
+    /// keeps the fastest time). Default: the search's (1%).
+    #[arg(long)]
+    pub time_slack: Option<f64>,
     /// Only schedules whose total tuning memory (DRAM + SSD) is at most this many GiB; points
     /// where no schedule fits the budget are reported infeasible.
     #[arg(long)]

@@ -20,6 +20,22 @@ pub fn options(mode: Option<&str>) -> Result<SearchOptions> {
     })
 }
 
+/// Sets the search's time slack from `--time-slack` in percent (0 to 100): the chosen
+/// schedule is the least-memory one within `(1 + slack)` x the fastest time.
+pub fn with_time_slack(mut o: SearchOptions, pct: Option<f64>) -> Result<SearchOptions> {
+    if let Some(p) = pct {
+        if !(p.is_finite() && (0.0..=100.0).contains(&p)) {
+            return Err(Error::input(
+                "--time-slack",
+                "time_slack",
+                format!("{p} is out of range; allowed [0, 100] percent"),
+            ));
+        }
+        o.time_slack = p / 100.0;
+    }
+    Ok(o)
+}
+
 /// Limits the search to schedules whose total tuning memory is at most `gib` GiB
 /// (`--max-memory-gib`), e.g. a device's DRAM when no SSD may be used.
 pub fn with_memory_limit(mut o: SearchOptions, gib: Option<f64>) -> Result<SearchOptions> {
@@ -77,6 +93,7 @@ pub fn outcome(hw: &HwConfig, trace: &Trace, opts: &SearchOptions) -> Result<Out
         Some(e) => Outcome {
             feasible: e.feasible,
             seconds_per_step: e.seconds_per_iteration,
+            optimal_seconds: r.optimal_seconds.unwrap_or(e.seconds_per_iteration),
             memory_bytes: e.memory_bytes.round() as u64,
             peak_bytes: [
                 e.peak_bytes.sram.round() as u64,
@@ -92,6 +109,7 @@ pub fn outcome(hw: &HwConfig, trace: &Trace, opts: &SearchOptions) -> Result<Out
         None => Outcome {
             feasible: false,
             seconds_per_step: f64::INFINITY,
+            optimal_seconds: f64::INFINITY,
             memory_bytes: 0,
             peak_bytes: [0; 3],
             energy_j: f64::INFINITY,

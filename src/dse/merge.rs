@@ -97,6 +97,7 @@ mod tests {
         Ok(Outcome {
             feasible: hw.sram.capacity_kib >= 300.0,
             seconds_per_step: s,
+            optimal_seconds: s,
             memory_bytes: (hw.sram.capacity_kib * 1000.0) as u64 + 7,
             peak_bytes: [1, 2, 3],
             energy_j: s * 0.1 + hw.sram.capacity_kib / 3.0,

@@ -232,6 +232,7 @@ mod plot_tests {
                         "1024",
                         "true",
                         &secs.to_string(),
+                        &secs.to_string(),
                         "1073741824",
                         "1",
                         "2",
