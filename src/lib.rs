@@ -8,11 +8,13 @@ pub mod error;
 pub mod grid;
 pub mod hw;
 pub mod io_util;
+pub mod luc;
 pub mod mapper;
 pub mod model;
 pub mod policy;
 pub mod report;
 pub mod search;
+pub mod sim;
 pub mod toml_util;
 pub mod workload;
 

@@ -4,6 +4,7 @@
 pub mod merge;
 pub mod repro;
 pub mod run;
+pub mod sim;
 pub mod sweep;
 
 use clap::{Parser, Subcommand};
@@ -41,6 +42,19 @@ pub enum Command {
     ///
     /// Example (fastest schedule and the whole trade-off): edgesim run --time-slack 0 --pareto
     Run(run::RunArgs),
+    /// Replay the best schedule of a workload on the cycle-level simulator (engines,
+    /// double-buffered SRAM, LPDDR4 timing, SSD) and compare it with the analytic model.
+    ///
+    /// The search picks the schedule as `edgesim run` does; the simulator then runs its
+    /// steps on six engines (DMA in/out, MAC array, vector unit, SSD in/out) in integer
+    /// cycles, with SRAM tiles double-buffered, all DRAM-side transfers sharing one LPDDR4
+    /// bus whose efficiency depends on the read/write mix (refresh, turnaround, row
+    /// misses), and SSD latency. It prints cycles, per-engine utilisation and stall
+    /// reasons, peak occupancy and energy beside the analytic times; `--attribute` splits
+    /// the difference by effect, `--disable ideal` reproduces the analytic assumptions.
+    ///
+    /// Example: edgesim sim --workload llama7b_edge_llm_b5 --attribute --timeline t.json
+    Sim(sim::SimArgs),
     /// Print the per-layer Trace (FLOPs, weight, saved-activation, gradient and optimizer
     /// bytes) of a workload as a table, CSV or JSON.
     Trace(trace::TraceArgs),
@@ -77,6 +91,7 @@ pub fn main() -> i32 {
     let result = match cli.command {
         Command::Hw(a) => hw_cmd(&a),
         Command::Run(a) => run::run_cmd(&a),
+        Command::Sim(a) => sim::sim_cmd(&a),
         Command::Trace(a) => trace::run(&a),
         Command::LucPolicy(a) => luc_policy::run(&a),
         Command::Sweep(a) => sweep::run(&a),

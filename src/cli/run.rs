@@ -43,6 +43,14 @@ pub struct RunArgs {
     /// schedule no other beats in both time and tuning memory); in JSON as `"pareto"`.
     #[arg(long)]
     pub pareto: bool,
+    /// `analytic` (the cost model only) or `cycle` (also replay each best schedule on the
+    /// cycle-level simulator and add its cycles, seconds, utilisation and energy).
+    #[arg(long, default_value = "analytic", value_parser = ["analytic", "cycle"])]
+    pub engine: String,
+    /// With `--engine cycle`: write a Chrome/Perfetto trace of each simulation (the
+    /// workload name is inserted before the extension when there are several).
+    #[arg(long, value_name = "FILE.json")]
+    pub timeline: Option<PathBuf>,
 }
 
 /// The workloads of a run: the given files, or the embedded defaults.
@@ -86,14 +94,21 @@ pub fn run_cmd(a: &RunArgs) -> Result<()> {
     let hw = super::load_hw(a.hw.as_deref())?;
     let traces = load_traces(&a.workloads)?;
     let results = run_with(&hw, &traces, &opts);
+    let sims = if a.engine == "cycle" {
+        super::sim::simulate_results(&hw, &traces, &results, a.timeline.as_deref())?
+    } else {
+        Vec::new()
+    };
     if a.json {
-        let doc = run_report::run_json(&results);
+        let mut doc = run_report::run_json(&results);
+        super::sim::add_sim_json(&mut doc, &sims);
         println!(
             "{}",
             serde_json::to_string_pretty(&doc).map_err(|e| crate::Error::Other(e.to_string()))?
         );
     } else {
         print!("{}", run_report::run_text(&results));
+        print!("{}", super::sim::sims_text(&sims));
     }
     Ok(())
 }

@@ -17,6 +17,9 @@ pub struct DramTiming {
     pub t_rcd_ns: f64,
     /// Precharge, per bank (ns): max(18 ns, 4 nCK).
     pub t_rp_ns: f64,
+    /// Precharge, all banks (ns): max(21 ns, 4 nCK) (JESD209-4, tRPab); paid before each
+    /// all-bank refresh.
+    pub t_rpab_ns: f64,
     /// ACT to PRE, same bank (ns): max(42 ns, 3 nCK).
     pub t_ras_ns: f64,
     /// Read latency (nCK): RL = 28 at 3200 MT/s, DBI off (JESD209-4 Table "RL/WL").
@@ -52,6 +55,7 @@ impl Default for DramTiming {
             burst_length: 16,
             t_rcd_ns: 18.0,
             t_rp_ns: 18.0,
+            t_rpab_ns: 21.0,
             t_ras_ns: 42.0,
             rl_nck: 28,
             wl_nck: 14,
@@ -79,6 +83,7 @@ impl DramTiming {
             burst_length: s.u64_or("burst_length", d.burst_length as u64, 1, 64)? as u32,
             t_rcd_ns: s.f64_or("t_rcd_ns", d.t_rcd_ns, 0.0, 1000.0)?,
             t_rp_ns: s.f64_or("t_rp_ns", d.t_rp_ns, 0.0, 1000.0)?,
+            t_rpab_ns: s.f64_or("t_rpab_ns", d.t_rpab_ns, 0.0, 1000.0)?,
             t_ras_ns: s.f64_or("t_ras_ns", d.t_ras_ns, 0.0, 1000.0)?,
             rl_nck: s.u64_or("rl_nck", d.rl_nck as u64, 1, 256)? as u32,
             wl_nck: s.u64_or("wl_nck", d.wl_nck as u64, 1, 256)? as u32,

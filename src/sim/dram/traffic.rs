@@ -1,0 +1,69 @@
+//! Synthetic request streams used to characterise the DRAM model.
+
+use super::controller::Request;
+use super::mapping::AddressMapping;
+
+/// Address pattern of a synthetic stream.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, serde::Serialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum Pattern {
+    /// Reads walk one region and writes another, each sequentially (DMA of tensors).
+    Sequential,
+    /// Uniformly random aligned addresses over 1 GiB (seeded, deterministic).
+    Random,
+}
+
+/// Whether request `k` of a mix with `read_fraction` reads is a read: reads are spread
+/// evenly (Bresenham), so any window of the stream has the requested mix.
+pub fn is_read(k: u64, read_fraction: f64) -> bool {
+    let f = read_fraction.clamp(0.0, 1.0);
+    ((k + 1) as f64 * f).floor() > (k as f64 * f).floor()
+}
+
+/// Saturating stream (all requests arrive at clock 0) of `n` requests of `bytes` each.
+///
+/// Sequential: reads start at 0, writes at 1 GiB plus half the banks' stride, so the two
+/// streams advance through different banks and never conflict in a row buffer.
+pub fn stream(
+    map: &AddressMapping,
+    pattern: Pattern,
+    n: u64,
+    bytes: u32,
+    read_fraction: f64,
+    seed: u64,
+) -> impl Iterator<Item = Request> + use<> {
+    let write_base = (1u64 << 30) + map.bank_stride_bytes() * (map.banks as u64 / 2);
+    let mut next_read = 0u64;
+    let mut next_write = write_base;
+    let mut rng = seed.max(1);
+    let span = (1u64 << 30) / bytes.max(1) as u64;
+    (0..n).map(move |k| {
+        let read = is_read(k, read_fraction);
+        let addr = match pattern {
+            Pattern::Sequential => {
+                let a = if read {
+                    &mut next_read
+                } else {
+                    &mut next_write
+                };
+                let v = *a;
+                *a += bytes as u64;
+                v
+            }
+            Pattern::Random => {
+                // xorshift64* (Vigna 2016): fast, deterministic, good low-bit quality.
+                rng ^= rng >> 12;
+                rng ^= rng << 25;
+                rng ^= rng >> 27;
+                let r = rng.wrapping_mul(0x2545_F491_4F6C_DD1D);
+                (r >> 11) % span * bytes as u64
+            }
+        };
+        Request {
+            addr,
+            bytes,
+            write: !read,
+            arrival_nck: 0,
+        }
+    })
+}

@@ -1,0 +1,170 @@
+//! Gantt-style timeline of the first steps of a simulation, one row per engine, as PNG
+//! and SVG (plotters; text in the bundled DejaVu Sans registered by
+//! [`crate::report::plot::register_font`]).
+
+use super::report::Simulation;
+use super::step::Engine;
+use crate::error::{Error, Result};
+use plotters::prelude::*;
+use std::path::{Path, PathBuf};
+
+/// Image size (pixels / SVG units).
+pub const GANTT_SIZE: (u32, u32) = (1400, 520);
+
+/// Colours cycling over steps (Tableau 10).
+const PALETTE: [RGBColor; 10] = [
+    RGBColor(31, 119, 180),
+    RGBColor(255, 127, 14),
+    RGBColor(44, 160, 44),
+    RGBColor(214, 39, 40),
+    RGBColor(148, 103, 189),
+    RGBColor(140, 86, 75),
+    RGBColor(227, 119, 194),
+    RGBColor(127, 127, 127),
+    RGBColor(188, 189, 34),
+    RGBColor(23, 190, 207),
+];
+
+fn draw<DB: DrawingBackend>(
+    root: DrawingArea<DB, plotters::coord::Shift>,
+    sim: &Simulation,
+    steps: u32,
+    title: &str,
+) -> std::result::Result<(), String>
+where
+    DB::ErrorType: 'static,
+{
+    let de = |e: DrawingAreaErrorKind<DB::ErrorType>| format!("{e:?}");
+    root.fill(&WHITE).map_err(de)?;
+    let spans: Vec<_> = sim.spans.iter().filter(|s| s.step < steps).collect();
+    let last = spans.iter().map(|s| s.end).max().unwrap_or(0) as f64 / sim.clock_hz;
+    // Time unit chosen so the axis reads in small numbers.
+    let (scale, unit) = if last >= 10.0 {
+        (1.0, "s")
+    } else if last >= 0.01 {
+        (1e3, "ms")
+    } else {
+        (1e6, "us")
+    };
+    let us = |c: u64| c as f64 / sim.clock_hz * scale;
+    let end = (last * scale).max(1e-9);
+    let mut chart = ChartBuilder::on(&root)
+        .caption(title, ("sans-serif", 22))
+        .margin(12)
+        .x_label_area_size(44)
+        .y_label_area_size(150)
+        .build_cartesian_2d(0.0..end * 1.02, -0.6f64..5.6f64)
+        .map_err(de)?;
+    chart
+        .configure_mesh()
+        .x_desc(format!("time ({unit})"))
+        .x_label_formatter(&|v| crate::report::plot::tick(*v))
+        .y_labels(6)
+        .y_label_formatter(&|v| {
+            let i = v.round();
+            if (v - i).abs() < 1e-6 && (0.0..6.0).contains(&i) {
+                Engine::ALL[5 - i as usize].name().to_string()
+            } else {
+                String::new()
+            }
+        })
+        .label_style(("sans-serif", 15))
+        .disable_y_mesh()
+        .draw()
+        .map_err(de)?;
+    for s in &spans {
+        let row = 5.0 - s.engine.idx() as f64;
+        let c = PALETTE[s.step as usize % PALETTE.len()];
+        let (x0, x1) = (us(s.start), us(s.end).max(us(s.start) + end * 1e-4));
+        chart
+            .draw_series(std::iter::once(Rectangle::new(
+                [(x0, row - 0.38), (x1, row + 0.38)],
+                c.mix(0.85).filled(),
+            )))
+            .map_err(de)?;
+        // Step number inside bars wide enough to hold it.
+        if (x1 - x0) / end > 0.02 {
+            chart
+                .draw_series(std::iter::once(Text::new(
+                    format!("{}", s.step),
+                    ((x0 + x1) / 2.0, row + 0.12),
+                    ("sans-serif", 13).into_font().color(&WHITE),
+                )))
+                .map_err(de)?;
+        }
+    }
+    root.present().map_err(de)?;
+    Ok(())
+}
+
+fn encode_png(rgb: &[u8], (w, h): (u32, u32)) -> std::result::Result<Vec<u8>, String> {
+    let mut out = Vec::new();
+    {
+        let mut enc = png::Encoder::new(&mut out, w, h);
+        enc.set_color(png::ColorType::Rgb);
+        enc.set_depth(png::BitDepth::Eight);
+        let mut wr = enc.write_header().map_err(|e| e.to_string())?;
+        wr.write_image_data(rgb).map_err(|e| e.to_string())?;
+    }
+    Ok(out)
+}
+
+/// Draws the first `steps` steps and writes `<stem>.png` and `<stem>.svg` atomically
+/// (both rendered before either is written). Returns the paths written.
+pub fn write_gantt(sim: &Simulation, steps: u32, title: &str, path: &Path) -> Result<Vec<PathBuf>> {
+    crate::report::plot::register_font()?;
+    let png_path = path.with_extension("png");
+    let svg_path = path.with_extension("svg");
+    let fail = |p: &Path, e: String| Error::Other(format!("{}: drawing failed: {e}", p.display()));
+    let (w, h) = GANTT_SIZE;
+    let mut rgb = vec![0u8; (w * h * 3) as usize];
+    draw(
+        BitMapBackend::with_buffer(&mut rgb, GANTT_SIZE).into_drawing_area(),
+        sim,
+        steps,
+        title,
+    )
+    .map_err(|e| fail(&png_path, e))?;
+    let png_bytes = encode_png(&rgb, GANTT_SIZE).map_err(|e| fail(&png_path, e))?;
+    let mut svg = String::new();
+    draw(
+        SVGBackend::with_string(&mut svg, GANTT_SIZE).into_drawing_area(),
+        sim,
+        steps,
+        title,
+    )
+    .map_err(|e| fail(&svg_path, e))?;
+    crate::io_util::write_atomic(&png_path, &png_bytes)?;
+    crate::io_util::write_atomic(&svg_path, svg.as_bytes())?;
+    Ok(vec![png_path, svg_path])
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::hw::HwConfig;
+    use crate::sim::{SimOptions, SimStep, simulate};
+
+    #[test]
+    fn gantt_writes_png_and_svg_with_one_bar_per_engine_step() {
+        let steps: Vec<SimStep> = (0..6)
+            .map(|i| SimStep {
+                label: format!("L{i}"),
+                work: [1_000_000, 30_000, 2_000, 300_000, 50_000, 10_000],
+                deps: if i > 0 { vec![i - 1] } else { vec![] },
+                ..Default::default()
+            })
+            .collect();
+        let sim = simulate(&HwConfig::paper_default(), &steps, &SimOptions::full());
+        let dir = tempfile::tempdir().unwrap();
+        let written = write_gantt(&sim, 4, "test", &dir.path().join("g.png")).unwrap();
+        assert_eq!(written.len(), 2);
+        let png = std::fs::read(&written[0]).unwrap();
+        assert_eq!(&png[..8], b"\x89PNG\r\n\x1a\n");
+        let svg = std::fs::read_to_string(&written[1]).unwrap();
+        // 4 steps x 6 engines = 24 bars (plus the background and plot-frame rects).
+        let rects = svg.matches("<rect").count();
+        assert!(rects >= 24, "{rects} rects");
+        assert!(svg.contains("mac_array"));
+    }
+}
