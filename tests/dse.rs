@@ -241,3 +241,48 @@ fn bad_specs_fail_before_any_output_with_file_key_and_range() {
     assert_eq!(o.status.code(), Some(2));
     assert!(String::from_utf8_lossy(&o.stderr).contains("--shard"));
 }
+
+#[test]
+fn cycle_engine_fills_sim_seconds_and_analytic_leaves_it_empty() {
+    let dir = tempfile::tempdir().unwrap();
+    let spec = dir.path().join("two.toml");
+    std::fs::write(
+        &spec,
+        format!(
+            "base = \"{}\"\nworkloads = [\"{}\"]\n[sweep]\n\"sram.capacity_kib\" = [512, 2048]\n",
+            root().join("hw_configs/edge_llm_paper.toml").display(),
+            root().join("workloads/llama7b_edge_llm_b5.toml").display()
+        ),
+    )
+    .unwrap();
+    for (engine, filled) in [("cycle", true), ("analytic", false)] {
+        let out = dir.path().join(engine);
+        let o = edgesim(&[
+            "sweep",
+            "--spec",
+            spec.to_str().unwrap(),
+            "--out",
+            out.to_str().unwrap(),
+            "--engine",
+            engine,
+            "--no-plots",
+        ]);
+        assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
+        let t = edgesim::report::csv_table::read_sweep_table(&out.join("sweep.csv")).unwrap();
+        let (sim, secs) = (
+            t.column("sim_seconds").unwrap(),
+            t.column("seconds_per_step").unwrap(),
+        );
+        for i in 0..t.rows.len() {
+            if filled {
+                // The simulator adds contention and fill/drain the analytic model leaves
+                // out, so it is never faster than the schedule's analytic time by more
+                // than rounding, and stays within 2x of it on this compute-bound point.
+                let (s, a) = (t.num(i, sim).unwrap(), t.num(i, secs).unwrap());
+                assert!(s > 0.99 * a && s < 2.0 * a, "sim {s} s vs analytic {a} s");
+            } else {
+                assert_eq!(t.rows[i][sim], "");
+            }
+        }
+    }
+}

@@ -33,6 +33,10 @@ pub struct SweepArgs {
     /// where no schedule fits the budget are reported infeasible.
     #[arg(long)]
     pub max_memory_gib: Option<f64>,
+    /// `analytic` (the search's cost model) or `cycle` (also replay each point's chosen
+    /// schedule on the cycle-level simulator; its seconds go to the `sim_seconds` column).
+    #[arg(long, default_value = "analytic", value_parser = ["analytic", "cycle"])]
+    pub engine: String,
     /// Run only shard i of n (points whose index mod n == i), e.g. `--shard 0/4`; join the
     /// shards' sweep.csv files with `edgesim merge`.
     #[arg(long)]
@@ -71,7 +75,7 @@ pub fn run(a: &SweepArgs) -> Result<()> {
         &spec,
         &workloads,
         shard,
-        |hw, t| evaluate::outcome(hw, t, &opts),
+        |hw, t| evaluate::outcome_with(hw, t, &opts, a.engine == "cycle"),
         || bar.inc(1),
     )?;
     bar.finish_and_clear();

@@ -88,7 +88,34 @@ pub fn load_traces(paths: &[PathBuf]) -> Result<Vec<NamedTrace>> {
 /// Searches `trace` on `hw` and records the best schedule. When nothing fits, the
 /// outcome is infeasible with infinite time, and `schedule` carries the search's reason.
 pub fn outcome(hw: &HwConfig, trace: &Trace, opts: &SearchOptions) -> Result<Outcome> {
+    outcome_with(hw, trace, opts, false)
+}
+
+/// Like [`outcome`]; with `simulate`, the chosen schedule is also replayed on the
+/// cycle-level simulator (all effects on, `SimOptions::default()`) and its seconds are
+/// recorded in [`Outcome::sim_seconds`].
+pub fn outcome_with(
+    hw: &HwConfig,
+    trace: &Trace,
+    opts: &SearchOptions,
+    simulate: bool,
+) -> Result<Outcome> {
     let r = search(hw, trace, opts);
+    let sim_seconds = match (&r.best, simulate) {
+        (Some(e), true) => Some(
+            crate::sim::replay::replay_evaluation(
+                hw,
+                trace,
+                r.clone(),
+                e.clone(),
+                crate::sim::SimOptions::default(),
+            )?
+            .sim
+            .report
+            .seconds,
+        ),
+        _ => None,
+    };
     Ok(match &r.best {
         Some(e) => Outcome {
             feasible: e.feasible,
@@ -105,6 +132,7 @@ pub fn outcome(hw: &HwConfig, trace: &Trace, opts: &SearchOptions) -> Result<Out
             schedule: e.schedule.to_string(),
             lower_bound_s: e.lower_bound_seconds,
             gap: e.gap,
+            sim_seconds,
         },
         None => Outcome {
             feasible: false,
@@ -120,6 +148,7 @@ pub fn outcome(hw: &HwConfig, trace: &Trace, opts: &SearchOptions) -> Result<Out
                 .unwrap_or_else(|| "no feasible schedule".into()),
             lower_bound_s: r.lower_bound.seconds,
             gap: f64::INFINITY,
+            sim_seconds: None,
         },
     })
 }

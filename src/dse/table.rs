@@ -4,7 +4,8 @@
 //! column per swept key (dotted name), then the derived hardware figures `sram_kib`,
 //! `dram_gbps`, `pe_count`, then the search result `feasible`, `seconds_per_step`,
 //! `optimal_seconds`, `memory_bytes`, `sram_peak_bytes`, `dram_peak_bytes`, `ssd_peak_bytes`, `energy_j`,
-//! `bound`, `schedule`, `lower_bound_s`, `gap`, and `pareto`. Numbers are written in
+//! `bound`, `schedule`, `lower_bound_s`, `gap`, `sim_seconds` (cycle-level seconds with
+//! `--engine cycle`, else empty) and `pareto`. Numbers are written in
 //! Rust's shortest round-trip form, so reading a cell back yields the same `f64` and a
 //! merged table is byte-identical to a single run. No wall-clock or host column exists.
 
@@ -34,10 +35,12 @@ pub struct Outcome {
     pub lower_bound_s: f64,
     /// Optimality gap `seconds / lower_bound - 1`.
     pub gap: f64,
+    /// Seconds of the chosen schedule on the cycle-level simulator, when it was run.
+    pub sim_seconds: Option<f64>,
 }
 
 /// Column names after the swept keys.
-pub const TAIL_COLUMNS: [&str; 16] = [
+pub const TAIL_COLUMNS: [&str; 17] = [
     "sram_kib",
     "dram_gbps",
     "pe_count",
@@ -53,6 +56,7 @@ pub const TAIL_COLUMNS: [&str; 16] = [
     "schedule",
     "lower_bound_s",
     "gap",
+    "sim_seconds",
     "pareto",
 ];
 
@@ -118,6 +122,7 @@ impl SweepTable {
                     o.schedule.clone(),
                     o.lower_bound_s.to_string(),
                     o.gap.to_string(),
+                    o.sim_seconds.map(|x| x.to_string()).unwrap_or_default(),
                     "false".to_string(),
                 ]);
                 c

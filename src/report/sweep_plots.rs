@@ -242,6 +242,7 @@ mod plot_tests {
                         "row",
                         "1",
                         "0.1",
+                        "",
                         "true",
                     ]
                     .iter()
