@@ -39,7 +39,8 @@ fn bad_inputs_exit_with_code_2() {
     std::fs::write(&csv, "layer,sparsity,sample,mse\n0,0.5,0,1\n1,0.5,0,-2\n").unwrap();
     let out = dir.path().join("p.toml");
     let o = edgesim(&[
-        "luc-policy",
+        "luc",
+        "policy",
         "--sensitivity",
         csv.to_str().unwrap(),
         "--bits",
@@ -55,7 +56,8 @@ fn bad_inputs_exit_with_code_2() {
     assert!(!out.exists());
 
     let o = edgesim(&[
-        "luc-policy",
+        "luc",
+        "policy",
         "--sensitivity",
         csv.to_str().unwrap(),
         "--bits",

@@ -1,16 +1,16 @@
 //! Command-line interface: parses flags, calls the library, prints results. I/O lives
 //! here and in `report`; everything below is pure.
 
+pub mod luc;
+pub mod luc_policy;
 pub mod merge;
 pub mod repro;
 pub mod run;
 pub mod sim;
 pub mod sweep;
+pub mod trace;
 
 use clap::{Parser, Subcommand};
-
-pub mod luc_policy;
-pub mod trace;
 
 /// edgesim: how fast, and in how much memory, can an edge accelerator fine-tune an LLM?
 #[derive(Parser, Debug)]
@@ -26,6 +26,9 @@ pub struct Cli {
 pub enum Command {
     /// Validate a hardware file and print its derived figures.
     Hw(HwArgs),
+    /// Tensor engine: synthetic checkpoints, per-layer sensitivity, LUC policy,
+    /// compression.
+    Luc(luc::LucArgs),
     /// Search the best schedule of workloads on a hardware configuration and compare them.
     ///
     /// For each workload the search varies the grid traversal (row, column, zigzag:B),
@@ -58,9 +61,6 @@ pub enum Command {
     /// Print the per-layer Trace (FLOPs, weight, saved-activation, gradient and optimizer
     /// bytes) of a workload as a table, CSV or JSON.
     Trace(trace::TraceArgs),
-    /// Compute a layer-wise unified compression (LUC) policy from sensitivity CSVs and
-    /// write it as policy TOML (to become `edgesim luc policy`).
-    LucPolicy(luc_policy::LucPolicyArgs),
     /// Sweep hardware keys (SRAM, DRAM, array size...) over workloads in parallel: CSV with
     /// the Pareto front, plus plots.
     Sweep(sweep::SweepArgs),
@@ -90,10 +90,10 @@ pub fn main() -> i32 {
     };
     let result = match cli.command {
         Command::Hw(a) => hw_cmd(&a),
+        Command::Luc(a) => luc::run(&a),
         Command::Run(a) => run::run_cmd(&a),
         Command::Sim(a) => sim::sim_cmd(&a),
         Command::Trace(a) => trace::run(&a),
-        Command::LucPolicy(a) => luc_policy::run(&a),
         Command::Sweep(a) => sweep::run(&a),
         Command::Merge(a) => merge::run(&a),
         Command::Repro(a) => repro::run(&a),

@@ -1,5 +1,6 @@
 //! The tensor engine of Layer-wise Unified Compression (LUC): the numerical kernels that
-//! compress one linear layer.
+//! compress one linear layer, and the model side that applies them to LLaMA-layout
+//! checkpoints.
 //!
 //! Conventions shared by every kernel here:
 //! - a weight matrix `W: Array2<f32>` is shaped `[out_features, in_features]` (Hugging
@@ -14,10 +15,23 @@
 //!   pruned counts;
 //! - [`linalg`]: blocked Cholesky, triangular inverse, SPD inverse and the upper Cholesky
 //!   factor of the inverse (SparseGPT's `H^-1`), all on optimised GEMMs.
+//! - [`checkpoint`]: `config.json` + safetensors (f32/f16/bf16, sharded) loading and
+//!   writing in Hugging Face LLaMA naming;
+//! - [`model`]: the LLaMA forward (RMSNorm, RoPE, grouped-query attention, SwiGLU);
+//! - [`tokenizer`]: byte-level tokenizer and calibration-file reading;
+//! - [`sensitivity`]: per-layer quantisation / pruning MSE (the input of eq. 1 / eq. 2);
+//! - [`compress`]: policy-driven compression of a checkpoint with a size report;
+//! - [`synth`]: small random LLaMA-layout checkpoints with layer-dependent sensitivity.
 
+pub mod checkpoint;
+pub mod compress;
 pub mod linalg;
+pub mod model;
 pub mod prune;
 pub mod quant;
+pub mod sensitivity;
+pub mod synth;
+pub mod tokenizer;
 
 use ndarray::ArrayView2;
 

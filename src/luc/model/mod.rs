@@ -1,0 +1,70 @@
+//! LLaMA-layout forward pass in f32 on the CPU: embedding, decoder layers (RMSNorm,
+//! RoPE, grouped-query causal attention, SwiGLU MLP), final RMSNorm and LM head.
+//! One sequence at a time (`[tokens, hidden]`); batch over sequences with rayon.
+
+mod layer;
+mod ops;
+
+pub use layer::{LinearInputs, decoder_layer, decoder_layer_batch};
+pub use ops::{Rope, causal_attention, linear, rms_norm, silu};
+
+use crate::error::{Error, Result};
+use crate::luc::checkpoint::Checkpoint;
+use ndarray::Array2;
+
+/// Looks up the embedding rows of `tokens` (`[T, hidden]`); an id outside the vocabulary
+/// is an input error naming `source`.
+pub fn embed(ckpt: &Checkpoint, tokens: &[u32], source: &str) -> Result<Array2<f32>> {
+    let v = ckpt.config.vocab_size;
+    let h = ckpt.config.hidden_size;
+    let mut x = Array2::zeros((tokens.len(), h));
+    for (i, &t) in tokens.iter().enumerate() {
+        if t as usize >= v {
+            return Err(Error::input(
+                source,
+                format!("token {i}"),
+                format!("id {t} out of the vocabulary [0, {v})"),
+            ));
+        }
+        x.row_mut(i).assign(&ckpt.weights.embed.row(t as usize));
+    }
+    Ok(x)
+}
+
+/// Embeds several sequences stacked row-wise (`[sum of lengths, hidden]`) and returns
+/// their lengths, the layout of [`decoder_layer_batch`].
+pub fn embed_batch(
+    ckpt: &Checkpoint,
+    samples: &[Vec<u32>],
+    source: &str,
+) -> Result<(Array2<f32>, Vec<usize>)> {
+    let parts = samples
+        .iter()
+        .map(|s| embed(ckpt, s, source))
+        .collect::<Result<Vec<_>>>()?;
+    let views: Vec<_> = parts.iter().map(|p| p.view()).collect();
+    let x = ndarray::concatenate(ndarray::Axis(0), &views)
+        .map_err(|e| Error::Other(format!("embedding batch: {e}")))?;
+    Ok((x, samples.iter().map(Vec::len).collect()))
+}
+
+/// Hidden states after every decoder layer and the final RMSNorm (`[T, hidden]`).
+pub fn forward_hidden(ckpt: &Checkpoint, tokens: &[u32]) -> Result<Array2<f32>> {
+    let cfg = &ckpt.config;
+    let rope = Rope::new(tokens.len(), cfg.head_dim, cfg.rope_theta);
+    let mut x = embed(ckpt, tokens, "tokens")?;
+    for lw in &ckpt.weights.layers {
+        x = decoder_layer(cfg, lw, &rope, x.view(), false).0;
+    }
+    Ok(rms_norm(
+        x.view(),
+        ckpt.weights.norm.view(),
+        cfg.rms_norm_eps,
+    ))
+}
+
+/// Next-token logits `[T, vocab]` of a sequence.
+pub fn logits(ckpt: &Checkpoint, tokens: &[u32]) -> Result<Array2<f32>> {
+    let h = forward_hidden(ckpt, tokens)?;
+    Ok(linear(h.view(), ckpt.lm_head().view()))
+}
