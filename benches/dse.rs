@@ -67,7 +67,7 @@ fn bench_sweep(c: &mut Criterion) {
 
     // The target: 1,000 points (10 SRAM sizes x 10 data rates x 10 array heights), once.
     let sram: Vec<u32> = (0..10)
-        .map(|i| 128 << (i / 2) | (i % 2) * (64 << (i / 2)))
+        .map(|i| (128 << (i / 2)) | ((i % 2) * (64 << (i / 2))))
         .collect();
     let rates: Vec<u32> = (0..10).map(|i| 1600 + 300 * i).collect();
     let rows: Vec<u32> = (0..10).map(|i| 8 + 8 * i).collect();
@@ -92,7 +92,13 @@ fn bench_repro(c: &mut Criterion) {
     g.finish();
 }
 
-criterion_group!(benches, bench_sweep, bench_repro);
+// No criterion plots: its plotters backend needs system fonts, which edge boxes and CI
+// images often lack; the numbers are in the text output and target/criterion/.
+criterion_group! {
+    name = benches;
+    config = Criterion::default().without_plots();
+    targets = bench_sweep, bench_repro
+}
 
 fn main() {
     benches();

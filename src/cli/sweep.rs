@@ -24,6 +24,19 @@ pub struct SweepArgs {
     /// traffic shares the one LPDDR4 bus). Default: the search's default.
     #[arg(long)]
     pub mode: Option<String>,
+    /// Time slack in percent (0 to 100): per point, the schedule with the least memory
+    /// among those at most this much slower than the fastest is chosen (`optimal_seconds`
+    /// keeps the fastest time). Default: the search's (1%).
+    #[arg(long)]
+    pub time_slack: Option<f64>,
+    /// Only schedules whose total tuning memory (DRAM + SSD) is at most this many GiB; points
+    /// where no schedule fits the budget are reported infeasible.
+    #[arg(long)]
+    pub max_memory_gib: Option<f64>,
+    /// `analytic` (the search's cost model) or `cycle` (also replay each point's chosen
+    /// schedule on the cycle-level simulator; its seconds go to the `sim_seconds` column).
+    #[arg(long, default_value = "analytic", value_parser = ["analytic", "cycle"])]
+    pub engine: String,
     /// Run only shard i of n (points whose index mod n == i), e.g. `--shard 0/4`; join the
     /// shards' sweep.csv files with `edgesim merge`.
     #[arg(long)]
@@ -43,7 +56,8 @@ pub fn run(a: &SweepArgs) -> Result<()> {
         None => Shard::ALL,
     };
     // Everything is validated before the first search starts.
-    let opts = evaluate::options(a.mode.as_deref())?;
+    let opts =
+        evaluate::with_memory_limit(evaluate::options(a.mode.as_deref())?, a.max_memory_gib)?;
     let spec = SweepSpec::from_file(&a.spec)?;
     let workloads = evaluate::load_traces(&spec.workloads)?;
     let jobs = dse::sweep::job_count(&spec, workloads.len(), shard);
@@ -61,7 +75,7 @@ pub fn run(a: &SweepArgs) -> Result<()> {
         &spec,
         &workloads,
         shard,
-        |hw, t| evaluate::outcome(hw, t, &opts),
+        |hw, t| evaluate::outcome_with(hw, t, &opts, a.engine == "cycle"),
         || bar.inc(1),
     )?;
     bar.finish_and_clear();
@@ -145,12 +159,27 @@ fn summarise(
             t.rows.len()
         );
         for w in &per_wl {
+            let best = match w["best"].as_object() {
+                Some(b) => {
+                    let keys: Vec<String> = b
+                        .iter()
+                        .filter(|(k, _)| k.contains('.'))
+                        .map(|(k, v)| format!("{k} = {}", v.as_str().unwrap_or("")))
+                        .collect();
+                    format!(
+                        "fastest: point {} ({}) at {:.4} s/step",
+                        b["point"].as_str().unwrap_or(""),
+                        keys.join(", "),
+                        b["seconds_per_step"].as_f64().unwrap_or(f64::NAN)
+                    )
+                }
+                None => "no feasible point".into(),
+            };
             println!(
-                "  {}: {} feasible, {} on the Pareto front, fastest {}",
+                "  {}: {} feasible, {} on the Pareto front; {best}",
                 w["workload"].as_str().unwrap_or(""),
                 w["feasible"],
                 w["pareto"],
-                w["best"]
             );
         }
         for f in files {

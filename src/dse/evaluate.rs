@@ -20,6 +20,38 @@ pub fn options(mode: Option<&str>) -> Result<SearchOptions> {
     })
 }
 
+/// Sets the search's time slack from `--time-slack` in percent (0 to 100): the chosen
+/// schedule is the least-memory one within `(1 + slack)` x the fastest time.
+pub fn with_time_slack(mut o: SearchOptions, pct: Option<f64>) -> Result<SearchOptions> {
+    if let Some(p) = pct {
+        if !(p.is_finite() && (0.0..=100.0).contains(&p)) {
+            return Err(Error::input(
+                "--time-slack",
+                "time_slack",
+                format!("{p} is out of range; allowed [0, 100] percent"),
+            ));
+        }
+        o.time_slack = p / 100.0;
+    }
+    Ok(o)
+}
+
+/// Limits the search to schedules whose total tuning memory is at most `gib` GiB
+/// (`--max-memory-gib`), e.g. a device's DRAM when no SSD may be used.
+pub fn with_memory_limit(mut o: SearchOptions, gib: Option<f64>) -> Result<SearchOptions> {
+    if let Some(g) = gib {
+        if !(g.is_finite() && g > 0.0) {
+            return Err(Error::input(
+                "--max-memory-gib",
+                "max_memory_gib",
+                format!("{g} must be a positive number of GiB"),
+            ));
+        }
+        o.max_memory_bytes = Some(g * (1u64 << 30) as f64);
+    }
+    Ok(o)
+}
+
 /// "No complementary scheduling" (`SearchOptions::vanilla()`).
 pub fn vanilla_options() -> SearchOptions {
     SearchOptions::vanilla()
@@ -56,11 +88,39 @@ pub fn load_traces(paths: &[PathBuf]) -> Result<Vec<NamedTrace>> {
 /// Searches `trace` on `hw` and records the best schedule. When nothing fits, the
 /// outcome is infeasible with infinite time, and `schedule` carries the search's reason.
 pub fn outcome(hw: &HwConfig, trace: &Trace, opts: &SearchOptions) -> Result<Outcome> {
+    outcome_with(hw, trace, opts, false)
+}
+
+/// Like [`outcome`]; with `simulate`, the chosen schedule is also replayed on the
+/// cycle-level simulator (all effects on, `SimOptions::default()`) and its seconds are
+/// recorded in [`Outcome::sim_seconds`].
+pub fn outcome_with(
+    hw: &HwConfig,
+    trace: &Trace,
+    opts: &SearchOptions,
+    simulate: bool,
+) -> Result<Outcome> {
     let r = search(hw, trace, opts);
+    let sim_seconds = match (&r.best, simulate) {
+        (Some(e), true) => Some(
+            crate::sim::replay::replay_evaluation(
+                hw,
+                trace,
+                r.clone(),
+                e.clone(),
+                crate::sim::SimOptions::default(),
+            )?
+            .sim
+            .report
+            .seconds,
+        ),
+        _ => None,
+    };
     Ok(match &r.best {
         Some(e) => Outcome {
             feasible: e.feasible,
             seconds_per_step: e.seconds_per_iteration,
+            optimal_seconds: r.optimal_seconds.unwrap_or(e.seconds_per_iteration),
             memory_bytes: e.memory_bytes.round() as u64,
             peak_bytes: [
                 e.peak_bytes.sram.round() as u64,
@@ -72,10 +132,12 @@ pub fn outcome(hw: &HwConfig, trace: &Trace, opts: &SearchOptions) -> Result<Out
             schedule: e.schedule.to_string(),
             lower_bound_s: e.lower_bound_seconds,
             gap: e.gap,
+            sim_seconds,
         },
         None => Outcome {
             feasible: false,
             seconds_per_step: f64::INFINITY,
+            optimal_seconds: f64::INFINITY,
             memory_bytes: 0,
             peak_bytes: [0; 3],
             energy_j: f64::INFINITY,
@@ -86,6 +148,7 @@ pub fn outcome(hw: &HwConfig, trace: &Trace, opts: &SearchOptions) -> Result<Out
                 .unwrap_or_else(|| "no feasible schedule".into()),
             lower_bound_s: r.lower_bound.seconds,
             gap: f64::INFINITY,
+            sim_seconds: None,
         },
     })
 }

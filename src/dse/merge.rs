@@ -97,6 +97,7 @@ mod tests {
         Ok(Outcome {
             feasible: hw.sram.capacity_kib >= 300.0,
             seconds_per_step: s,
+            optimal_seconds: s,
             memory_bytes: (hw.sram.capacity_kib * 1000.0) as u64 + 7,
             peak_bytes: [1, 2, 3],
             energy_j: s * 0.1 + hw.sram.capacity_kib / 3.0,
@@ -104,6 +105,7 @@ mod tests {
             schedule: "zigzag:4, mb=1".into(),
             lower_bound_s: s * 0.9,
             gap: 1.0 / 9.0,
+            sim_seconds: None,
         })
     }
 
@@ -168,6 +170,13 @@ mod tests {
         dup.push(inputs[0].clone());
         let e = merge(dup).unwrap_err().to_string();
         assert!(e.contains("more than one input"), "{e}");
+        // Tables of different specs (other swept keys) do not merge.
+        let mut other = inputs[0].clone();
+        other.1.header[2] = "sram.bandwidth_bytes_per_cycle".into();
+        let e = merge(vec![inputs[1].clone(), other])
+            .unwrap_err()
+            .to_string();
+        assert!(e.contains("columns differ"), "{e}");
     }
 
     #[test]

@@ -3,8 +3,9 @@
 //! Columns, in order: `point` (index in the full expansion), `workload` (file stem), one
 //! column per swept key (dotted name), then the derived hardware figures `sram_kib`,
 //! `dram_gbps`, `pe_count`, then the search result `feasible`, `seconds_per_step`,
-//! `memory_bytes`, `sram_peak_bytes`, `dram_peak_bytes`, `ssd_peak_bytes`, `energy_j`,
-//! `bound`, `schedule`, `lower_bound_s`, `gap`, and `pareto`. Numbers are written in
+//! `optimal_seconds`, `memory_bytes`, `sram_peak_bytes`, `dram_peak_bytes`, `ssd_peak_bytes`, `energy_j`,
+//! `bound`, `schedule`, `lower_bound_s`, `gap`, `sim_seconds` (cycle-level seconds with
+//! `--engine cycle`, else empty) and `pareto`. Numbers are written in
 //! Rust's shortest round-trip form, so reading a cell back yields the same `f64` and a
 //! merged table is byte-identical to a single run. No wall-clock or host column exists.
 
@@ -15,8 +16,11 @@ use crate::error::{Error, Result};
 pub struct Outcome {
     /// True when the best schedule fits every tier.
     pub feasible: bool,
-    /// Seconds per optimizer step of the best schedule.
+    /// Seconds per optimizer step of the chosen schedule (the least memory within the
+    /// search's time slack of the fastest).
     pub seconds_per_step: f64,
+    /// Seconds per optimizer step of the fastest feasible schedule (the time optimum).
+    pub optimal_seconds: f64,
     /// Total tuning memory (bytes) of the best schedule.
     pub memory_bytes: u64,
     /// Peak bytes held in SRAM, DRAM and SSD.
@@ -31,15 +35,18 @@ pub struct Outcome {
     pub lower_bound_s: f64,
     /// Optimality gap `seconds / lower_bound - 1`.
     pub gap: f64,
+    /// Seconds of the chosen schedule on the cycle-level simulator, when it was run.
+    pub sim_seconds: Option<f64>,
 }
 
 /// Column names after the swept keys.
-pub const TAIL_COLUMNS: [&str; 15] = [
+pub const TAIL_COLUMNS: [&str; 17] = [
     "sram_kib",
     "dram_gbps",
     "pe_count",
     "feasible",
     "seconds_per_step",
+    "optimal_seconds",
     "memory_bytes",
     "sram_peak_bytes",
     "dram_peak_bytes",
@@ -49,6 +56,7 @@ pub const TAIL_COLUMNS: [&str; 15] = [
     "schedule",
     "lower_bound_s",
     "gap",
+    "sim_seconds",
     "pareto",
 ];
 
@@ -104,6 +112,7 @@ impl SweepTable {
                     r.pe_count.to_string(),
                     o.feasible.to_string(),
                     o.seconds_per_step.to_string(),
+                    o.optimal_seconds.to_string(),
                     o.memory_bytes.to_string(),
                     o.peak_bytes[0].to_string(),
                     o.peak_bytes[1].to_string(),
@@ -113,6 +122,7 @@ impl SweepTable {
                     o.schedule.clone(),
                     o.lower_bound_s.to_string(),
                     o.gap.to_string(),
+                    o.sim_seconds.map(|x| x.to_string()).unwrap_or_default(),
                     "false".to_string(),
                 ]);
                 c

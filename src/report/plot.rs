@@ -262,6 +262,8 @@ fn draw_line<DB: DrawingBackend>(root: &DrawingArea<DB, Shift>, c: &LineChart) -
     let all = || c.series.iter().flat_map(|s| s.points.iter());
     let (x0, x1) = span(all().map(|p| tx(p.0)), false);
     let (y0, y1) = span(all().map(|p| p.1), true);
+    // Headroom above the data for the legend box (upper right).
+    let y1 = y0 + (y1 - y0) * (1.0 + 0.09 * (c.series.len().min(10) as f64 + 1.0));
     let keys = key_points(all().map(|p| tx(p.0)), 12);
     let mut chart = ChartBuilder::on(root)
         .caption(&c.title, title_font())
@@ -284,6 +286,9 @@ fn draw_line<DB: DrawingBackend>(root: &DrawingArea<DB, Shift>, c: &LineChart) -
         .map_err(de)?;
     for (i, s) in c.series.iter().enumerate() {
         let col = color(i);
+        // Earlier series are drawn wider so that coinciding lines stay visible as bands.
+        let width = 6u32.saturating_sub(i as u32).max(2);
+        let radius = width as i32 + 1;
         let pts: Vec<(f64, f64)> = s
             .points
             .iter()
@@ -291,12 +296,14 @@ fn draw_line<DB: DrawingBackend>(root: &DrawingArea<DB, Shift>, c: &LineChart) -
             .map(|p| (tx(p.0), p.1))
             .collect();
         chart
-            .draw_series(LineSeries::new(pts.clone(), col.stroke_width(3)))
+            .draw_series(LineSeries::new(pts.clone(), col.stroke_width(width)))
             .map_err(de)?
             .label(&s.label)
-            .legend(move |(x, y)| PathElement::new(vec![(x, y), (x + 24, y)], col.stroke_width(3)));
+            .legend(move |(x, y)| {
+                PathElement::new(vec![(x, y), (x + 24, y)], col.stroke_width(width))
+            });
         chart
-            .draw_series(pts.iter().map(|&p| Circle::new(p, 5, col.filled())))
+            .draw_series(pts.iter().map(|&p| Circle::new(p, radius, col.filled())))
             .map_err(de)?;
     }
     chart
@@ -365,7 +372,7 @@ fn draw_bars<DB: DrawingBackend>(root: &DrawingArea<DB, Shift>, c: &BarChart) ->
     root.fill(&WHITE).map_err(de)?;
     let n = c.categories.len().max(1) as f64;
     let (_, y1) = span(c.series.iter().flat_map(|s| s.1.iter().copied()), true);
-    let y1 = y1 * 1.08; // room for value labels
+    let y1 = y1 * 1.3; // room for value labels and the legend above the tallest bar
     let keys: Vec<f64> = (0..c.categories.len()).map(|i| i as f64 + 0.5).collect();
     let mut chart = ChartBuilder::on(root)
         .caption(&c.title, title_font())

@@ -1,6 +1,7 @@
 //! The plots of `edgesim sweep` / `edgesim merge`, drawn from a sweep table: per workload,
-//! time per step against SRAM capacity (or the first numeric swept key) with one line per
-//! combination of the other swept keys (e.g. per DRAM bandwidth), and a scatter of time
+//! time per step against the PE count (when the array shape is swept), SRAM capacity, or
+//! the first numeric swept key, with one line per combination of the other swept keys
+//! (e.g. per DRAM bandwidth), and a scatter of time
 //! against memory with the Pareto front highlighted.
 
 use super::plot::{self, LineChart, ScatterChart, Series};
@@ -66,16 +67,22 @@ pub fn write_sweep_plots(dir: &Path, t: &SweepTable) -> Result<Vec<PathBuf>> {
     let par = t.column("pareto")?;
     let gbps = t.column("dram_gbps")?;
 
-    // x axis: SRAM capacity when swept, else the first numeric swept key.
+    // x axis: the PE count when the array shape is swept (fastest shape per count), else
+    // SRAM capacity when swept, else the first numeric swept key. Lines: one per value
+    // combination of the remaining swept keys.
     let numeric = |c: usize| t.rows.iter().all(|r| r[c].parse::<f64>().is_ok());
-    let x_key = keys
-        .iter()
-        .find(|k| k.as_str() == "sram.capacity_kib")
-        .or_else(|| {
-            keys.iter()
-                .find(|k| t.column(k).map(numeric).unwrap_or(false))
-        })
-        .cloned();
+    let is_pe = |k: &str| k.starts_with("compute.pe_");
+    let x_key: Option<String> = if keys.iter().any(|k| is_pe(k)) {
+        Some("pe_count".into())
+    } else {
+        keys.iter()
+            .find(|k| k.as_str() == "sram.capacity_kib")
+            .or_else(|| {
+                keys.iter()
+                    .find(|k| t.column(k).map(numeric).unwrap_or(false))
+            })
+            .cloned()
+    };
     let mut workloads: Vec<String> = Vec::new();
     for r in &t.rows {
         if !workloads.contains(&r[wl]) {
@@ -92,25 +99,30 @@ pub fn write_sweep_plots(dir: &Path, t: &SweepTable) -> Result<Vec<PathBuf>> {
             let xc = t.column(xk)?;
             let others: Vec<usize> = keys
                 .iter()
-                .filter(|k| *k != xk)
+                .filter(|k| *k != xk && !(xk == "pe_count" && is_pe(k)))
                 .map(|k| t.column(k))
                 .collect::<Result<_>>()?;
-            let dram_only =
-                !others.is_empty() && others.iter().all(|&c| t.header[c].starts_with("dram."));
             let mut series: Vec<(Vec<String>, Series)> = Vec::new();
             for &i in &rows {
                 let r = &t.rows[i];
                 let group: Vec<String> = others.iter().map(|&c| r[c].clone()).collect();
-                let label = if dram_only {
-                    format!("DRAM {} GB/s", plot::tick(t.num(i, gbps)?))
-                } else if others.is_empty() {
+                let label = if others.is_empty() {
                     w.clone()
                 } else {
-                    others
-                        .iter()
-                        .map(|&c| format!("{} = {}", t.header[c], r[c]))
-                        .collect::<Vec<_>>()
-                        .join(", ")
+                    let mut parts: Vec<String> = Vec::new();
+                    for &c in &others {
+                        let part = match t.header[c].as_str() {
+                            "sram.capacity_kib" => format!("SRAM {} KiB", r[c]),
+                            "dram.data_rate_mtps" | "dram.bus_width_bits" => {
+                                format!("DRAM {} GB/s", plot::tick(t.num(i, gbps)?))
+                            }
+                            h => format!("{h} = {}", r[c]),
+                        };
+                        if !parts.contains(&part) {
+                            parts.push(part);
+                        }
+                    }
+                    parts.join(", ")
                 };
                 let pt = (t.num(i, xc)?, t.num(i, secs)?);
                 match series.iter_mut().find(|(g, _)| *g == group) {
@@ -126,16 +138,31 @@ pub fn write_sweep_plots(dir: &Path, t: &SweepTable) -> Result<Vec<PathBuf>> {
             }
             let mut series: Vec<Series> = series.into_iter().map(|(_, s)| s).collect();
             for s in &mut series {
-                s.points.sort_by(|a, b| a.0.total_cmp(&b.0));
+                // Several points at one x (array shapes with the same PE count): keep the
+                // fastest, the shape a designer would pick; sweep.csv has them all.
+                s.points
+                    .sort_by(|a, b| a.0.total_cmp(&b.0).then(a.1.total_cmp(&b.1)));
+                s.points.dedup_by(|later, first| later.0 == first.0);
             }
             let log2_x = series
                 .iter()
                 .flat_map(|s| s.points.iter())
                 .all(|p| p.0 > 0.0)
-                && xk.ends_with("_kib");
+                && (xk.ends_with("_kib") || xk == "pe_count");
+            let (x_label, title) = if xk == "pe_count" {
+                (
+                    "PE count (rows x columns)".to_string(),
+                    format!("{w}: time per step vs PE count (fastest shape)"),
+                )
+            } else {
+                (
+                    key_label(xk),
+                    format!("{w}: time per optimizer step vs {}", key_label(xk)),
+                )
+            };
             let chart = LineChart {
-                title: format!("{w}: time per optimizer step vs {}", key_label(xk)),
-                x_label: key_label(xk),
+                title,
+                x_label,
                 y_label: "time per optimizer step (s)".into(),
                 log2_x,
                 series,
@@ -179,5 +206,76 @@ mod tests {
         assert_eq!(key_label("ssd.read_gbps"), "ssd.read (GB/s)");
         assert_eq!(key_label("dram.energy_pj_per_byte"), "dram.energy (pJ/B)");
         assert_eq!(key_label("compute.dataflow"), "compute.dataflow");
+    }
+}
+
+#[cfg(test)]
+mod plot_tests {
+    use super::*;
+    use crate::dse::table::TAIL_COLUMNS;
+
+    /// A two-point table with the given swept keys and values.
+    fn table(keys: &[&str], rows: &[(&[&str], f64)]) -> SweepTable {
+        let mut header: Vec<String> = vec!["point".into(), "workload".into()];
+        header.extend(keys.iter().map(|k| k.to_string()));
+        header.extend(TAIL_COLUMNS.iter().map(|s| s.to_string()));
+        let rows = rows
+            .iter()
+            .enumerate()
+            .map(|(i, (vals, secs))| {
+                let mut r = vec![i.to_string(), "w".to_string()];
+                r.extend(vals.iter().map(|v| v.to_string()));
+                r.extend(
+                    [
+                        "512",
+                        "25.6",
+                        "1024",
+                        "true",
+                        &secs.to_string(),
+                        &secs.to_string(),
+                        "1073741824",
+                        "1",
+                        "2",
+                        "3",
+                        "5",
+                        "compute",
+                        "row",
+                        "1",
+                        "0.1",
+                        "",
+                        "true",
+                    ]
+                    .iter()
+                    .map(|s| s.to_string()),
+                );
+                r
+            })
+            .collect();
+        SweepTable { header, rows }
+    }
+
+    #[test]
+    fn x_axis_follows_the_swept_keys() {
+        let dir = tempfile::tempdir().unwrap();
+        let t = table(
+            &["dram.data_rate_mtps", "sram.capacity_kib"],
+            &[(&["1600", "256"], 2.0), (&["1600", "512"], 1.0)],
+        );
+        let files = write_sweep_plots(dir.path(), &t).unwrap();
+        assert!(
+            files
+                .iter()
+                .any(|f| f.ends_with("time_vs_sram_capacity_kib_w.png"))
+        );
+        assert!(files.iter().any(|f| f.ends_with("pareto_w.svg")));
+        let t = table(
+            &["compute.pe_cols", "compute.pe_rows"],
+            &[(&["16", "32"], 2.0), (&["32", "16"], 1.5)],
+        );
+        let files = write_sweep_plots(dir.path(), &t).unwrap();
+        assert!(
+            files.iter().any(|f| f.ends_with("time_vs_pe_count_w.png")),
+            "{files:?}"
+        );
     }
 }
