@@ -6,7 +6,7 @@
 //!
 //! - **MAC array**: `native MACs x mac_energy_pj`, where native MACs are the dense MACs
 //!   x `mac_cost(w_bits, a_bits)` (a bit-flexible PE spends energy per 2-bit brick used,
-//!   a fixed-precision PE per native pass) x [`mac_energy_fraction`] (with zero skipping
+//!   a fixed-precision PE per native pass) x [`Compute::mac_energy_fraction`](crate::hw::Compute::mac_energy_fraction) (with zero skipping
 //!   only the MACs of non-zero weights fire: `1 - sparsity`; the skipping inefficiency
 //!   `sparse_efficiency` costs cycles, i.e. idle PEs, not MACs).
 //! - **Vector unit**: element operations x `vector_energy_pj` (norms, softmax,
@@ -28,17 +28,8 @@
 //! energy equals the analytic energy of the same steps under every option).
 
 use super::types::Step;
-use crate::hw::{Compute, HwConfig, SparsitySupport};
+use crate::hw::HwConfig;
 use serde::Serialize;
-
-/// Fraction of the dense MACs of a weight GEMM that fire (and cost energy) at weight
-/// `sparsity`: `1 - sparsity` with zero skipping, 1 on a dense array.
-pub fn mac_energy_fraction(c: &Compute, sparsity: f64) -> f64 {
-    match c.sparsity {
-        SparsitySupport::SkipZeros => 1.0 - sparsity.clamp(0.0, 1.0),
-        SparsitySupport::Dense => 1.0,
-    }
-}
 
 /// Per-access energies from the hardware file (pJ).
 #[derive(Debug, Clone, Copy, PartialEq, Serialize)]
@@ -202,9 +193,9 @@ mod tests {
         let mut hw = HwConfig::paper_default();
         // skip-zeros with 80% efficiency: half the weights zero -> half the MACs fire
         // (cycles shrink only by 40%, see Compute::sparse_fraction).
-        assert_eq!(mac_energy_fraction(&hw.compute, 0.5), 0.5);
+        assert_eq!(hw.compute.mac_energy_fraction(0.5), 0.5);
         assert!((hw.compute.sparse_fraction(0.5) - 0.6).abs() < 1e-12);
-        hw.compute.sparsity = SparsitySupport::Dense;
-        assert_eq!(mac_energy_fraction(&hw.compute, 0.5), 1.0);
+        hw.compute.sparsity = crate::hw::SparsitySupport::Dense;
+        assert_eq!(hw.compute.mac_energy_fraction(0.5), 1.0);
     }
 }

@@ -108,6 +108,16 @@ impl Compute {
             SparsitySupport::Dense => 1.0,
         }
     }
+
+    /// Fraction of the dense MACs of a weight GEMM that fire, and so cost energy, at weight
+    /// `sparsity`: `1 - sparsity` with zero skipping (imperfect skipping efficiency costs
+    /// idle cycles, see [`Compute::sparse_fraction`], not extra MACs), 1 on a dense array.
+    pub fn mac_energy_fraction(&self, sparsity: f64) -> f64 {
+        match self.sparsity {
+            SparsitySupport::SkipZeros => 1.0 - sparsity.clamp(0.0, 1.0),
+            SparsitySupport::Dense => 1.0,
+        }
+    }
 }
 
 /// On-chip SRAM (global buffer).

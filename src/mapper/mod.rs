@@ -152,7 +152,7 @@ pub struct GemmMapping {
     /// Bytes moved between SRAM and the array over all repetitions.
     pub sram_port_bytes: f64,
     /// Native-MAC equivalents executed (MACs x mac_cost x the fraction that fires,
-    /// [`crate::cost::energy::mac_energy_fraction`]), for energy.
+    /// [`crate::hw::Compute::mac_energy_fraction`]), for energy.
     pub native_macs: f64,
 }
 
@@ -326,7 +326,7 @@ pub fn map_uncached(
         1.0
     };
     let fired = if g.b_is_weight {
-        crate::cost::energy::mac_energy_fraction(&hw.compute, g.sparsity)
+        hw.compute.mac_energy_fraction(g.sparsity)
     } else {
         1.0
     };
