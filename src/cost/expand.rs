@@ -143,16 +143,8 @@ pub fn step_seconds(hw: &HwConfig, mode: Mode, prefetch: bool, s: &Step) -> (f64
     let wd = s.w_to_dram.total() as f64;
     let rd = s.r_to_dram.total() as f64;
     let ws = s.w_to_ssd.total() as f64;
-    let t_rd = if rd > 0.0 {
-        rd / r.ssd_r + r.ssd_lat
-    } else {
-        0.0
-    };
-    let t_ws = if ws > 0.0 {
-        ws / r.ssd_w + r.ssd_lat
-    } else {
-        0.0
-    };
+    let t_rd = r.ssd_read_seconds(rd);
+    let t_ws = r.ssd_write_seconds(ws);
     let t_c = ((s.array_cycles.max(s.sram_port_cycles) + s.vector_cycles) as f64) / r.clock;
     combine(
         mode,
@@ -179,17 +171,7 @@ pub fn steps_seconds(hw: &HwConfig, mode: Mode, prefetch: bool, steps: &[Step]) 
     }
     let first = &steps[0];
     let last = &steps[steps.len() - 1];
-    let rd = first.r_to_dram.total() as f64;
-    let ws = last.w_to_ssd.total() as f64;
-    let fill = if rd > 0.0 {
-        rd / r.ssd_r + r.ssd_lat
-    } else {
-        0.0
-    };
-    let drain = if ws > 0.0 {
-        ws / r.ssd_w + r.ssd_lat
-    } else {
-        0.0
-    };
+    let fill = r.ssd_read_seconds(first.r_to_dram.total() as f64);
+    let drain = r.ssd_write_seconds(last.w_to_ssd.total() as f64);
     sum + fill + drain
 }

@@ -222,28 +222,19 @@ impl Model {
         (self.trace.stored_weight_bytes() + unpaired) as f64
     }
 
+    /// Sum over the trace's entries of `bytes` of each (accumulated in f64).
+    fn entries_sum(&self, bytes: impl Fn(&TraceEntry) -> u64) -> f64 {
+        self.trace.entries.iter().map(|e| bytes(e) as f64).sum()
+    }
+
     fn grad_opt_total(&self) -> f64 {
-        self.trace
-            .entries
-            .iter()
-            .map(|e| (e.grad_bytes + e.optimizer_bytes) as f64)
-            .sum()
+        self.entries_sum(|e| e.grad_bytes + e.optimizer_bytes)
     }
 
     fn optimizer_detail(&self) -> Detail {
-        let t: f64 = self
-            .trace
-            .entries
-            .iter()
-            .map(|e| e.trainable_bytes as f64)
-            .sum();
-        let g: f64 = self.trace.entries.iter().map(|e| e.grad_bytes as f64).sum();
-        let o: f64 = self
-            .trace
-            .entries
-            .iter()
-            .map(|e| e.optimizer_bytes as f64)
-            .sum();
+        let t = self.entries_sum(|e| e.trainable_bytes);
+        let g = self.entries_sum(|e| e.grad_bytes);
+        let o = self.entries_sum(|e| e.optimizer_bytes);
         // Trainable parameters are 16-bit in the trace (workload::TRAINABLE_BYTES_PER_PARAM).
         let params = t / crate::workload::TRAINABLE_BYTES_PER_PARAM as f64;
         let ops = if o > 0.0 {

@@ -31,6 +31,29 @@ impl Rates {
             clock: hw.clock_hz(),
         }
     }
+
+    /// Seconds to read `bytes` from the SSD (see [`Rates::ssd_seconds`]).
+    #[inline]
+    pub fn ssd_read_seconds(&self, bytes: f64) -> f64 {
+        self.ssd_seconds(bytes, self.ssd_r)
+    }
+
+    /// Seconds to write `bytes` to the SSD (see [`Rates::ssd_seconds`]).
+    #[inline]
+    pub fn ssd_write_seconds(&self, bytes: f64) -> f64 {
+        self.ssd_seconds(bytes, self.ssd_w)
+    }
+
+    /// Seconds of one SSD transfer of `bytes` at `rate` B/s: the transfer plus one access
+    /// latency, nothing when no bytes move.
+    #[inline]
+    fn ssd_seconds(&self, bytes: f64, rate: f64) -> f64 {
+        if bytes > 0.0 {
+            bytes / rate + self.ssd_lat
+        } else {
+            0.0
+        }
+    }
 }
 
 /// Combines a step's per-link times by mode (see [`Mode`]); `bus` is the time of all its
@@ -182,17 +205,11 @@ impl Row {
     #[inline]
     fn ssd_times(&self, f: &[f64; 3], r: &Rates) -> (f64, f64, f64) {
         let (rb, wb) = self.ssd_bytes(f);
-        let t_rd = if rb > 0.0 {
-            rb / r.ssd_r + r.ssd_lat
-        } else {
-            0.0
-        };
-        let t_ws = if wb > 0.0 {
-            wb / r.ssd_w + r.ssd_lat
-        } else {
-            0.0
-        };
-        (t_rd, t_ws, (rb + wb) / r.dram)
+        (
+            r.ssd_read_seconds(rb),
+            r.ssd_write_seconds(wb),
+            (rb + wb) / r.dram,
+        )
     }
 
     /// Step time only: the same function as [`combine`], specialised for the inner loop
@@ -405,23 +422,8 @@ impl Table {
                 self.mem.sram_peak, self.sram_cap
             ));
         }
-        let d = self.dram_peak(p);
-        if d > self.dram_cap {
-            return Some(format!(
-                "DRAM: peak {:.3} GiB exceeds {:.3} GiB",
-                d / GIB,
-                self.dram_cap / GIB
-            ));
-        }
-        let s = self.ssd_peak(p);
-        if s > self.ssd_cap {
-            return Some(format!(
-                "SSD: peak {:.3} GiB exceeds {:.3} GiB",
-                s / GIB,
-                self.ssd_cap / GIB
-            ));
-        }
-        None
+        overflow("DRAM", self.dram_peak(p), self.dram_cap)
+            .or_else(|| overflow("SSD", self.ssd_peak(p), self.ssd_cap))
     }
 
     /// True when every tier fits.
@@ -464,3 +466,14 @@ impl Table {
 }
 
 pub(crate) const GIB: f64 = (1u64 << 30) as f64;
+
+/// Why a memory tier does not fit: `None` unless `peak` exceeds `cap` (bytes).
+fn overflow(tier: &str, peak: f64, cap: f64) -> Option<String> {
+    (peak > cap).then(|| {
+        format!(
+            "{tier}: peak {:.3} GiB exceeds {:.3} GiB",
+            peak / GIB,
+            cap / GIB
+        )
+    })
+}

@@ -244,28 +244,17 @@ mod tests {
         // M=N=K=256 at 8 bit, tiles 64^3, order (m, n, k): A re-read per n tile (x4),
         // B re-read per m tile (x4), C written once (k innermost).
         let g = shape(256, 256, 256);
-        let t = traffic(
-            &g,
-            Tile {
-                m: 64,
-                k: 64,
-                n: 64,
-            },
-            &[Dim::M, Dim::N, Dim::K],
-        );
+        let tile = Tile {
+            m: 64,
+            k: 64,
+            n: 64,
+        };
+        let t = traffic(&g, tile, &[Dim::M, Dim::N, Dim::K]);
         assert_eq!(t.a_read, 4.0 * 65536.0);
         assert_eq!(t.b_read, 4.0 * 65536.0);
         assert_eq!((t.c_read, t.c_write), (0.0, 65536.0));
         // Order (k, m, n): C visited 4 times: 3 spills + 3 reloads of 4-byte partials.
-        let t = traffic(
-            &g,
-            Tile {
-                m: 64,
-                k: 64,
-                n: 64,
-            },
-            &[Dim::K, Dim::M, Dim::N],
-        );
+        let t = traffic(&g, tile, &[Dim::K, Dim::M, Dim::N]);
         assert_eq!(t.a_read, 65536.0);
         assert_eq!(t.b_read, 4.0 * 65536.0);
         assert_eq!(t.c_read, 3.0 * 65536.0 * 4.0);
