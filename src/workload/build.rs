@@ -150,6 +150,30 @@ fn gemm(
     }
 }
 
+/// A GEMM against a decoder linear compressed per the layer policy (`w_bits`, `sparsity`)
+/// with `a_bits` activations, rows stacked over the micro-batch.
+fn policy_weight_gemm(
+    name: impl Into<String>,
+    m: u64,
+    k: u64,
+    n: u64,
+    lp: &LayerPolicy,
+    a_bits: u32,
+) -> GemmOp {
+    gemm(
+        name,
+        m,
+        k,
+        n,
+        1,
+        lp.w_bits,
+        a_bits,
+        lp.sparsity,
+        BOperand::Weight,
+        false,
+    )
+}
+
 /// A dense 16-bit GEMM against a stored weight (adapters, LM heads, side projections),
 /// rows stacked over the micro-batch.
 fn weight16_gemm(name: impl Into<String>, m: u64, k: u64, n: u64) -> GemmOp {
@@ -248,17 +272,13 @@ fn decoder_fwd(
     for mm in layer_forward_matmuls(m, s) {
         match mm.kind {
             MatMulKind::Linear(l) => {
-                e.gemms.push(gemm(
+                e.gemms.push(policy_weight_gemm(
                     l.name(),
                     mm.m,
                     mm.k,
                     mm.n,
-                    1,
-                    lp.w_bits,
+                    lp,
                     lp.a_bits,
-                    lp.sparsity,
-                    BOperand::Weight,
-                    false,
                 ));
                 if role.adapters.contains(&l) {
                     let (i, o) = l.dims(m);
@@ -321,18 +341,8 @@ fn decoder_bwd(
     let linear_bwd = |e: &mut TraceEntry, l: Linear| {
         let (i, o) = l.dims(m);
         let n = l.name();
-        e.gemms.push(gemm(
-            format!("dgrad_{n}"),
-            s,
-            o,
-            i,
-            1,
-            lp.w_bits,
-            16,
-            lp.sparsity,
-            BOperand::Weight,
-            false,
-        ));
+        e.gemms
+            .push(policy_weight_gemm(format!("dgrad_{n}"), s, o, i, lp, 16));
         if role.full {
             e.gemms.push(activation_gemm(
                 format!("wgrad_{n}"),
