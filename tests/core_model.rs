@@ -8,25 +8,12 @@ use edgesim::hw::HwConfig;
 use edgesim::search::{SearchOptions, search};
 use edgesim::workload::{BOperand, EntryKind, GemmOp, Pass, Trace, TraceEntry, VectorOp, Workload};
 use proptest::prelude::*;
-use std::collections::BTreeMap;
 
 fn entry(label: &str, pass: Pass, gemms: Vec<GemmOp>, vector: Vec<VectorOp>) -> TraceEntry {
     TraceEntry {
-        label: label.into(),
-        kind: EntryKind::Decoder,
-        layer: 0,
-        pass,
         gemms,
         vector_ops: vector,
-        weight_bytes: 0,
-        act_in_bytes: 0,
-        act_out_bytes: 0,
-        saved_bytes: 0,
-        checkpoint_bytes: 0,
-        grad_bytes: 0,
-        trainable_bytes: 0,
-        optimizer_bytes: 0,
-        flops_by_precision: BTreeMap::new(),
+        ..TraceEntry::empty(label, EntryKind::Decoder, 0, pass)
     }
 }
 

@@ -416,13 +416,18 @@ fn load_err(dir: &Path) -> String {
     e.to_string()
 }
 
+/// Writes `t` as a single-file checkpoint in `dtype` and returns the load error.
+fn load_err_of(t: &Tensors, dtype: Dtype) -> String {
+    let dir = tempfile::tempdir().unwrap();
+    write_ckpt(dir.path(), &SHAPE, t, dtype);
+    load_err(dir.path())
+}
+
 #[test]
 fn missing_tensor_is_named_with_file() {
-    let dir = tempfile::tempdir().unwrap();
     let mut t = make_tensors(&SHAPE, 5);
     t.remove("model.layers.1.self_attn.k_proj.weight");
-    write_ckpt(dir.path(), &SHAPE, &t, Dtype::F32);
-    let e = load_err(dir.path());
+    let e = load_err_of(&t, Dtype::F32);
     assert!(e.contains("model.safetensors"), "{e}");
     assert!(
         e.contains("model.layers.1.self_attn.k_proj.weight") && e.contains("missing"),
@@ -432,14 +437,12 @@ fn missing_tensor_is_named_with_file() {
 
 #[test]
 fn wrong_shape_reports_expected_and_found() {
-    let dir = tempfile::tempdir().unwrap();
     let mut t = make_tensors(&SHAPE, 6);
     t.insert(
         "model.layers.0.mlp.down_proj.weight".into(),
         (vec![24, 16], vec![0.0; 384]),
     );
-    write_ckpt(dir.path(), &SHAPE, &t, Dtype::F32);
-    let e = load_err(dir.path());
+    let e = load_err_of(&t, Dtype::F32);
     assert!(
         e.contains("model.safetensors") && e.contains("model.layers.0.mlp.down_proj.weight"),
         "{e}"
@@ -471,11 +474,9 @@ fn bad_dtype_is_named() {
 
 #[test]
 fn non_finite_weights_and_biases_are_refused() {
-    let dir = tempfile::tempdir().unwrap();
     let mut t = make_tensors(&SHAPE, 11);
     t.get_mut("model.layers.1.mlp.up_proj.weight").unwrap().1[5] = f32::NAN;
-    write_ckpt(dir.path(), &SHAPE, &t, Dtype::F16);
-    let e = load_err(dir.path());
+    let e = load_err_of(&t, Dtype::F16);
     assert!(
         e.contains("model.layers.1.mlp.up_proj.weight") && e.contains("index 5"),
         "{e}"
@@ -486,8 +487,7 @@ fn non_finite_weights_and_biases_are_refused() {
         "model.layers.0.self_attn.q_proj.bias".into(),
         (vec![16], vec![0.0; 16]),
     );
-    write_ckpt(dir.path(), &SHAPE, &t, Dtype::F32);
-    let e = load_err(dir.path());
+    let e = load_err_of(&t, Dtype::F32);
     assert!(
         e.contains("model.layers.0.self_attn.q_proj.bias") && e.contains("bias"),
         "{e}"

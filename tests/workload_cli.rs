@@ -1,6 +1,7 @@
 //! End-to-end checks of `edgesim trace` and the LUC policy command: exit codes, output
 //! formats, and that a failure leaves no output file.
 
+use std::path::Path;
 use std::process::Command;
 
 fn edgesim(args: &[&str]) -> std::process::Output {
@@ -9,6 +10,22 @@ fn edgesim(args: &[&str]) -> std::process::Output {
         .current_dir(std::env::temp_dir())
         .output()
         .unwrap()
+}
+
+/// `edgesim luc policy` from pruning sensitivities `csv` at `bits` and sparsity 0.5.
+fn luc_policy(csv: &Path, bits: &str, out: &Path) -> std::process::Output {
+    edgesim(&[
+        "luc",
+        "policy",
+        "--sensitivity",
+        csv.to_str().unwrap(),
+        "--bits",
+        bits,
+        "--sparsity",
+        "0.5",
+        "--out",
+        out.to_str().unwrap(),
+    ])
 }
 
 #[test]
@@ -38,34 +55,12 @@ fn bad_inputs_exit_with_code_2() {
     let csv = dir.path().join("s.csv");
     std::fs::write(&csv, "layer,sparsity,sample,mse\n0,0.5,0,1\n1,0.5,0,-2\n").unwrap();
     let out = dir.path().join("p.toml");
-    let o = edgesim(&[
-        "luc",
-        "policy",
-        "--sensitivity",
-        csv.to_str().unwrap(),
-        "--bits",
-        "4",
-        "--sparsity",
-        "0.5",
-        "--out",
-        out.to_str().unwrap(),
-    ]);
+    let o = luc_policy(&csv, "4", &out);
     assert_eq!(o.status.code(), Some(2));
     let err = String::from_utf8_lossy(&o.stderr);
     assert!(err.contains("line 3, column mse"), "{err}");
     assert!(!out.exists());
 
-    let o = edgesim(&[
-        "luc",
-        "policy",
-        "--sensitivity",
-        csv.to_str().unwrap(),
-        "--bits",
-        "0",
-        "--sparsity",
-        "0.5",
-        "--out",
-        out.to_str().unwrap(),
-    ]);
+    let o = luc_policy(&csv, "0", &out);
     assert_eq!(o.status.code(), Some(2));
 }

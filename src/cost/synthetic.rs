@@ -9,7 +9,6 @@
 //! 7 linears are the trainable parameters (16-bit, Adam fp32 moments).
 
 use crate::workload::{BOperand, EntryKind, GemmOp, Pass, Trace, TraceEntry, VectorOp};
-use std::collections::BTreeMap;
 
 /// Shape numbers of a synthetic trace.
 #[derive(Debug, Clone, Copy, PartialEq)]
@@ -141,10 +140,6 @@ pub fn synthetic_trace(s: &SyntheticSpec) -> Trace {
             0
         };
         entries.push(TraceEntry {
-            label: format!("L{l}.fwd"),
-            kind: EntryKind::Decoder,
-            layer: l,
-            pass: Pass::Fwd,
             gemms,
             vector_ops: vec_ops(false),
             weight_bytes: weight_bytes + if trains { lora_params * 2 } else { 0 },
@@ -152,10 +147,9 @@ pub fn synthetic_trace(s: &SyntheticSpec) -> Trace {
             act_out_bytes: hidden_bytes,
             saved_bytes: saved,
             checkpoint_bytes: if saved > 0 { hidden_bytes } else { 0 },
-            grad_bytes: 0,
             trainable_bytes: if trains { lora_params * 2 } else { 0 },
             optimizer_bytes: if trains { lora_params * 8 } else { 0 },
-            flops_by_precision: BTreeMap::new(),
+            ..TraceEntry::empty(format!("L{l}.fwd"), EntryKind::Decoder, l, Pass::Fwd)
         });
     }
     for l in (first_bwd..s.layers).rev() {
@@ -175,21 +169,13 @@ pub fn synthetic_trace(s: &SyntheticSpec) -> Trace {
             ));
         }
         entries.push(TraceEntry {
-            label: format!("L{l}.bwd"),
-            kind: EntryKind::Decoder,
-            layer: l,
-            pass: Pass::Bwd,
             gemms,
             vector_ops: vec_ops(true),
             weight_bytes: weight_bytes + lora_params * 2,
             act_in_bytes: hidden_bytes,
             act_out_bytes: hidden_bytes,
-            saved_bytes: 0,
-            checkpoint_bytes: 0,
             grad_bytes: if s.lora_rank > 0 { lora_params * 2 } else { 0 },
-            trainable_bytes: 0,
-            optimizer_bytes: 0,
-            flops_by_precision: BTreeMap::new(),
+            ..TraceEntry::empty(format!("L{l}.bwd"), EntryKind::Decoder, l, Pass::Bwd)
         });
     }
     Trace {

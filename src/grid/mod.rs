@@ -239,26 +239,9 @@ impl Grid {
 pub(crate) mod tests {
     use super::*;
     use crate::workload::{EntryKind, TraceEntry};
-    use std::collections::BTreeMap;
 
     pub fn entry(label: &str, layer: u32, pass: Pass) -> TraceEntry {
-        TraceEntry {
-            label: label.into(),
-            kind: EntryKind::Decoder,
-            layer,
-            pass,
-            gemms: vec![],
-            vector_ops: vec![],
-            weight_bytes: 0,
-            act_in_bytes: 0,
-            act_out_bytes: 0,
-            saved_bytes: 0,
-            checkpoint_bytes: 0,
-            grad_bytes: 0,
-            trainable_bytes: 0,
-            optimizer_bytes: 0,
-            flops_by_precision: BTreeMap::new(),
-        }
+        TraceEntry::empty(label, EntryKind::Decoder, layer, pass)
     }
 
     fn trace3() -> Trace {

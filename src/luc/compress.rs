@@ -19,7 +19,7 @@
 
 use crate::error::{Error, Result};
 use crate::luc::checkpoint::{Checkpoint, LayerWeights, Linear};
-use crate::luc::model::{Rope, decoder_layer_batch, embed_batch, rms_norm};
+use crate::luc::model::{calibration_batch, decoder_layer_batch, rms_norm};
 use crate::luc::prune::{PruneMethod, SparsityPattern, prune};
 use crate::luc::quant::{Granularity, MAX_BITS, MIN_BITS, quantize};
 use crate::luc::sensitivity::{LayerCalibration, py_float, segment_mse};
@@ -163,20 +163,8 @@ pub fn compress(
     on_layer: &(dyn Fn(usize) + Sync),
 ) -> Result<(Checkpoint, CompressReport)> {
     check_policy(ckpt, policy, policy_file)?;
-    if samples.is_empty() || samples.iter().any(Vec::is_empty) {
-        return Err(Error::input(
-            "calibration",
-            "samples",
-            "need at least one non-empty sample",
-        ));
-    }
     let cfg = &ckpt.config;
-    let rope = Rope::new(
-        samples.iter().map(Vec::len).max().unwrap_or(0),
-        cfg.head_dim,
-        cfg.rope_theta,
-    );
-    let (mut x, lens) = embed_batch(ckpt, samples, "calibration")?;
+    let (mut x, lens, rope) = calibration_batch(ckpt, samples)?;
     // The dense model's stream, for the end-to-end error.
     let mut dense_x = x.clone();
     let mut out = ckpt.clone();
@@ -319,6 +307,7 @@ impl CompressReport {
 mod tests {
     use super::*;
 
+    use crate::luc::checkpoint::linear_shape;
     use crate::luc::synth::{SynthShape, synth};
 
     fn samples() -> Vec<Vec<u32>> {
@@ -367,7 +356,7 @@ mod tests {
             // Per linear: 4-bit values of the nonzeros, 1-bit bitmap per weight (CSR is
             // larger below 1 - 1/ceil(log2 in) = 83% sparsity), one 2-byte scale per row.
             for (&x, r) in Linear::ALL.iter().zip(&l.linears) {
-                let rows = x.shape(&ck.config)[0];
+                let rows = linear_shape(x, &ck.config)[0];
                 let want = (4 * r.nonzeros).div_ceil(8) + r.params.div_ceil(8) + 2 * rows;
                 assert_eq!(r.bytes, want as u64, "{r:?}");
             }

@@ -21,7 +21,9 @@
 //! fixed order, Box-Muller normals.
 
 use crate::error::{Error, Result};
-use crate::luc::checkpoint::{Checkpoint, LayerWeights, Linear, LlamaConfig, LlamaWeights};
+use crate::luc::checkpoint::{
+    Checkpoint, LayerWeights, Linear, LlamaConfig, LlamaWeights, linear_shape,
+};
 use crate::policy::SplitMix64;
 use ndarray::{Array1, Array2};
 
@@ -143,7 +145,7 @@ pub fn synth_config(config: LlamaConfig, seed: u64) -> Result<(Checkpoint, Vec<L
         .iter()
         .map(|t| {
             let mut lin = |l: Linear| {
-                let shape = l.shape(&config);
+                let shape = linear_shape(l, &config);
                 let mut w = gaussian(&mut rng, shape, 1.0 / (shape[1] as f64).sqrt());
                 if matches!(l, Linear::O | Linear::Down) {
                     w *= t.residual_scale;

@@ -55,6 +55,19 @@ impl Linear {
         }
     }
 
+    /// Hugging Face module path inside a decoder layer, e.g. `self_attn.q_proj`.
+    pub fn module(self) -> &'static str {
+        match self {
+            Linear::Q => "self_attn.q_proj",
+            Linear::K => "self_attn.k_proj",
+            Linear::V => "self_attn.v_proj",
+            Linear::O => "self_attn.o_proj",
+            Linear::Gate => "mlp.gate_proj",
+            Linear::Up => "mlp.up_proj",
+            Linear::Down => "mlp.down_proj",
+        }
+    }
+
     /// Parses a name produced by [`Linear::name`].
     pub fn from_name(s: &str) -> Option<Linear> {
         Linear::ALL.iter().copied().find(|l| l.name() == s)

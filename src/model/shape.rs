@@ -167,33 +167,24 @@ mod tests {
         assert!((1.0e9..1.2e9).contains(&total), "{total}");
     }
 
+    /// The error message of loading the `[model]` table of workload text `text`.
+    fn model_table_error(text: &str) -> String {
+        let t = crate::toml_util::parse("w.toml", text).unwrap();
+        let root = Section::root("w.toml", &t);
+        ModelShape::from_section(&root.section("model").unwrap())
+            .unwrap_err()
+            .to_string()
+    }
+
     #[test]
     fn custom_table_is_validated() {
-        let t = crate::toml_util::parse(
-            "w.toml",
-            "[model]\nlayers = 2\nhidden = 60\nffn = 8\nheads = 7\nvocab = 10\n",
-        )
-        .unwrap();
-        let root = Section::root("w.toml", &t);
-        let e = ModelShape::from_section(&root.section("model").unwrap())
-            .unwrap_err()
-            .to_string();
+        let e =
+            model_table_error("[model]\nlayers = 2\nhidden = 60\nffn = 8\nheads = 7\nvocab = 10\n");
         assert!(e.contains("model.heads"), "{e}");
-        let t = crate::toml_util::parse(
-            "w.toml",
-            "[model]\nlayers = 0\nhidden = 64\nffn = 8\nheads = 4\nvocab = 10\n",
-        )
-        .unwrap();
-        let root = Section::root("w.toml", &t);
-        let e = ModelShape::from_section(&root.section("model").unwrap())
-            .unwrap_err()
-            .to_string();
+        let e =
+            model_table_error("[model]\nlayers = 0\nhidden = 64\nffn = 8\nheads = 4\nvocab = 10\n");
         assert!(e.contains("model.layers") && e.contains("[1, 4096]"), "{e}");
-        let t = crate::toml_util::parse("w.toml", "[model]\npreset = \"llama-70x\"\n").unwrap();
-        let root = Section::root("w.toml", &t);
-        let e = ModelShape::from_section(&root.section("model").unwrap())
-            .unwrap_err()
-            .to_string();
+        let e = model_table_error("[model]\npreset = \"llama-70x\"\n");
         assert!(e.contains("llama-7b"), "{e}");
     }
 }

@@ -150,31 +150,66 @@ fn gemm(
     }
 }
 
+/// A GEMM against a decoder linear compressed per the layer policy (`w_bits`, `sparsity`)
+/// with `a_bits` activations, rows stacked over the micro-batch.
+fn policy_weight_gemm(
+    name: impl Into<String>,
+    m: u64,
+    k: u64,
+    n: u64,
+    lp: &LayerPolicy,
+    a_bits: u32,
+) -> GemmOp {
+    gemm(
+        name,
+        m,
+        k,
+        n,
+        1,
+        lp.w_bits,
+        a_bits,
+        lp.sparsity,
+        BOperand::Weight,
+        false,
+    )
+}
+
+/// A dense 16-bit GEMM against a stored weight (adapters, LM heads, side projections),
+/// rows stacked over the micro-batch.
+fn weight16_gemm(name: impl Into<String>, m: u64, k: u64, n: u64) -> GemmOp {
+    gemm(name, m, k, n, 1, 16, 16, 0.0, BOperand::Weight, false)
+}
+
+/// A GEMM whose B operand is a run-time activation of `b_bits` (attention K/V,
+/// probabilities, saved inputs for weight gradients) against 16-bit A, independent per
+/// sequence.
+fn activation_gemm(
+    name: impl Into<String>,
+    m: u64,
+    k: u64,
+    n: u64,
+    batch: u64,
+    b_bits: u32,
+) -> GemmOp {
+    gemm(
+        name,
+        m,
+        k,
+        n,
+        batch,
+        b_bits,
+        16,
+        0.0,
+        BOperand::Activation,
+        true,
+    )
+}
+
 fn vop(name: &str, elements: u64, ops: f64) -> VectorOp {
     VectorOp {
         name: name.to_string(),
         elements,
         ops_per_element: ops,
-    }
-}
-
-fn entry(label: String, kind: EntryKind, layer: u32, pass: Pass) -> TraceEntry {
-    TraceEntry {
-        label,
-        kind,
-        layer,
-        pass,
-        gemms: vec![],
-        vector_ops: vec![],
-        weight_bytes: 0,
-        act_in_bytes: 0,
-        act_out_bytes: 0,
-        saved_bytes: 0,
-        checkpoint_bytes: 0,
-        grad_bytes: 0,
-        trainable_bytes: 0,
-        optimizer_bytes: 0,
-        flops_by_precision: BTreeMap::new(),
     }
 }
 
@@ -233,65 +268,37 @@ fn decoder_fwd(
     role: &Role,
 ) -> TraceEntry {
     let s = c.seq;
-    let mut e = entry(label, kind, j, Pass::Fwd);
+    let mut e = TraceEntry::empty(label, kind, j, Pass::Fwd);
     for mm in layer_forward_matmuls(m, s) {
         match mm.kind {
             MatMulKind::Linear(l) => {
-                e.gemms.push(gemm(
+                e.gemms.push(policy_weight_gemm(
                     l.name(),
                     mm.m,
                     mm.k,
                     mm.n,
-                    1,
-                    lp.w_bits,
+                    lp,
                     lp.a_bits,
-                    lp.sparsity,
-                    BOperand::Weight,
-                    false,
                 ));
                 if role.adapters.contains(&l) {
                     let (i, o) = l.dims(m);
                     let r = role.rank;
-                    e.gemms.push(gemm(
-                        format!("lora_a_{}", l.name()),
-                        s,
-                        i,
-                        r,
-                        1,
-                        16,
-                        16,
-                        0.0,
-                        BOperand::Weight,
-                        false,
-                    ));
-                    e.gemms.push(gemm(
-                        format!("lora_b_{}", l.name()),
-                        s,
-                        r,
-                        o,
-                        1,
-                        16,
-                        16,
-                        0.0,
-                        BOperand::Weight,
-                        false,
-                    ));
+                    e.gemms
+                        .push(weight16_gemm(format!("lora_a_{}", l.name()), s, i, r));
+                    e.gemms
+                        .push(weight16_gemm(format!("lora_b_{}", l.name()), s, r, o));
                     e.vector_ops
                         .push(vop(&format!("lora_add_{}", l.name()), s * o, 2.0));
                 }
             }
             // B = keys / values at kv_bits; A = queries / probabilities (16-bit).
-            MatMulKind::AttnScore | MatMulKind::AttnContext => e.gemms.push(gemm(
+            MatMulKind::AttnScore | MatMulKind::AttnContext => e.gemms.push(activation_gemm(
                 mm.name(),
                 mm.m,
                 mm.k,
                 mm.n,
                 mm.batch,
                 lp.kv_bits,
-                16,
-                0.0,
-                BOperand::Activation,
-                true,
             )),
         }
     }
@@ -329,87 +336,39 @@ fn decoder_bwd(
 ) -> TraceEntry {
     let s = c.seq;
     let (h, d, nh) = (m.hidden, m.head_dim(), m.heads);
-    let mut e = entry(label, kind, j, Pass::Bwd);
+    let mut e = TraceEntry::empty(label, kind, j, Pass::Bwd);
     let saved_in_bits = lp.a_bits.min(16);
     let linear_bwd = |e: &mut TraceEntry, l: Linear| {
         let (i, o) = l.dims(m);
         let n = l.name();
-        e.gemms.push(gemm(
-            format!("dgrad_{n}"),
-            s,
-            o,
-            i,
-            1,
-            lp.w_bits,
-            16,
-            lp.sparsity,
-            BOperand::Weight,
-            false,
-        ));
+        e.gemms
+            .push(policy_weight_gemm(format!("dgrad_{n}"), s, o, i, lp, 16));
         if role.full {
-            e.gemms.push(gemm(
+            e.gemms.push(activation_gemm(
                 format!("wgrad_{n}"),
                 o,
                 s,
                 i,
                 1,
                 saved_in_bits,
-                16,
-                0.0,
-                BOperand::Activation,
-                true,
             ));
         }
         if role.adapters.contains(&l) {
             let r = role.rank;
-            e.gemms.push(gemm(
-                format!("lora_dgrad_b_{n}"),
-                s,
-                o,
-                r,
-                1,
-                16,
-                16,
-                0.0,
-                BOperand::Weight,
-                false,
-            ));
-            e.gemms.push(gemm(
-                format!("lora_wgrad_b_{n}"),
-                o,
-                s,
-                r,
-                1,
-                16,
-                16,
-                0.0,
-                BOperand::Activation,
-                true,
-            ));
-            e.gemms.push(gemm(
+            e.gemms
+                .push(weight16_gemm(format!("lora_dgrad_b_{n}"), s, o, r));
+            e.gemms
+                .push(activation_gemm(format!("lora_wgrad_b_{n}"), o, s, r, 1, 16));
+            e.gemms.push(activation_gemm(
                 format!("lora_wgrad_a_{n}"),
                 r,
                 s,
                 i,
                 1,
                 saved_in_bits,
-                16,
-                0.0,
-                BOperand::Activation,
-                true,
             ));
-            e.gemms.push(gemm(
-                format!("lora_dgrad_a_{n}"),
-                s,
-                r,
-                i,
-                1,
-                16,
-                16,
-                0.0,
-                BOperand::Weight,
-                false,
-            ));
+            e.gemms
+                .push(weight16_gemm(format!("lora_dgrad_a_{n}"), s, r, i));
             e.vector_ops
                 .push(vop(&format!("lora_grad_add_{n}"), s * i, 1.0));
         }
@@ -423,69 +382,23 @@ fn decoder_bwd(
     e.vector_ops.push(vop("residual_attn_grad", s * h, 1.0));
     linear_bwd(&mut e, Linear::O);
     if c.attention == Attention::Flash {
-        e.gemms.push(gemm(
+        e.gemms.push(activation_gemm(
             "attn_score_recompute",
             s,
             d,
             s,
             nh,
             lp.kv_bits,
-            16,
-            0.0,
-            BOperand::Activation,
-            true,
         ));
         e.vector_ops.push(vop("softmax_recompute", nh * s * s, 5.0));
     }
-    e.gemms.push(gemm(
-        "attn_dprobs",
-        s,
-        d,
-        s,
-        nh,
-        lp.kv_bits,
-        16,
-        0.0,
-        BOperand::Activation,
-        true,
-    ));
-    e.gemms.push(gemm(
-        "attn_dv",
-        s,
-        s,
-        d,
-        nh,
-        16,
-        16,
-        0.0,
-        BOperand::Activation,
-        true,
-    ));
+    e.gemms
+        .push(activation_gemm("attn_dprobs", s, d, s, nh, lp.kv_bits));
+    e.gemms.push(activation_gemm("attn_dv", s, s, d, nh, 16));
     e.vector_ops.push(vop("softmax_bwd", nh * s * s, 4.0));
-    e.gemms.push(gemm(
-        "attn_dq",
-        s,
-        s,
-        d,
-        nh,
-        lp.kv_bits,
-        16,
-        0.0,
-        BOperand::Activation,
-        true,
-    ));
-    e.gemms.push(gemm(
-        "attn_dk",
-        s,
-        s,
-        d,
-        nh,
-        16,
-        16,
-        0.0,
-        BOperand::Activation,
-        true,
-    ));
+    e.gemms
+        .push(activation_gemm("attn_dq", s, s, d, nh, lp.kv_bits));
+    e.gemms.push(activation_gemm("attn_dk", s, s, d, nh, 16));
     e.vector_ops
         .push(vop("rope_bwd", s * (h + m.kv_dim()), 3.0));
     for l in [Linear::V, Linear::K, Linear::Q] {
@@ -511,7 +424,7 @@ struct HeadSpec {
 
 fn head_fwd(c: &Ctx, m: &ModelShape, hs: &HeadSpec) -> TraceEntry {
     let (s, h, v) = (c.seq, m.hidden, m.vocab);
-    let mut e = entry(
+    let mut e = TraceEntry::empty(
         format!("{}.fwd", hs.label),
         EntryKind::Head,
         hs.layer,
@@ -520,35 +433,13 @@ fn head_fwd(c: &Ctx, m: &ModelShape, hs: &HeadSpec) -> TraceEntry {
     let mut params_trained = 0;
     e.act_in_bytes = s * h * ACT_BYTES;
     if let Some(w) = hs.side_width {
-        e.gemms.push(gemm(
-            "side_up",
-            s,
-            w,
-            h,
-            1,
-            16,
-            16,
-            0.0,
-            BOperand::Weight,
-            false,
-        ));
+        e.gemms.push(weight16_gemm("side_up", s, w, h));
         e.weight_bytes += w * h * 2;
         params_trained += w * h;
         e.act_in_bytes = s * w * ACT_BYTES;
     }
     e.vector_ops.push(vop("final_rmsnorm", s * h, 4.0));
-    e.gemms.push(gemm(
-        "lm_head",
-        s,
-        h,
-        v,
-        1,
-        16,
-        16,
-        0.0,
-        BOperand::Weight,
-        false,
-    ));
+    e.gemms.push(weight16_gemm("lm_head", s, h, v));
     e.vector_ops.push(vop("cross_entropy", s * v, 5.0));
     e.weight_bytes += (v * h + h) * 2;
     if hs.trainable {
@@ -574,7 +465,7 @@ fn head_fwd(c: &Ctx, m: &ModelShape, hs: &HeadSpec) -> TraceEntry {
 
 fn head_bwd(c: &Ctx, m: &ModelShape, hs: &HeadSpec) -> TraceEntry {
     let (s, h, v) = (c.seq, m.hidden, m.vocab);
-    let mut e = entry(
+    let mut e = TraceEntry::empty(
         format!("{}.bwd", hs.label),
         EntryKind::Head,
         hs.layer,
@@ -582,31 +473,10 @@ fn head_bwd(c: &Ctx, m: &ModelShape, hs: &HeadSpec) -> TraceEntry {
     );
     let mut params_trained = 0;
     e.vector_ops.push(vop("cross_entropy_bwd", s * v, 2.0));
-    e.gemms.push(gemm(
-        "dgrad_lm_head",
-        s,
-        v,
-        h,
-        1,
-        16,
-        16,
-        0.0,
-        BOperand::Weight,
-        false,
-    ));
+    e.gemms.push(weight16_gemm("dgrad_lm_head", s, v, h));
     if hs.trainable {
-        e.gemms.push(gemm(
-            "wgrad_lm_head",
-            v,
-            s,
-            h,
-            1,
-            16,
-            16,
-            0.0,
-            BOperand::Activation,
-            true,
-        ));
+        e.gemms
+            .push(activation_gemm("wgrad_lm_head", v, s, h, 1, 16));
         params_trained += v * h + h;
     }
     e.vector_ops.push(vop("final_rmsnorm_bwd", s * h, 8.0));
@@ -614,30 +484,9 @@ fn head_bwd(c: &Ctx, m: &ModelShape, hs: &HeadSpec) -> TraceEntry {
     e.act_in_bytes = 4;
     e.act_out_bytes = s * h * ACT_BYTES;
     if let Some(w) = hs.side_width {
-        e.gemms.push(gemm(
-            "dgrad_side_up",
-            s,
-            h,
-            w,
-            1,
-            16,
-            16,
-            0.0,
-            BOperand::Weight,
-            false,
-        ));
-        e.gemms.push(gemm(
-            "wgrad_side_up",
-            h,
-            s,
-            w,
-            1,
-            16,
-            16,
-            0.0,
-            BOperand::Activation,
-            true,
-        ));
+        e.gemms.push(weight16_gemm("dgrad_side_up", s, h, w));
+        e.gemms
+            .push(activation_gemm("wgrad_side_up", h, s, w, 1, 16));
         e.weight_bytes += w * h * 2;
         params_trained += w * h;
         e.act_out_bytes = s * w * ACT_BYTES;
@@ -648,7 +497,7 @@ fn head_bwd(c: &Ctx, m: &ModelShape, hs: &HeadSpec) -> TraceEntry {
 
 fn embed_fwd(c: &Ctx, m: &ModelShape, trainable: bool) -> TraceEntry {
     let s = c.seq;
-    let mut e = entry("embed.fwd".into(), EntryKind::Embedding, 0, Pass::Fwd);
+    let mut e = TraceEntry::empty("embed.fwd", EntryKind::Embedding, 0, Pass::Fwd);
     e.vector_ops.push(vop("embed_gather", s * m.hidden, 1.0));
     // The lookup reads only the rows of the sequence's tokens, not the whole table: they
     // are its input (with the int32 token ids). The table itself is stored but not
@@ -666,7 +515,7 @@ fn embed_fwd(c: &Ctx, m: &ModelShape, trainable: bool) -> TraceEntry {
 
 fn embed_bwd(c: &Ctx, m: &ModelShape) -> TraceEntry {
     let s = c.seq;
-    let mut e = entry("embed.bwd".into(), EntryKind::Embedding, 0, Pass::Bwd);
+    let mut e = TraceEntry::empty("embed.bwd", EntryKind::Embedding, 0, Pass::Bwd);
     e.vector_ops
         .push(vop("embed_scatter_add", s * m.hidden, 1.0));
     e.act_in_bytes = s * m.hidden * ACT_BYTES;
@@ -858,21 +707,8 @@ fn side_fwd(c: &Ctx, m: &ModelShape, sm: &ModelShape, j: u32, role: &Role) -> Tr
         &DENSE16,
         role,
     );
-    e.gemms.insert(
-        0,
-        gemm(
-            "side_down",
-            s,
-            m.hidden,
-            sm.hidden,
-            1,
-            16,
-            16,
-            0.0,
-            BOperand::Weight,
-            false,
-        ),
-    );
+    e.gemms
+        .insert(0, weight16_gemm("side_down", s, m.hidden, sm.hidden));
     let down = m.hidden * sm.hidden;
     e.weight_bytes += down * 2;
     e.trainable_bytes += down * TRAINABLE_BYTES_PER_PARAM;
@@ -897,17 +733,13 @@ fn side_bwd(c: &Ctx, m: &ModelShape, sm: &ModelShape, j: u32, role: &Role) -> Tr
         role,
     );
     // No gradient flows into the backbone: the down-projection gets dW only.
-    e.gemms.push(gemm(
+    e.gemms.push(activation_gemm(
         "wgrad_side_down",
         sm.hidden,
         s,
         m.hidden,
         1,
         16,
-        16,
-        0.0,
-        BOperand::Activation,
-        true,
     ));
     let down = m.hidden * sm.hidden;
     e.weight_bytes += down * 2;

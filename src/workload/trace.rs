@@ -139,6 +139,27 @@ pub struct TraceEntry {
 }
 
 impl TraceEntry {
+    /// A column with no ops and every byte count zero, for builders to fill in.
+    pub fn empty(label: impl Into<String>, kind: EntryKind, layer: u32, pass: Pass) -> Self {
+        TraceEntry {
+            label: label.into(),
+            kind,
+            layer,
+            pass,
+            gemms: vec![],
+            vector_ops: vec![],
+            weight_bytes: 0,
+            act_in_bytes: 0,
+            act_out_bytes: 0,
+            saved_bytes: 0,
+            checkpoint_bytes: 0,
+            grad_bytes: 0,
+            trainable_bytes: 0,
+            optimizer_bytes: 0,
+            flops_by_precision: BTreeMap::new(),
+        }
+    }
+
     /// Total GEMM FLOPs per sequence.
     pub fn gemm_flops(&self) -> f64 {
         self.gemms.iter().map(GemmOp::flops).sum()

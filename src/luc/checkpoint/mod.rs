@@ -23,60 +23,19 @@ use std::path::Path;
 /// File name of the model configuration.
 pub const CONFIG_FILE: &str = "config.json";
 
-/// The seven linear layers of a decoder layer (the ones LUC compresses).
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
-pub enum Linear {
-    /// Query projection `[q_dim, hidden]`.
-    Q,
-    /// Key projection `[kv_dim, hidden]`.
-    K,
-    /// Value projection `[kv_dim, hidden]`.
-    V,
-    /// Attention output projection `[hidden, q_dim]`.
-    O,
-    /// MLP gate projection `[intermediate, hidden]`.
-    Gate,
-    /// MLP up projection `[intermediate, hidden]`.
-    Up,
-    /// MLP down projection `[hidden, intermediate]`.
-    Down,
-}
+/// The seven linear layers of a decoder layer (the ones LUC compresses): the model's own
+/// projection list, so a checkpoint and the workload model name them the same way.
+pub use crate::model::Linear;
 
-impl Linear {
-    /// All seven, in Hugging Face module order.
-    pub const ALL: [Linear; 7] = [
-        Linear::Q,
-        Linear::K,
-        Linear::V,
-        Linear::O,
-        Linear::Gate,
-        Linear::Up,
-        Linear::Down,
-    ];
-
-    /// Module path inside a decoder layer, e.g. `self_attn.q_proj`.
-    pub fn module(self) -> &'static str {
-        match self {
-            Linear::Q => "self_attn.q_proj",
-            Linear::K => "self_attn.k_proj",
-            Linear::V => "self_attn.v_proj",
-            Linear::O => "self_attn.o_proj",
-            Linear::Gate => "mlp.gate_proj",
-            Linear::Up => "mlp.up_proj",
-            Linear::Down => "mlp.down_proj",
-        }
-    }
-
-    /// `[out, in]` shape of this linear under `cfg`.
-    pub fn shape(self, cfg: &LlamaConfig) -> [usize; 2] {
-        let (h, f) = (cfg.hidden_size, cfg.intermediate_size);
-        match self {
-            Linear::Q => [cfg.q_dim(), h],
-            Linear::K | Linear::V => [cfg.kv_dim(), h],
-            Linear::O => [h, cfg.q_dim()],
-            Linear::Gate | Linear::Up => [f, h],
-            Linear::Down => [h, f],
-        }
+/// `[out, in]` shape of linear `l` under `cfg` (Hugging Face `nn.Linear` weight layout).
+pub fn linear_shape(l: Linear, cfg: &LlamaConfig) -> [usize; 2] {
+    let (h, f) = (cfg.hidden_size, cfg.intermediate_size);
+    match l {
+        Linear::Q => [cfg.q_dim(), h],
+        Linear::K | Linear::V => [cfg.kv_dim(), h],
+        Linear::O => [h, cfg.q_dim()],
+        Linear::Gate | Linear::Up => [f, h],
+        Linear::Down => [h, f],
     }
 }
 
@@ -194,7 +153,7 @@ impl Checkpoint {
         let embed = mat("model.embed_tokens.weight", [v, h])?;
         let layers = (0..config.num_hidden_layers)
             .map(|i| {
-                let lin = |l: Linear| mat(&layer_name(i, l.module()), l.shape(&config));
+                let lin = |l: Linear| mat(&layer_name(i, l.module()), linear_shape(l, &config));
                 Ok(LayerWeights {
                     input_norm: vec(&layer_name(i, "input_layernorm"))?,
                     q: lin(Linear::Q)?,
@@ -293,7 +252,7 @@ impl Checkpoint {
         }
         for (i, lw) in w.layers.iter().enumerate() {
             for l in Linear::ALL {
-                let exp = l.shape(c);
+                let exp = linear_shape(l, c);
                 if lw.linear(l).shape() != exp {
                     return bad(layer_name(i, l.module()), &exp, lw.linear(l).shape());
                 }

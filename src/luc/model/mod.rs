@@ -48,6 +48,27 @@ pub fn embed_batch(
     Ok((x, samples.iter().map(Vec::len).collect()))
 }
 
+/// The start of every per-layer calibration pass: the `samples` embedded and stacked
+/// row-wise (see [`embed_batch`]), their lengths, and the rotary table for the longest.
+/// No samples, or an empty one, is an input error (there would be nothing to measure).
+pub fn calibration_batch(
+    ckpt: &Checkpoint,
+    samples: &[Vec<u32>],
+) -> Result<(Array2<f32>, Vec<usize>, Rope)> {
+    if samples.is_empty() || samples.iter().any(Vec::is_empty) {
+        return Err(Error::input(
+            "calibration",
+            "samples",
+            "need at least one non-empty sample",
+        ));
+    }
+    let cfg = &ckpt.config;
+    let max_len = samples.iter().map(Vec::len).max().unwrap_or(0);
+    let rope = Rope::new(max_len, cfg.head_dim, cfg.rope_theta);
+    let (x, lens) = embed_batch(ckpt, samples, "calibration")?;
+    Ok((x, lens, rope))
+}
+
 /// Hidden states after every decoder layer and the final RMSNorm (`[T, hidden]`).
 pub fn forward_hidden(ckpt: &Checkpoint, tokens: &[u32]) -> Result<Array2<f32>> {
     let cfg = &ckpt.config;

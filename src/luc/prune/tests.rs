@@ -1,6 +1,6 @@
 //! Tests of the pruners against exact counts, closed forms and each other.
 
-use ndarray::{Array1, Array2, array, s};
+use ndarray::{Array1, Array2, ArrayView2, array, s};
 
 use super::*;
 use crate::luc::linalg::tests::gaussian;
@@ -70,6 +70,16 @@ fn damped_hessian_f64(x: &Array2<f32>) -> Array2<f64> {
     h
 }
 
+/// Prunes `w` to unstructured sparsity `p` with `method`, calibrated on inputs `x`.
+fn prune_unstructured(w: ArrayView2<f32>, x: &Array2<f32>, method: PruneMethod, p: f64) -> Pruned {
+    prune(w, Some(x.view()), method, p, SparsityPattern::Unstructured).unwrap()
+}
+
+/// Largest absolute element-wise difference of two equally shaped matrices.
+fn max_abs_diff(a: &Array2<f32>, b: &Array2<f32>) -> f32 {
+    (a - b).iter().fold(0.0f32, |m, v| m.max(v.abs()))
+}
+
 fn zeros_per_row(p: &Pruned) -> Vec<usize> {
     p.mask
         .rows()
@@ -85,14 +95,7 @@ fn unstructured_counts_are_exact() {
     let x = correlated_inputs(400, 300, 2);
     for method in ALL {
         for p in [0.05, 0.1, 0.37, 0.5, 0.9, 1.0] {
-            let r = prune(
-                w.view(),
-                Some(x.view()),
-                method,
-                p,
-                SparsityPattern::Unstructured,
-            )
-            .unwrap();
+            let r = prune_unstructured(w.view(), &x, method, p);
             let want = (p * 2100.0_f64).round() as usize;
             assert_eq!(r.pruned_count(), want, "{method:?} p={p}");
             assert!((r.achieved_sparsity - want as f64 / 2100.0).abs() < 1e-12);
@@ -118,14 +121,7 @@ fn zero_sparsity_is_the_identity() {
     let mut x = correlated_inputs(50, 64, 4);
     x.column_mut(10).fill(0.0); // a dead input: still no change at p = 0
     for method in ALL {
-        let r = prune(
-            w.view(),
-            Some(x.view()),
-            method,
-            0.0,
-            SparsityPattern::Unstructured,
-        )
-        .unwrap();
+        let r = prune_unstructured(w.view(), &x, method, 0.0);
         assert_eq!(r.weights, w, "{method:?}");
         assert!(r.mask.iter().all(|k| *k));
         assert_eq!(r.achieved_sparsity, 0.0);
@@ -275,9 +271,7 @@ fn lazy_batch_updates_do_not_depend_on_the_block_size() {
     for b in [4usize, 8, 32, 64] {
         let r = run(b);
         assert_eq!(r.mask, reference.mask, "block {b}");
-        let diff = (&r.weights - &reference.weights)
-            .iter()
-            .fold(0.0f32, |m, v| m.max(v.abs()));
+        let diff = max_abs_diff(&r.weights, &reference.weights);
         assert!(diff < 1e-4, "block {b}: {diff}");
     }
 }
@@ -290,14 +284,7 @@ fn streamed_statistics_equal_one_batch() {
     h.add_batch(x.slice(s![..100, ..])).unwrap();
     h.add_batch(x.slice(s![100.., ..])).unwrap();
     for method in ALL {
-        let a = prune(
-            w.view(),
-            Some(x.view()),
-            method,
-            0.5,
-            SparsityPattern::Unstructured,
-        )
-        .unwrap();
+        let a = prune_unstructured(w.view(), &x, method, 0.5);
         let b = prune_with_hessian(
             w.view(),
             &h,
@@ -308,9 +295,7 @@ fn streamed_statistics_equal_one_batch() {
         )
         .unwrap();
         assert_eq!(a.pruned_count(), b.pruned_count());
-        let diff = (&a.weights - &b.weights)
-            .iter()
-            .fold(0.0f32, |m, v| m.max(v.abs()));
+        let diff = max_abs_diff(&a.weights, &b.weights);
         assert!(diff < 1e-3, "{method:?}: {diff}");
     }
 }
@@ -321,14 +306,7 @@ fn dead_inputs_are_zeroed_like_the_reference() {
     let mut x = correlated_inputs(120, 50, 15);
     x.column_mut(7).fill(0.0);
     x.column_mut(30).fill(0.0);
-    let r = prune(
-        w.view(),
-        Some(x.view()),
-        PruneMethod::SparseGpt,
-        0.2,
-        SparsityPattern::Unstructured,
-    )
-    .unwrap();
+    let r = prune_unstructured(w.view(), &x, PruneMethod::SparseGpt, 0.2);
     assert_eq!(r.pruned_count(), 60);
     assert!(r.weights.column(7).iter().all(|&v| v == 0.0));
     assert!(r.weights.column(30).iter().all(|&v| v == 0.0));
@@ -360,14 +338,7 @@ fn hand_examples_for_magnitude_and_wanda() {
     // Wanda: feature norms ||X_j|| = (10, 1, 1, 0.1) (one token each column set).
     let x = array![[10.0f32, 1.0, 1.0, 0.1]];
     // Scores row 0: 10, 2, 3, 0.4 -> prune cols 3, 1. Row 1: 5, 0.1, 0.2, 0.8 -> 1, 2.
-    let r = prune(
-        w.view(),
-        Some(x.view()),
-        PruneMethod::Wanda,
-        0.5,
-        SparsityPattern::Unstructured,
-    )
-    .unwrap();
+    let r = prune_unstructured(w.view(), &x, PruneMethod::Wanda, 0.5);
     assert_eq!(
         r.mask,
         array![[true, false, true, false], [true, false, false, true]]
@@ -451,23 +422,9 @@ fn column_major_views_give_the_same_result() {
     let wt = gaussian(40, 6, 19); // its transpose is a 6 x 40 column-major view
     let x = correlated_inputs(80, 40, 20);
     for method in ALL {
-        let a = prune(
-            wt.t(),
-            Some(x.view()),
-            method,
-            0.5,
-            SparsityPattern::Unstructured,
-        )
-        .unwrap();
+        let a = prune_unstructured(wt.t(), &x, method, 0.5);
         let owned: Array2<f32> = wt.t().as_standard_layout().into_owned();
-        let b = prune(
-            owned.view(),
-            Some(x.view()),
-            method,
-            0.5,
-            SparsityPattern::Unstructured,
-        )
-        .unwrap();
+        let b = prune_unstructured(owned.view(), &x, method, 0.5);
         assert_eq!(a, b, "{method:?}");
     }
 }
@@ -567,7 +524,7 @@ mod properties {
             let x = correlated_inputs(cols + 8, cols, seed + 1);
             let want = (p * (rows * cols) as f64).round() as usize;
             for method in ALL {
-                let r = prune(w.view(), Some(x.view()), method, p, SparsityPattern::Unstructured).unwrap();
+                let r = prune_unstructured(w.view(), &x, method, p);
                 prop_assert_eq!(r.pruned_count(), want);
                 prop_assert!(r.weights.iter().all(|v| v.is_finite()));
             }
@@ -605,14 +562,7 @@ fn outlier_features_stay_stable() {
         )
         .unwrap()
     };
-    let wa = prune(
-        w.view(),
-        Some(x.view()),
-        PruneMethod::Wanda,
-        0.5,
-        SparsityPattern::Unstructured,
-    )
-    .unwrap();
+    let wa = prune_unstructured(w.view(), &x, PruneMethod::Wanda, 0.5);
     let e_wa = reconstruction_error(&w, &wa.weights, &x);
     let reference_damp = run(0.01);
     let small_damp = run(1e-4);

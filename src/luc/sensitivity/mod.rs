@@ -27,7 +27,7 @@ pub use csv::py_float;
 
 use crate::error::{Error, Result};
 use crate::luc::checkpoint::{Checkpoint, LayerWeights, Linear};
-use crate::luc::model::{Rope, decoder_layer_batch, embed_batch};
+use crate::luc::model::{calibration_batch, decoder_layer_batch};
 use crate::luc::prune::{PruneMethod, SparsityPattern};
 use crate::luc::quant::{Granularity, fake_quant};
 use rayon::prelude::*;
@@ -165,17 +165,8 @@ pub fn measure(
     on_layer: &(dyn Fn(usize) + Sync),
 ) -> Result<Sensitivity> {
     opts.validate()?;
-    if samples.is_empty() || samples.iter().any(Vec::is_empty) {
-        return Err(Error::input(
-            "calibration",
-            "samples",
-            "need at least one non-empty sample",
-        ));
-    }
     let cfg = &ckpt.config;
-    let max_len = samples.iter().map(Vec::len).max().unwrap_or(0);
-    let rope = Rope::new(max_len, cfg.head_dim, cfg.rope_theta);
-    let (mut x, lens) = embed_batch(ckpt, samples, "calibration")?;
+    let (mut x, lens, rope) = calibration_batch(ckpt, samples)?;
     let variants: Vec<Variant> = opts
         .bits
         .iter()
