@@ -8,7 +8,7 @@
 
 use crate::error::{Error, Result};
 use plotters::coord::Shift;
-use plotters::coord::ranged1d::{DefaultFormatting, KeyPointHint, Ranged};
+use plotters::coord::ranged1d::{DefaultFormatting, KeyPointHint, Ranged, ValueFormatter};
 use plotters::prelude::*;
 use std::path::{Path, PathBuf};
 
@@ -280,17 +280,9 @@ fn draw_line<DB: DrawingBackend>(root: &DrawingArea<DB, Shift>, c: &LineChart) -
         .build_cartesian_2d(KeyedAxis::new(x0..x1, keys), y0..y1)
         .map_err(de)?;
     let log2 = c.log2_x;
-    chart
-        .configure_mesh()
-        .x_desc(&c.x_label)
-        .y_desc(&c.y_label)
-        .axis_desc_style(label_font())
-        .label_style(tick_font())
-        .x_label_formatter(&|v| tick(if log2 { 2f64.powf(*v) } else { *v }))
-        .y_label_formatter(&|v| tick(*v))
-        .light_line_style(WHITE.mix(0.0))
-        .draw()
-        .map_err(de)?;
+    draw_mesh(&mut chart, &c.x_label, &c.y_label, &|v| {
+        tick(if log2 { 2f64.powf(*v) } else { *v })
+    })?;
     for (i, s) in c.series.iter().enumerate() {
         let col = color(i);
         // Earlier series are drawn wider so that coinciding lines stay visible as bands.
@@ -328,17 +320,7 @@ fn draw_scatter<DB: DrawingBackend>(root: &DrawingArea<DB, Shift>, c: &ScatterCh
         .y_label_area_size(90)
         .build_cartesian_2d(x0..x1, y0..y1)
         .map_err(de)?;
-    chart
-        .configure_mesh()
-        .x_desc(&c.x_label)
-        .y_desc(&c.y_label)
-        .axis_desc_style(label_font())
-        .label_style(tick_font())
-        .x_label_formatter(&|v| tick(*v))
-        .y_label_formatter(&|v| tick(*v))
-        .light_line_style(WHITE.mix(0.0))
-        .draw()
-        .map_err(de)?;
+    draw_mesh(&mut chart, &c.x_label, &c.y_label, &|v| tick(*v))?;
     let grey = RGBColor(150, 150, 150);
     chart
         .draw_series(c.others.iter().map(|&p| Circle::new(p, 4, grey.filled())))
@@ -419,6 +401,32 @@ fn draw_bars<DB: DrawingBackend>(root: &DrawingArea<DB, Shift>, c: &BarChart) ->
             .map_err(de)?;
     }
     draw_legend(&mut chart)
+}
+
+/// Axis titles, tick labels (x through `x_tick`) and major grid lines of the line and
+/// scatter charts.
+fn draw_mesh<'a, DB, X, Y>(
+    chart: &mut ChartContext<'a, DB, Cartesian2d<X, Y>>,
+    x_desc: &str,
+    y_desc: &str,
+    x_tick: &dyn Fn(&f64) -> String,
+) -> DrawResult
+where
+    DB: DrawingBackend + 'a,
+    X: Ranged<ValueType = f64> + ValueFormatter<f64>,
+    Y: Ranged<ValueType = f64> + ValueFormatter<f64>,
+{
+    chart
+        .configure_mesh()
+        .x_desc(x_desc)
+        .y_desc(y_desc)
+        .axis_desc_style(label_font())
+        .label_style(tick_font())
+        .x_label_formatter(x_tick)
+        .y_label_formatter(&|v| tick(*v))
+        .light_line_style(WHITE.mix(0.0))
+        .draw()
+        .map_err(de)
 }
 
 /// The series legend every chart puts in its upper right corner.
