@@ -60,19 +60,41 @@ fn repro_is_deterministic_and_reads_workload_files_like_the_embedded_copies() {
     }
 }
 
-fn small_spec(dir: &Path, workloads: &[&str]) -> PathBuf {
+/// Writes a sweep spec at `path` over the paper accelerator and the given workload files
+/// (names under `workloads/`); `sweep` holds the `[sweep]` table's lines.
+fn write_spec(path: PathBuf, workloads: &[&str], sweep: &str) -> PathBuf {
     let wl: Vec<String> = workloads
         .iter()
         .map(|w| format!("\"{}\"", root().join("workloads").join(w).display()))
         .collect();
     let text = format!(
-        "base = \"{}\"\nworkloads = [{}]\n[sweep]\n\"sram.capacity_kib\" = [128, 256, 512, 1024, 2048]\n\"dram.data_rate_mtps\" = [800, 1600, 3200, 4266]\n",
+        "base = \"{}\"\nworkloads = [{}]\n[sweep]\n{sweep}",
         root().join("hw_configs/edge_llm_paper.toml").display(),
         wl.join(", ")
     );
-    let p = dir.join("small.toml");
-    std::fs::write(&p, text).unwrap();
-    p
+    std::fs::write(&path, text).unwrap();
+    path
+}
+
+fn small_spec(dir: &Path, workloads: &[&str]) -> PathBuf {
+    write_spec(
+        dir.join("small.toml"),
+        workloads,
+        "\"sram.capacity_kib\" = [128, 256, 512, 1024, 2048]\n\"dram.data_rate_mtps\" = [800, 1600, 3200, 4266]\n",
+    )
+}
+
+/// `edgesim sweep --spec <spec> --out <out>` followed by `extra` flags.
+fn sweep_cli(spec: &Path, out: &Path, extra: &[&str]) -> std::process::Output {
+    let mut args = vec![
+        "sweep",
+        "--spec",
+        spec.to_str().unwrap(),
+        "--out",
+        out.to_str().unwrap(),
+    ];
+    args.extend_from_slice(extra);
+    edgesim(&args)
 }
 
 #[test]
@@ -82,16 +104,8 @@ fn sharded_sweeps_merge_into_the_single_run_byte_for_byte() {
         dir.path(),
         &["llama7b_lora.toml", "llama7b_edge_llm_b5.toml"],
     );
-    let spec = spec.to_str().unwrap();
     let single = dir.path().join("single");
-    let o = edgesim(&[
-        "sweep",
-        "--spec",
-        spec,
-        "--out",
-        single.to_str().unwrap(),
-        "--json",
-    ]);
+    let o = sweep_cli(&spec, &single, &["--json"]);
     assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
     let summary: serde_json::Value = serde_json::from_slice(&o.stdout).unwrap();
     assert_eq!(summary["rows"], 40);
@@ -106,16 +120,7 @@ fn sharded_sweeps_merge_into_the_single_run_byte_for_byte() {
     for i in 0..3 {
         let d = dir.path().join(format!("shard{i}"));
         let s = format!("{i}/3");
-        let o = edgesim(&[
-            "sweep",
-            "--spec",
-            spec,
-            "--out",
-            d.to_str().unwrap(),
-            "--shard",
-            &s,
-            "--no-plots",
-        ]);
+        let o = sweep_cli(&spec, &d, &["--shard", &s, "--no-plots"]);
         assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
         shard_csvs.push(d.join("sweep.csv").to_str().unwrap().to_string());
     }
@@ -203,24 +208,13 @@ fn bad_specs_fail_before_any_output_with_file_key_and_range() {
         ),
     ];
     for (i, (line, key, range)) in cases.iter().enumerate() {
-        let spec = dir.path().join(format!("bad{i}.toml"));
-        std::fs::write(
-            &spec,
-            format!(
-                "base = \"{}\"\nworkloads = [\"{}\"]\n[sweep]\n{line}\n",
-                root().join("hw_configs/edge_llm_paper.toml").display(),
-                root().join("workloads/llama7b_lora.toml").display()
-            ),
-        )
-        .unwrap();
+        let spec = write_spec(
+            dir.path().join(format!("bad{i}.toml")),
+            &["llama7b_lora.toml"],
+            &format!("{line}\n"),
+        );
         let out = dir.path().join(format!("out{i}"));
-        let o = edgesim(&[
-            "sweep",
-            "--spec",
-            spec.to_str().unwrap(),
-            "--out",
-            out.to_str().unwrap(),
-        ]);
+        let o = sweep_cli(&spec, &out, &[]);
         let err = String::from_utf8_lossy(&o.stderr);
         assert_eq!(o.status.code(), Some(2), "{err}");
         assert!(
@@ -245,28 +239,14 @@ fn bad_specs_fail_before_any_output_with_file_key_and_range() {
 #[test]
 fn cycle_engine_fills_sim_seconds_and_analytic_leaves_it_empty() {
     let dir = tempfile::tempdir().unwrap();
-    let spec = dir.path().join("two.toml");
-    std::fs::write(
-        &spec,
-        format!(
-            "base = \"{}\"\nworkloads = [\"{}\"]\n[sweep]\n\"sram.capacity_kib\" = [512, 2048]\n",
-            root().join("hw_configs/edge_llm_paper.toml").display(),
-            root().join("workloads/llama7b_edge_llm_b5.toml").display()
-        ),
-    )
-    .unwrap();
+    let spec = write_spec(
+        dir.path().join("two.toml"),
+        &["llama7b_edge_llm_b5.toml"],
+        "\"sram.capacity_kib\" = [512, 2048]\n",
+    );
     for (engine, filled) in [("cycle", true), ("analytic", false)] {
         let out = dir.path().join(engine);
-        let o = edgesim(&[
-            "sweep",
-            "--spec",
-            spec.to_str().unwrap(),
-            "--out",
-            out.to_str().unwrap(),
-            "--engine",
-            engine,
-            "--no-plots",
-        ]);
+        let o = sweep_cli(&spec, &out, &["--engine", engine, "--no-plots"]);
         assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
         let t = edgesim::report::csv_table::read_sweep_table(&out.join("sweep.csv")).unwrap();
         let (sim, secs) = (

@@ -109,8 +109,9 @@ mod tests {
         })
     }
 
-    #[test]
-    fn shards_merged_equal_a_single_run_byte_for_byte() {
+    /// A temporary directory holding a 4 SRAM sizes x 3 DRAM rates sweep over the paper
+    /// accelerator (12 points), and that spec read back.
+    fn sram_by_dram_spec() -> (tempfile::TempDir, SweepSpec) {
         let dir = tempfile::tempdir().unwrap();
         std::fs::write(dir.path().join("w.toml"), "").unwrap();
         let base = concat!(
@@ -126,6 +127,12 @@ mod tests {
         )
         .unwrap();
         let spec = SweepSpec::from_file(&spec_path).unwrap();
+        (dir, spec)
+    }
+
+    #[test]
+    fn shards_merged_equal_a_single_run_byte_for_byte() {
+        let (dir, spec) = sram_by_dram_spec();
         let wls = [tiny_trace("a"), tiny_trace("b")];
         let single = run(&spec, &wls, Shard::ALL, toy, || ()).unwrap();
         assert_eq!(single.rows.len(), 24);
@@ -185,21 +192,7 @@ mod tests {
         // and energy and SRAM rise with SRAM, bandwidth costs nothing. So for each SRAM
         // size only the fastest DRAM point survives, and every SRAM size >= 300 KiB is on
         // the front (it trades time for memory): 3 feasible sizes x 2 workloads = 6 rows.
-        let dir = tempfile::tempdir().unwrap();
-        std::fs::write(dir.path().join("w.toml"), "").unwrap();
-        let base = concat!(
-            env!("CARGO_MANIFEST_DIR"),
-            "/hw_configs/edge_llm_paper.toml"
-        );
-        let spec_path = dir.path().join("s.toml");
-        std::fs::write(
-            &spec_path,
-            format!(
-                "base = \"{base}\"\nworkloads = [\"w.toml\"]\n[sweep]\n\"sram.capacity_kib\" = [256, 512, 1024, 2048]\n\"dram.data_rate_mtps\" = [1600, 3200, 4266]\n"
-            ),
-        )
-        .unwrap();
-        let spec = SweepSpec::from_file(&spec_path).unwrap();
+        let (_dir, spec) = sram_by_dram_spec();
         let t = run(
             &spec,
             &[tiny_trace("a"), tiny_trace("b")],

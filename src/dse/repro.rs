@@ -350,6 +350,21 @@ where
         &results[i]
     };
     let ratio = |a: f64, b: f64| if b > 0.0 { a / b } else { f64::NAN };
+    // Per hardware: memory relative to the baseline, and the baseline's time over ours.
+    let norm_mem = |outcomes: &[Outcome], base: &[&Outcome]| -> Vec<f64> {
+        outcomes
+            .iter()
+            .zip(base)
+            .map(|(o, b)| ratio(o.memory_bytes as f64, b.memory_bytes as f64))
+            .collect()
+    };
+    let speedup = |outcomes: &[Outcome], base: &[&Outcome]| -> Vec<f64> {
+        outcomes
+            .iter()
+            .zip(base)
+            .map(|(o, b)| ratio(b.seconds_per_step, o.seconds_per_step))
+            .collect()
+    };
 
     let lora = TABLE1[0].workload;
     let table1 = TABLE1
@@ -370,16 +385,8 @@ where
                 sparsity,
                 vanilla_memory_bytes: vanilla,
                 norm_mem_vanilla: ratio(vanilla as f64, lora_vanilla as f64),
-                norm_mem: outcomes
-                    .iter()
-                    .zip(&base)
-                    .map(|(o, b)| ratio(o.memory_bytes as f64, b.memory_bytes as f64))
-                    .collect(),
-                speedup: outcomes
-                    .iter()
-                    .zip(&base)
-                    .map(|(o, b)| ratio(b.seconds_per_step, o.seconds_per_step))
-                    .collect(),
+                norm_mem: norm_mem(&outcomes, &base),
+                speedup: speedup(&outcomes, &base),
                 outcomes,
             }
         })
@@ -397,16 +404,8 @@ where
                 .collect();
             AblationLine {
                 case: *c,
-                speedup: outcomes
-                    .iter()
-                    .zip(&base)
-                    .map(|(o, b)| ratio(b.seconds_per_step, o.seconds_per_step))
-                    .collect(),
-                norm_mem: outcomes
-                    .iter()
-                    .zip(&base)
-                    .map(|(o, b)| ratio(o.memory_bytes as f64, b.memory_bytes as f64))
-                    .collect(),
+                speedup: speedup(&outcomes, &base),
+                norm_mem: norm_mem(&outcomes, &base),
                 outcomes,
             }
         })

@@ -8,7 +8,7 @@
 
 use crate::error::{Error, Result};
 use plotters::coord::Shift;
-use plotters::coord::ranged1d::{DefaultFormatting, KeyPointHint, Ranged};
+use plotters::coord::ranged1d::{DefaultFormatting, KeyPointHint, Ranged, ValueFormatter};
 use plotters::prelude::*;
 use std::path::{Path, PathBuf};
 
@@ -32,8 +32,8 @@ pub fn register_font() -> Result<()> {
 /// Image size in pixels (PNG) and user units (SVG).
 pub const SIZE: (u32, u32) = (1000, 640);
 
-/// Distinguishable colours (Tableau 10).
-const COLORS: [RGBColor; 10] = [
+/// Distinguishable colours (Tableau 10), shared by every chart of the crate.
+pub(crate) const COLORS: [RGBColor; 10] = [
     RGBColor(31, 119, 180),
     RGBColor(255, 127, 14),
     RGBColor(44, 160, 44),
@@ -102,23 +102,30 @@ pub struct BarChart {
     pub series: Vec<(String, Vec<f64>)>,
 }
 
-type DrawResult = std::result::Result<(), String>;
+/// Outcome of drawing one figure on one backend (the error is the backend's, as text).
+pub(crate) type DrawResult = std::result::Result<(), String>;
 
-fn de<E: std::fmt::Debug>(e: E) -> String {
+/// Turns a plotters error into the text carried by [`DrawResult`].
+pub(crate) fn de<E: std::fmt::Debug>(e: E) -> String {
     format!("{e:?}")
 }
 
-/// Draws on PNG and SVG backends and writes `<stem>.png` and `<stem>.svg` atomically.
-fn write_both<F: Figure>(stem: &Path, fig: &F) -> Result<Vec<PathBuf>> {
+/// Draws `fig` at `size` (pixels / SVG units) on PNG and SVG backends and writes
+/// `<stem>.png` and `<stem>.svg` atomically (both rendered before either is written).
+pub(crate) fn write_png_svg<F: Figure>(
+    stem: &Path,
+    fig: &F,
+    size: (u32, u32),
+) -> Result<Vec<PathBuf>> {
     register_font()?;
     let png_path = stem.with_extension("png");
     let svg_path = stem.with_extension("svg");
     let fail = |p: &Path, e: String| Error::Other(format!("{}: drawing failed: {e}", p.display()));
 
-    let (w, h) = SIZE;
+    let (w, h) = size;
     let mut rgb = vec![0u8; (w * h * 3) as usize];
     {
-        let root = BitMapBackend::with_buffer(&mut rgb, SIZE).into_drawing_area();
+        let root = BitMapBackend::with_buffer(&mut rgb, size).into_drawing_area();
         fig.draw(&root).map_err(|e| fail(&png_path, e))?;
         root.present().map_err(|e| fail(&png_path, de(e)))?;
     }
@@ -126,7 +133,7 @@ fn write_both<F: Figure>(stem: &Path, fig: &F) -> Result<Vec<PathBuf>> {
 
     let mut svg = String::new();
     {
-        let root = SVGBackend::with_string(&mut svg, SIZE).into_drawing_area();
+        let root = SVGBackend::with_string(&mut svg, size).into_drawing_area();
         fig.draw(&root).map_err(|e| fail(&svg_path, e))?;
         root.present().map_err(|e| fail(&svg_path, de(e)))?;
     }
@@ -273,17 +280,9 @@ fn draw_line<DB: DrawingBackend>(root: &DrawingArea<DB, Shift>, c: &LineChart) -
         .build_cartesian_2d(KeyedAxis::new(x0..x1, keys), y0..y1)
         .map_err(de)?;
     let log2 = c.log2_x;
-    chart
-        .configure_mesh()
-        .x_desc(&c.x_label)
-        .y_desc(&c.y_label)
-        .axis_desc_style(label_font())
-        .label_style(tick_font())
-        .x_label_formatter(&|v| tick(if log2 { 2f64.powf(*v) } else { *v }))
-        .y_label_formatter(&|v| tick(*v))
-        .light_line_style(WHITE.mix(0.0))
-        .draw()
-        .map_err(de)?;
+    draw_mesh(&mut chart, &c.x_label, &c.y_label, &|v| {
+        tick(if log2 { 2f64.powf(*v) } else { *v })
+    })?;
     for (i, s) in c.series.iter().enumerate() {
         let col = color(i);
         // Earlier series are drawn wider so that coinciding lines stay visible as bands.
@@ -306,15 +305,7 @@ fn draw_line<DB: DrawingBackend>(root: &DrawingArea<DB, Shift>, c: &LineChart) -
             .draw_series(pts.iter().map(|&p| Circle::new(p, radius, col.filled())))
             .map_err(de)?;
     }
-    chart
-        .configure_series_labels()
-        .label_font(tick_font())
-        .background_style(WHITE.mix(0.85))
-        .border_style(BLACK)
-        .position(SeriesLabelPosition::UpperRight)
-        .draw()
-        .map_err(de)?;
-    Ok(())
+    draw_legend(&mut chart)
 }
 
 fn draw_scatter<DB: DrawingBackend>(root: &DrawingArea<DB, Shift>, c: &ScatterChart) -> DrawResult {
@@ -329,17 +320,7 @@ fn draw_scatter<DB: DrawingBackend>(root: &DrawingArea<DB, Shift>, c: &ScatterCh
         .y_label_area_size(90)
         .build_cartesian_2d(x0..x1, y0..y1)
         .map_err(de)?;
-    chart
-        .configure_mesh()
-        .x_desc(&c.x_label)
-        .y_desc(&c.y_label)
-        .axis_desc_style(label_font())
-        .label_style(tick_font())
-        .x_label_formatter(&|v| tick(*v))
-        .y_label_formatter(&|v| tick(*v))
-        .light_line_style(WHITE.mix(0.0))
-        .draw()
-        .map_err(de)?;
+    draw_mesh(&mut chart, &c.x_label, &c.y_label, &|v| tick(*v))?;
     let grey = RGBColor(150, 150, 150);
     chart
         .draw_series(c.others.iter().map(|&p| Circle::new(p, 4, grey.filled())))
@@ -357,15 +338,7 @@ fn draw_scatter<DB: DrawingBackend>(root: &DrawingArea<DB, Shift>, c: &ScatterCh
         .map_err(de)?
         .label("Pareto front (time, memory, energy, SRAM)")
         .legend(move |(x, y)| Circle::new((x + 12, y), 6, red.filled()));
-    chart
-        .configure_series_labels()
-        .label_font(tick_font())
-        .background_style(WHITE.mix(0.85))
-        .border_style(BLACK)
-        .position(SeriesLabelPosition::UpperRight)
-        .draw()
-        .map_err(de)?;
-    Ok(())
+    draw_legend(&mut chart)
 }
 
 fn draw_bars<DB: DrawingBackend>(root: &DrawingArea<DB, Shift>, c: &BarChart) -> DrawResult {
@@ -427,6 +400,39 @@ fn draw_bars<DB: DrawingBackend>(root: &DrawingArea<DB, Shift>, c: &BarChart) ->
             )
             .map_err(de)?;
     }
+    draw_legend(&mut chart)
+}
+
+/// Axis titles, tick labels (x through `x_tick`) and major grid lines of the line and
+/// scatter charts.
+fn draw_mesh<'a, DB, X, Y>(
+    chart: &mut ChartContext<'a, DB, Cartesian2d<X, Y>>,
+    x_desc: &str,
+    y_desc: &str,
+    x_tick: &dyn Fn(&f64) -> String,
+) -> DrawResult
+where
+    DB: DrawingBackend + 'a,
+    X: Ranged<ValueType = f64> + ValueFormatter<f64>,
+    Y: Ranged<ValueType = f64> + ValueFormatter<f64>,
+{
+    chart
+        .configure_mesh()
+        .x_desc(x_desc)
+        .y_desc(y_desc)
+        .axis_desc_style(label_font())
+        .label_style(tick_font())
+        .x_label_formatter(x_tick)
+        .y_label_formatter(&|v| tick(*v))
+        .light_line_style(WHITE.mix(0.0))
+        .draw()
+        .map_err(de)
+}
+
+/// The series legend every chart puts in its upper right corner.
+fn draw_legend<'a, DB: DrawingBackend + 'a, CT: CoordTranslate>(
+    chart: &mut ChartContext<'a, DB, CT>,
+) -> DrawResult {
     chart
         .configure_series_labels()
         .label_font(tick_font())
@@ -434,8 +440,7 @@ fn draw_bars<DB: DrawingBackend>(root: &DrawingArea<DB, Shift>, c: &BarChart) ->
         .border_style(BLACK)
         .position(SeriesLabelPosition::UpperRight)
         .draw()
-        .map_err(de)?;
-    Ok(())
+        .map_err(de)
 }
 
 fn tick_bar(v: f64) -> String {
@@ -447,7 +452,8 @@ fn tick_bar(v: f64) -> String {
 }
 
 /// Something drawable on any plotters backend.
-trait Figure {
+pub(crate) trait Figure {
+    /// Draws the whole figure on `root` (the caller presents it).
     fn draw<DB: DrawingBackend>(&self, root: &DrawingArea<DB, Shift>) -> DrawResult;
 }
 
@@ -471,17 +477,17 @@ impl Figure for BarChart {
 
 /// Writes a line chart as `<stem>.png` and `<stem>.svg`; returns the paths.
 pub fn line_chart(stem: &Path, c: &LineChart) -> Result<Vec<PathBuf>> {
-    write_both(stem, c)
+    write_png_svg(stem, c, SIZE)
 }
 
 /// Writes a Pareto scatter as `<stem>.png` and `<stem>.svg`; returns the paths.
 pub fn scatter_chart(stem: &Path, c: &ScatterChart) -> Result<Vec<PathBuf>> {
-    write_both(stem, c)
+    write_png_svg(stem, c, SIZE)
 }
 
 /// Writes a grouped bar chart as `<stem>.png` and `<stem>.svg`; returns the paths.
 pub fn bar_chart(stem: &Path, c: &BarChart) -> Result<Vec<PathBuf>> {
-    write_both(stem, c)
+    write_png_svg(stem, c, SIZE)
 }
 
 #[cfg(test)]

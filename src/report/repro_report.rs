@@ -7,6 +7,7 @@
 
 use super::csv_table::write_csv;
 use super::plot::{self, BarChart};
+use crate::dse::Outcome;
 use crate::dse::repro::{PAPER_MEMORY, PAPER_SPEEDUP, Repro};
 use crate::error::Result;
 use std::fmt::Write as _;
@@ -40,6 +41,53 @@ fn gib(bytes: u64) -> f64 {
     bytes as f64 / (1u64 << 30) as f64
 }
 
+/// Appends the per-hardware outcome columns (`<column>@<hw>`) shared by both CSVs.
+fn push_outcome_header(header: &mut Vec<String>, hw_names: &[String]) {
+    for h in hw_names {
+        for c in [
+            "feasible",
+            "memory_gib",
+            "norm_mem",
+            "seconds_per_step",
+            "speedup",
+            "bound",
+        ] {
+            header.push(format!("{c}@{h}"));
+        }
+    }
+}
+
+/// Appends the cells under [`push_outcome_header`]'s columns, one group per hardware.
+fn push_outcome_cells(
+    row: &mut Vec<String>,
+    outcomes: &[Outcome],
+    norm_mem: &[f64],
+    speedup: &[f64],
+) {
+    for (h, o) in outcomes.iter().enumerate() {
+        row.extend([
+            o.feasible.to_string(),
+            fix(gib(o.memory_bytes), 3),
+            fix(norm_mem[h], 2),
+            sig(o.seconds_per_step, 4),
+            fix(speedup[h], 2),
+            o.bound.clone(),
+        ]);
+    }
+}
+
+/// One bar series `ours, <hw>` per hardware from per-row, per-hardware values.
+fn ours_per_hw<'a>(
+    hw_names: &[String],
+    rows: impl Iterator<Item = &'a [f64]> + Clone,
+) -> Vec<(String, Vec<f64>)> {
+    hw_names
+        .iter()
+        .enumerate()
+        .map(|(h, n)| (format!("ours, {n}"), rows.clone().map(|v| v[h]).collect()))
+        .collect()
+}
+
 /// Header and rows of `table1.csv`.
 pub fn table1_rows(r: &Repro) -> (Vec<String>, Vec<Vec<String>>) {
     let mut header: Vec<String> = [
@@ -58,18 +106,7 @@ pub fn table1_rows(r: &Repro) -> (Vec<String>, Vec<Vec<String>>) {
     .iter()
     .map(|s| s.to_string())
     .collect();
-    for h in &r.hw_names {
-        for c in [
-            "feasible",
-            "memory_gib",
-            "norm_mem",
-            "seconds_per_step",
-            "speedup",
-            "bound",
-        ] {
-            header.push(format!("{c}@{h}"));
-        }
-    }
+    push_outcome_header(&mut header, &r.hw_names);
     let rows = r
         .table1
         .iter()
@@ -92,16 +129,7 @@ pub fn table1_rows(r: &Repro) -> (Vec<String>, Vec<Vec<String>>) {
                 },
                 fix(p.mmlu, 2),
             ];
-            for (h, o) in l.outcomes.iter().enumerate() {
-                c.extend([
-                    o.feasible.to_string(),
-                    fix(gib(o.memory_bytes), 3),
-                    fix(l.norm_mem[h], 2),
-                    sig(o.seconds_per_step, 4),
-                    fix(l.speedup[h], 2),
-                    o.bound.clone(),
-                ]);
-            }
+            push_outcome_cells(&mut c, &l.outcomes, &l.norm_mem, &l.speedup);
             c
         })
         .collect();
@@ -114,18 +142,7 @@ pub fn ablation_rows(r: &Repro) -> (Vec<String>, Vec<Vec<String>>) {
         .iter()
         .map(|s| s.to_string())
         .collect();
-    for h in &r.hw_names {
-        for c in [
-            "feasible",
-            "memory_gib",
-            "norm_mem",
-            "seconds_per_step",
-            "speedup",
-            "bound",
-        ] {
-            header.push(format!("{c}@{h}"));
-        }
-    }
+    push_outcome_header(&mut header, &r.hw_names);
     let last = r.ablation.len().saturating_sub(1);
     let rows = r
         .ablation
@@ -142,16 +159,7 @@ pub fn ablation_rows(r: &Repro) -> (Vec<String>, Vec<Vec<String>>) {
                     String::new()
                 },
             ];
-            for (h, o) in l.outcomes.iter().enumerate() {
-                c.extend([
-                    o.feasible.to_string(),
-                    fix(gib(o.memory_bytes), 3),
-                    fix(l.norm_mem[h], 2),
-                    sig(o.seconds_per_step, 4),
-                    fix(l.speedup[h], 2),
-                    o.bound.clone(),
-                ]);
-            }
+            push_outcome_cells(&mut c, &l.outcomes, &l.norm_mem, &l.speedup);
             c
         })
         .collect();
@@ -291,17 +299,7 @@ pub fn write_repro(dir: &Path, r: &Repro) -> Result<Vec<PathBuf>> {
         .iter()
         .map(|l| short_label(l.paper.method, l.paper.avg_bits))
         .collect();
-    let mut series: Vec<(String, Vec<f64>)> = r
-        .hw_names
-        .iter()
-        .enumerate()
-        .map(|(h, n)| {
-            (
-                format!("ours, {n}"),
-                r.table1.iter().map(|l| l.speedup[h]).collect(),
-            )
-        })
-        .collect();
+    let mut series = ours_per_hw(&r.hw_names, r.table1.iter().map(|l| &l.speedup[..]));
     series.push((
         "paper (headline, Edge-LLM)".into(),
         r.table1
@@ -349,17 +347,7 @@ pub fn write_repro(dir: &Path, r: &Repro) -> Result<Vec<PathBuf>> {
         },
     )?);
     let last = r.ablation.len().saturating_sub(1);
-    let mut series: Vec<(String, Vec<f64>)> = r
-        .hw_names
-        .iter()
-        .enumerate()
-        .map(|(h, n)| {
-            (
-                format!("ours, {n}"),
-                r.ablation.iter().map(|l| l.speedup[h]).collect(),
-            )
-        })
-        .collect();
+    let mut series = ours_per_hw(&r.hw_names, r.ablation.iter().map(|l| &l.speedup[..]));
     series.push((
         "paper (headline)".into(),
         (0..r.ablation.len())

@@ -4,37 +4,34 @@
 
 use super::report::Simulation;
 use super::step::Engine;
-use crate::error::{Error, Result};
+use crate::error::Result;
+use crate::report::plot::{COLORS, DrawResult, Figure, de, tick, write_png_svg};
+use plotters::coord::Shift;
 use plotters::prelude::*;
 use std::path::{Path, PathBuf};
 
 /// Image size (pixels / SVG units).
 pub const GANTT_SIZE: (u32, u32) = (1400, 520);
 
-/// Colours cycling over steps (Tableau 10).
-const PALETTE: [RGBColor; 10] = [
-    RGBColor(31, 119, 180),
-    RGBColor(255, 127, 14),
-    RGBColor(44, 160, 44),
-    RGBColor(214, 39, 40),
-    RGBColor(148, 103, 189),
-    RGBColor(140, 86, 75),
-    RGBColor(227, 119, 194),
-    RGBColor(127, 127, 127),
-    RGBColor(188, 189, 34),
-    RGBColor(23, 190, 207),
-];
+/// The first `steps` steps of a simulation, drawn with the shared plot helpers.
+struct Gantt<'a> {
+    sim: &'a Simulation,
+    steps: u32,
+    title: &'a str,
+}
+
+impl Figure for Gantt<'_> {
+    fn draw<DB: DrawingBackend>(&self, root: &DrawingArea<DB, Shift>) -> DrawResult {
+        draw(root, self.sim, self.steps, self.title)
+    }
+}
 
 fn draw<DB: DrawingBackend>(
-    root: DrawingArea<DB, plotters::coord::Shift>,
+    root: &DrawingArea<DB, Shift>,
     sim: &Simulation,
     steps: u32,
     title: &str,
-) -> std::result::Result<(), String>
-where
-    DB::ErrorType: 'static,
-{
-    let de = |e: DrawingAreaErrorKind<DB::ErrorType>| format!("{e:?}");
+) -> DrawResult {
     root.fill(&WHITE).map_err(de)?;
     let spans: Vec<_> = sim.spans.iter().filter(|s| s.step < steps).collect();
     let last = spans.iter().map(|s| s.end).max().unwrap_or(0) as f64 / sim.clock_hz;
@@ -48,7 +45,7 @@ where
     };
     let us = |c: u64| c as f64 / sim.clock_hz * scale;
     let end = (last * scale).max(1e-9);
-    let mut chart = ChartBuilder::on(&root)
+    let mut chart = ChartBuilder::on(root)
         .caption(title, ("sans-serif", 22))
         .margin(12)
         .x_label_area_size(44)
@@ -58,7 +55,7 @@ where
     chart
         .configure_mesh()
         .x_desc(format!("time ({unit})"))
-        .x_label_formatter(&|v| crate::report::plot::tick(*v))
+        .x_label_formatter(&|v| tick(*v))
         .y_labels(6)
         .y_label_formatter(&|v| {
             let i = v.round();
@@ -74,7 +71,7 @@ where
         .map_err(de)?;
     for s in &spans {
         let row = 5.0 - s.engine.idx() as f64;
-        let c = PALETTE[s.step as usize % PALETTE.len()];
+        let c = COLORS[s.step as usize % COLORS.len()];
         let (x0, x1) = (us(s.start), us(s.end).max(us(s.start) + end * 1e-4));
         chart
             .draw_series(std::iter::once(Rectangle::new(
@@ -93,50 +90,13 @@ where
                 .map_err(de)?;
         }
     }
-    root.present().map_err(de)?;
     Ok(())
-}
-
-fn encode_png(rgb: &[u8], (w, h): (u32, u32)) -> std::result::Result<Vec<u8>, String> {
-    let mut out = Vec::new();
-    {
-        let mut enc = png::Encoder::new(&mut out, w, h);
-        enc.set_color(png::ColorType::Rgb);
-        enc.set_depth(png::BitDepth::Eight);
-        let mut wr = enc.write_header().map_err(|e| e.to_string())?;
-        wr.write_image_data(rgb).map_err(|e| e.to_string())?;
-    }
-    Ok(out)
 }
 
 /// Draws the first `steps` steps and writes `<stem>.png` and `<stem>.svg` atomically
 /// (both rendered before either is written). Returns the paths written.
 pub fn write_gantt(sim: &Simulation, steps: u32, title: &str, path: &Path) -> Result<Vec<PathBuf>> {
-    crate::report::plot::register_font()?;
-    let png_path = path.with_extension("png");
-    let svg_path = path.with_extension("svg");
-    let fail = |p: &Path, e: String| Error::Other(format!("{}: drawing failed: {e}", p.display()));
-    let (w, h) = GANTT_SIZE;
-    let mut rgb = vec![0u8; (w * h * 3) as usize];
-    draw(
-        BitMapBackend::with_buffer(&mut rgb, GANTT_SIZE).into_drawing_area(),
-        sim,
-        steps,
-        title,
-    )
-    .map_err(|e| fail(&png_path, e))?;
-    let png_bytes = encode_png(&rgb, GANTT_SIZE).map_err(|e| fail(&png_path, e))?;
-    let mut svg = String::new();
-    draw(
-        SVGBackend::with_string(&mut svg, GANTT_SIZE).into_drawing_area(),
-        sim,
-        steps,
-        title,
-    )
-    .map_err(|e| fail(&svg_path, e))?;
-    crate::io_util::write_atomic(&png_path, &png_bytes)?;
-    crate::io_util::write_atomic(&svg_path, svg.as_bytes())?;
-    Ok(vec![png_path, svg_path])
+    write_png_svg(path, &Gantt { sim, steps, title }, GANTT_SIZE)
 }
 
 #[cfg(test)]
