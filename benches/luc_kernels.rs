@@ -10,7 +10,7 @@ use std::hint::black_box;
 use std::time::{Duration, Instant};
 
 use criterion::{Criterion, criterion_group, criterion_main};
-use edgesim::luc::linalg::{cholesky, gram, upper_cholesky_of_inverse};
+use edgesim::llm::linalg::{cholesky, gram, upper_cholesky_of_inverse};
 use edgesim::luc::prune::{
     Hessian, PruneMethod, SparseGptOptions, SparsityPattern, prune, prune_with_hessian,
 };

@@ -6,12 +6,12 @@
 //! (12 layers, hidden 256) over 1,280 tokens in <= 0.5 s.
 
 use criterion::{Criterion, criterion_group, criterion_main};
+use edgesim::llm::forward::{Rope, decoder_layer_batch, embed_batch};
+use edgesim::llm::synth::{SynthShape, synth};
+use edgesim::llm::tokenizer::ByteTokenizer;
 use edgesim::luc::compress::compress;
-use edgesim::luc::model::{Rope, decoder_layer_batch, embed_batch};
 use edgesim::luc::prune::PruneMethod;
 use edgesim::luc::sensitivity::{SensitivityOptions, measure};
-use edgesim::luc::synth::{SynthShape, synth};
-use edgesim::luc::tokenizer::ByteTokenizer;
 use edgesim::policy::Policy;
 use std::hint::black_box;
 use std::time::Duration;

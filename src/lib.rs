@@ -3,11 +3,13 @@
 
 pub mod cli;
 pub mod cost;
+pub mod data;
 pub mod dse;
 pub mod error;
 pub mod grid;
 pub mod hw;
 pub mod io_util;
+pub mod llm;
 pub mod luc;
 pub mod mapper;
 pub mod model;

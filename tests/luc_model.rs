@@ -2,8 +2,8 @@
 //! implementation written here with plain loops (no code shared with `edgesim::luc`).
 //! Checkpoints are written by this file with the `safetensors` crate directly.
 
-use edgesim::luc::checkpoint::{Checkpoint, StoreDtype};
-use edgesim::luc::model;
+use edgesim::llm::checkpoint::{Checkpoint, StoreDtype};
+use edgesim::llm::forward;
 use safetensors::{Dtype, tensor::TensorView};
 use std::collections::{BTreeMap, HashMap};
 use std::path::Path;
@@ -338,7 +338,7 @@ fn forward_matches_naive_f32() {
     let t = make_tensors(&SHAPE, 1);
     write_ckpt(dir.path(), &SHAPE, &t, Dtype::F32);
     let ck = Checkpoint::load(dir.path()).unwrap();
-    let got = model::logits(&ck, &TOKENS).unwrap();
+    let got = forward::logits(&ck, &TOKENS).unwrap();
     assert_close(&got, &naive_logits(&SHAPE, &t, &TOKENS), 1e-5);
 }
 
@@ -355,7 +355,7 @@ fn forward_matches_naive_f16_bf16_and_tied_mha() {
         write_ckpt(dir.path(), &s, &t, dtype);
         let ck = Checkpoint::load(dir.path()).unwrap();
         assert!(ck.weights.lm_head.is_none() == tied);
-        let got = model::logits(&ck, &TOKENS).unwrap();
+        let got = forward::logits(&ck, &TOKENS).unwrap();
         // The reader must see exactly the rounded values: compare with those.
         assert_close(&got, &naive_logits(&s, &rounded(dtype, &t), &TOKENS), 1e-5);
         // And the rounding itself is visible (the test is not vacuous).
@@ -558,7 +558,7 @@ fn out_of_vocabulary_token_is_an_input_error() {
     let dir = tempfile::tempdir().unwrap();
     write_ckpt(dir.path(), &SHAPE, &make_tensors(&SHAPE, 10), Dtype::F32);
     let ck = Checkpoint::load(dir.path()).unwrap();
-    let e = model::logits(&ck, &[1, 40]).unwrap_err();
+    let e = forward::logits(&ck, &[1, 40]).unwrap_err();
     assert!(e.is_input() && e.to_string().contains("40"), "{e}");
 }
 
@@ -746,12 +746,13 @@ fn bad_cli_input_exits_2_without_output() {
 /// pruning-sensitive ones (>= mean over the reference sparsities) are 1, 6, 7.
 #[test]
 fn documented_example_sensitive_layers() {
+    use edgesim::llm::synth::{SynthShape, synth};
+    use edgesim::llm::tokenizer::{CalibFormat, Tokenizer, load_calibration};
     use edgesim::luc::sensitivity::{SensitivityOptions, measure};
-    use edgesim::luc::synth::{SynthShape, synth};
-    use edgesim::luc::tokenizer::{CalibFormat, load_calibration};
     let (ck, _) = synth(SynthShape::Tiny, 7);
     let path = Path::new(env!("CARGO_MANIFEST_DIR")).join("data/calibration_text.txt");
-    let calib = load_calibration(&path, CalibFormat::Auto, 256, 128, 10).unwrap();
+    let calib =
+        load_calibration(&path, CalibFormat::Auto, &Tokenizer::Bytes, 256, 128, 10).unwrap();
     assert_eq!(calib.samples.len(), 10);
     let s = measure(&ck, &calib.samples, &SensitivityOptions::default(), &|_| {}).unwrap();
     let above = |v: Vec<f64>| {

@@ -3,12 +3,12 @@
 //! handler lives in `luc_policy.rs`), compress a checkpoint per a policy.
 
 use crate::error::{Error, Result};
-use crate::luc::checkpoint::{Checkpoint, StoreDtype};
+use crate::llm::checkpoint::{Checkpoint, StoreDtype};
+use crate::llm::synth::{SynthShape, synth};
+use crate::llm::tokenizer::{CalibFormat, Calibration, Tokenizer, load_calibration};
 use crate::luc::compress::{CompressReport, compress};
 use crate::luc::prune::PruneMethod;
 use crate::luc::sensitivity::{PAPER_SPARSITIES, Sensitivity, SensitivityOptions, measure};
-use crate::luc::synth::{SynthShape, synth};
-use crate::luc::tokenizer::{CalibFormat, Calibration, load_calibration};
 use crate::policy::Policy;
 use indicatif::{ProgressBar, ProgressStyle};
 use std::path::{Path, PathBuf};
@@ -253,10 +253,14 @@ fn synth_cmd(a: &SynthArgs) -> Result<()> {
     Ok(())
 }
 
-fn load_calib(a: &CalibArgs, ckpt: &Checkpoint) -> Result<Calibration> {
+/// Calibration samples of `a`, text tokenised by the tokenizer of the checkpoint at
+/// `ckpt_path` (byte-level when it carries none).
+fn load_calib(a: &CalibArgs, ckpt_path: &Path, ckpt: &Checkpoint) -> Result<Calibration> {
+    let tok = Tokenizer::for_checkpoint(ckpt_path)?;
     load_calibration(
         &a.calib,
         a.calib_format,
+        &tok,
         ckpt.config.vocab_size,
         a.seq_len as usize,
         a.samples as usize,
@@ -287,7 +291,7 @@ fn above_mean(v: &[f64]) -> Vec<usize> {
 
 fn sensitivity_cmd(a: &SensitivityArgs) -> Result<()> {
     let ckpt = Checkpoint::load(&a.checkpoint)?;
-    let calib = load_calib(&a.calib, &ckpt)?;
+    let calib = load_calib(&a.calib, &a.checkpoint, &ckpt)?;
     let opts = SensitivityOptions {
         bits: a.bits.clone(),
         sparsities: a
@@ -394,7 +398,7 @@ fn print_sensitivity(
 fn compress_cmd(a: &CompressArgs) -> Result<()> {
     let ckpt = Checkpoint::load(&a.checkpoint)?;
     let policy = Policy::from_file(&a.policy)?;
-    let calib = load_calib(&a.calib, &ckpt)?;
+    let calib = load_calib(&a.calib, &a.checkpoint, &ckpt)?;
     let bar = layer_bar(ckpt.config.num_hidden_layers, "compress");
     let start = Instant::now();
     let (out, report) = compress(

@@ -18,8 +18,8 @@
 //! weights to code 0 count as pruned.
 
 use crate::error::{Error, Result};
-use crate::luc::checkpoint::{Checkpoint, LayerWeights, Linear};
-use crate::luc::model::{calibration_batch, decoder_layer_batch, rms_norm};
+use crate::llm::checkpoint::{Checkpoint, LayerWeights, Linear};
+use crate::llm::forward::{calibration_batch, decoder_layer_batch, rms_norm};
 use crate::luc::prune::{PruneMethod, SparsityPattern, prune};
 use crate::luc::quant::{Granularity, MAX_BITS, MIN_BITS, quantize};
 use crate::luc::sensitivity::{LayerCalibration, py_float, segment_mse};
@@ -307,12 +307,12 @@ impl CompressReport {
 mod tests {
     use super::*;
 
-    use crate::luc::checkpoint::linear_shape;
-    use crate::luc::synth::{SynthShape, synth};
+    use crate::llm::checkpoint::linear_shape;
+    use crate::llm::synth::{SynthShape, synth};
 
     fn samples() -> Vec<Vec<u32>> {
         let text = "Some calibration bytes for compressing the tiny synthetic model. ".repeat(4);
-        crate::luc::tokenizer::ByteTokenizer::encode(&text)
+        crate::llm::tokenizer::ByteTokenizer::encode(&text)
             .chunks_exact(48)
             .take(4)
             .map(<[u32]>::to_vec)

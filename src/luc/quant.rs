@@ -177,7 +177,7 @@ pub fn quantize(x: ArrayView2<f32>, bits: u32, granularity: Granularity) -> Resu
             "must be at least 1 column per group",
         ));
     }
-    if let Some(((r, c), v)) = crate::luc::first_non_finite(x) {
+    if let Some(((r, c), v)) = crate::llm::first_non_finite(x) {
         return Err(Error::input(
             "quantiser",
             format!("x[{r}, {c}]"),

@@ -8,7 +8,7 @@
 
 use ndarray::{Array1, Array2, ArrayView2};
 
-use crate::luc::linalg::add_gram;
+use crate::llm::linalg::add_gram;
 use crate::{Error, Result};
 
 /// Running `X^T X` and token count of a layer's calibration inputs.
@@ -94,7 +94,7 @@ pub(crate) fn check_inputs(x: ArrayView2<f32>, features: usize) -> Result<()> {
             "at least one calibration token is needed",
         ));
     }
-    if let Some(((r, c), v)) = crate::luc::first_non_finite(x) {
+    if let Some(((r, c), v)) = crate::llm::first_non_finite(x) {
         return Err(Error::input(
             "calibration",
             format!("inputs[{r}, {c}]"),

@@ -179,7 +179,7 @@ fn validate(w: ArrayView2<f32>, sparsity: f64, pattern: SparsityPattern) -> Resu
             format!("must be a fraction in [0, 1], got {sparsity}"),
         ));
     }
-    if let Some(((r, c), v)) = crate::luc::first_non_finite(w) {
+    if let Some(((r, c), v)) = crate::llm::first_non_finite(w) {
         return Err(Error::input(
             "pruner",
             format!("weight[{r}, {c}]"),

@@ -6,7 +6,7 @@
 //!    reference (the column cannot affect the calibration output).
 //! 2. Dampening: `H += lambda I` with `lambda = damp_ratio * mean(diag H)` (0.01).
 //! 3. `Hinv = U`, the upper Cholesky factor of `H^-1`
-//!    ([`crate::luc::linalg::upper_cholesky_of_inverse`]).
+//!    ([`crate::llm::linalg::upper_cholesky_of_inverse`]).
 //!    Row `c` of `U`, divided by `U_cc`, is the OBS update direction for column `c`
 //!    restricted to the not-yet-processed columns `c..`, and `U_cc^2` is
 //!    `[(H_{c:,c:})^-1]_00`.
@@ -37,7 +37,7 @@ use ndarray::linalg::general_mat_mul;
 use ndarray::{Array2, ArrayView2, Zip, s};
 
 use super::{Pruned, SparsityPattern, mask};
-use crate::luc::linalg::upper_cholesky_of_inverse_into;
+use crate::llm::linalg::upper_cholesky_of_inverse_into;
 use crate::{Error, Result};
 
 /// Tuning knobs of SparseGPT; the defaults are the paper's and the reference code's.

@@ -3,7 +3,7 @@
 use ndarray::{Array1, Array2, ArrayView2, array, s};
 
 use super::*;
-use crate::luc::linalg::tests::gaussian;
+use crate::llm::linalg::tests::gaussian;
 
 const ALL: [PruneMethod; 3] = [
     PruneMethod::Magnitude,

@@ -2,8 +2,8 @@
 //! compression.
 
 use crate::error::Result;
-use crate::luc::checkpoint::Linear;
-use crate::luc::model::LinearInputs;
+use crate::llm::checkpoint::Linear;
+use crate::llm::forward::LinearInputs;
 use crate::luc::prune::{
     Hessian, PruneMethod, SparseGptOptions, SparsityPattern, prune_with_hessian,
 };

@@ -26,8 +26,8 @@ pub use calib::{LayerCalibration, mse, segment_mse};
 pub use csv::py_float;
 
 use crate::error::{Error, Result};
-use crate::luc::checkpoint::{Checkpoint, LayerWeights, Linear};
-use crate::luc::model::{calibration_batch, decoder_layer_batch};
+use crate::llm::checkpoint::{Checkpoint, LayerWeights, Linear};
+use crate::llm::forward::{calibration_batch, decoder_layer_batch};
 use crate::luc::prune::{PruneMethod, SparsityPattern};
 use crate::luc::quant::{Granularity, fake_quant};
 use rayon::prelude::*;

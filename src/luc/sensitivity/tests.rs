@@ -1,10 +1,10 @@
 //! Properties of the sensitivity measurement on synthetic checkpoints.
 
 use super::*;
-use crate::luc::model::Rope;
-use crate::luc::model::{decoder_layer, embed};
+use crate::llm::forward::Rope;
+use crate::llm::forward::{decoder_layer, embed};
+use crate::llm::synth::{SynthShape, synth};
 use crate::luc::prune::prune;
-use crate::luc::synth::{SynthShape, synth};
 use crate::policy::{SensitivityKind, SensitivityTable};
 use ndarray::{Array2, Axis, concatenate};
 
@@ -12,7 +12,7 @@ use ndarray::{Array2, Axis, concatenate};
 fn samples() -> Vec<Vec<u32>> {
     let text =
         "Calibration text for the sensitivity tests: it only has to be varied bytes. ".repeat(3);
-    crate::luc::tokenizer::ByteTokenizer::encode(&text)
+    crate::llm::tokenizer::ByteTokenizer::encode(&text)
         .chunks_exact(32)
         .take(4)
         .map(<[u32]>::to_vec)

@@ -21,7 +21,7 @@
 //! fixed order, Box-Muller normals.
 
 use crate::error::{Error, Result};
-use crate::luc::checkpoint::{
+use crate::llm::checkpoint::{
     Checkpoint, LayerWeights, Linear, LlamaConfig, LlamaWeights, linear_shape,
 };
 use crate::policy::SplitMix64;

@@ -4,7 +4,7 @@
 //! alone, not to `gate * up` as in the Edge-LLM evaluation code).
 
 use super::ops::{Rope, causal_attention, linear, rms_norm, silu};
-use crate::luc::checkpoint::{LayerWeights, Linear, LlamaConfig};
+use crate::llm::checkpoint::{LayerWeights, Linear, LlamaConfig};
 use ndarray::{Array2, ArrayView2, Zip, s};
 
 /// The inputs of the seven linears of one layer for one sequence, as seen during a

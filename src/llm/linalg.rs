@@ -31,7 +31,7 @@ fn check_square(a: &ArrayView2<f32>, what: &str) -> Result<usize> {
             "{what}: matrix must be square, got {r} x {c}"
         )));
     }
-    if let Some(((i, j), v)) = crate::luc::first_non_finite(a.view()) {
+    if let Some(((i, j), v)) = crate::llm::first_non_finite(a.view()) {
         return Err(Error::Other(format!(
             "{what}: entry ({i}, {j}) = {v} is not finite"
         )));

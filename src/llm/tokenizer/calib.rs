@@ -1,38 +1,11 @@
-//! Calibration token streams.
-//!
-//! Checkpoints handled here carry no tokenizer, so text is tokenised byte-level: each
-//! UTF-8 byte is one token, id = byte value (0..=255). This needs `vocab_size >= 256`;
-//! the ids mean something only for models trained that way (such as those from
-//! `edgesim luc synth`, whose vocabulary is bytes), but for sensitivity measurement on
-//! any checkpoint they are still valid, deterministic inputs. For a real model, feed
-//! ids produced by its own tokenizer in the id format instead.
+//! Token streams from files: calibration samples and evaluation chunks, given as text
+//! (tokenised by the checkpoint's [`Tokenizer`]) or as token ids.
 //!
 //! Id format: one sample per line, integers separated by whitespace and/or commas.
 
+use super::Tokenizer;
 use crate::error::{Error, Result};
 use std::path::Path;
-
-/// Byte-level tokenizer: one token per UTF-8 byte.
-pub struct ByteTokenizer;
-
-impl ByteTokenizer {
-    /// Number of distinct ids this tokenizer produces.
-    pub const VOCAB: usize = 256;
-
-    /// Token ids of `text` (its bytes).
-    pub fn encode(text: &str) -> Vec<u32> {
-        text.bytes().map(u32::from).collect()
-    }
-
-    /// Text of `ids` (invalid UTF-8 replaced); ids above 255 become U+FFFD.
-    pub fn decode(ids: &[u32]) -> String {
-        let bytes: Vec<u8> = ids
-            .iter()
-            .map(|&i| u8::try_from(i).unwrap_or(0xFF))
-            .collect();
-        String::from_utf8_lossy(&bytes).into_owned()
-    }
-}
 
 /// How a calibration file is to be read.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
@@ -57,12 +30,13 @@ pub struct Calibration {
 /// Reads calibration samples from `path`.
 ///
 /// Ids: each non-empty line is one sample, truncated to its first `seq_len` tokens.
-/// Text: the whole file's bytes are cut into consecutive, non-overlapping windows of
-/// exactly `seq_len` tokens (a shorter tail is dropped). At most `max_samples` samples are
-/// kept. Every id must be `< vocab_size`.
+/// Text: the whole file is tokenised by `tok` and cut into consecutive, non-overlapping
+/// windows of exactly `seq_len` tokens (a shorter tail is dropped). At most `max_samples`
+/// samples are kept. Every id must be `< vocab_size` (the model's vocabulary).
 pub fn load_calibration(
     path: &Path,
     format: CalibFormat,
+    tok: &Tokenizer,
     vocab_size: usize,
     seq_len: usize,
     max_samples: usize,
@@ -72,6 +46,7 @@ pub fn load_calibration(
         &path.display().to_string(),
         &text,
         format,
+        tok,
         vocab_size,
         seq_len,
         max_samples,
@@ -83,6 +58,7 @@ pub fn parse_calibration(
     file: &str,
     text: &str,
     format: CalibFormat,
+    tok: &Tokenizer,
     vocab_size: usize,
     seq_len: usize,
     max_samples: usize,
@@ -133,23 +109,27 @@ pub fn parse_calibration(
         }
         samples
     } else {
-        if vocab_size < ByteTokenizer::VOCAB {
+        if tok.vocab_size() > vocab_size {
             return Err(Error::input(
                 file,
                 "vocab_size",
                 format!(
-                    "byte-level tokenisation of text needs vocab_size >= 256, the model has \
-                     {vocab_size}; give token ids instead (one sample per line)"
+                    "the {} tokenizer has {} ids but the model's vocabulary has \
+                     {vocab_size}; give token ids instead (one sample per line)",
+                    tok.name(),
+                    tok.vocab_size()
                 ),
             ));
         }
-        let ids = ByteTokenizer::encode(text);
+        let ids = tok
+            .encode(text)
+            .map_err(|e| Error::input(file, "text", e))?;
         if ids.len() < seq_len {
             return Err(Error::input(
                 file,
                 "--seq-len",
                 format!(
-                    "the text has {} bytes, fewer than one sample of {seq_len} tokens",
+                    "the text has {} tokens, fewer than one sample of {seq_len} tokens",
                     ids.len()
                 ),
             ));
@@ -186,54 +166,113 @@ mod tests {
     use super::*;
 
     #[test]
-    fn bytes_round_trip() {
-        let ids = ByteTokenizer::encode("Hé!");
-        assert_eq!(ids, vec![72, 0xC3, 0xA9, 33]);
-        assert_eq!(ByteTokenizer::decode(&ids), "Hé!");
-    }
-
-    #[test]
     fn ids_one_sample_per_line_truncated() {
-        let c = parse_calibration("c.txt", "1, 2 3,4\n\n5 6\n7\n", CalibFormat::Auto, 10, 3, 2)
-            .unwrap();
+        let c = parse_calibration(
+            "c.txt",
+            "1, 2 3,4\n\n5 6\n7\n",
+            CalibFormat::Auto,
+            &Tokenizer::Bytes,
+            10,
+            3,
+            2,
+        )
+        .unwrap();
         assert_eq!(c.format, CalibFormat::Ids);
         assert_eq!(c.samples, vec![vec![1, 2, 3], vec![5, 6]]);
     }
 
     #[test]
     fn text_windows_drop_the_tail() {
-        let c = parse_calibration("c.txt", "abcdefg", CalibFormat::Auto, 256, 3, 10).unwrap();
+        let c = parse_calibration(
+            "c.txt",
+            "abcdefg",
+            CalibFormat::Auto,
+            &Tokenizer::Bytes,
+            256,
+            3,
+            10,
+        )
+        .unwrap();
         assert_eq!(c.format, CalibFormat::Text);
         assert_eq!(c.samples, vec![vec![97, 98, 99], vec![100, 101, 102]]);
         // Forced text reading of digits.
-        let c = parse_calibration("c.txt", "12", CalibFormat::Text, 256, 2, 10).unwrap();
+        let c = parse_calibration(
+            "c.txt",
+            "12",
+            CalibFormat::Text,
+            &Tokenizer::Bytes,
+            256,
+            2,
+            10,
+        )
+        .unwrap();
         assert_eq!(c.samples, vec![vec![49, 50]]);
     }
 
     #[test]
     fn errors_name_file_and_line() {
-        let e = parse_calibration("ids.txt", "1 2\n3 99\n", CalibFormat::Ids, 10, 8, 8)
-            .unwrap_err()
-            .to_string();
+        let e = parse_calibration(
+            "ids.txt",
+            "1 2\n3 99\n",
+            CalibFormat::Ids,
+            &Tokenizer::Bytes,
+            10,
+            8,
+            8,
+        )
+        .unwrap_err()
+        .to_string();
         assert!(
             e.contains("ids.txt") && e.contains("line 2") && e.contains("99"),
             "{e}"
         );
-        let e = parse_calibration("t.txt", "hello", CalibFormat::Text, 100, 2, 8)
-            .unwrap_err()
-            .to_string();
+        let e = parse_calibration(
+            "t.txt",
+            "hello",
+            CalibFormat::Text,
+            &Tokenizer::Bytes,
+            100,
+            2,
+            8,
+        )
+        .unwrap_err()
+        .to_string();
         assert!(e.contains("vocab_size"), "{e}");
-        let e = parse_calibration("t.txt", "hi", CalibFormat::Text, 256, 8, 8)
-            .unwrap_err()
-            .to_string();
+        let e = parse_calibration(
+            "t.txt",
+            "hi",
+            CalibFormat::Text,
+            &Tokenizer::Bytes,
+            256,
+            8,
+            8,
+        )
+        .unwrap_err()
+        .to_string();
         assert!(e.contains("--seq-len"), "{e}");
-        let e = parse_calibration("e.txt", "\n\n", CalibFormat::Ids, 256, 8, 8)
-            .unwrap_err()
-            .to_string();
+        let e = parse_calibration(
+            "e.txt",
+            "\n\n",
+            CalibFormat::Ids,
+            &Tokenizer::Bytes,
+            256,
+            8,
+            8,
+        )
+        .unwrap_err()
+        .to_string();
         assert!(e.contains("e.txt"), "{e}");
-        let e = parse_calibration("x.txt", "1 a\n", CalibFormat::Ids, 256, 8, 8)
-            .unwrap_err()
-            .to_string();
+        let e = parse_calibration(
+            "x.txt",
+            "1 a\n",
+            CalibFormat::Ids,
+            &Tokenizer::Bytes,
+            256,
+            8,
+            8,
+        )
+        .unwrap_err()
+        .to_string();
         assert!(e.contains("line 1"), "{e}");
     }
 }

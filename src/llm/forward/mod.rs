@@ -9,7 +9,7 @@ pub use layer::{LinearInputs, decoder_layer, decoder_layer_batch};
 pub use ops::{Rope, causal_attention, linear, rms_norm, silu};
 
 use crate::error::{Error, Result};
-use crate::luc::checkpoint::Checkpoint;
+use crate::llm::checkpoint::Checkpoint;
 use ndarray::Array2;
 
 /// Looks up the embedding rows of `tokens` (`[T, hidden]`); an id outside the vocabulary
