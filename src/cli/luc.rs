@@ -37,6 +37,9 @@ pub enum LucCommand {
     /// Prune and quantise a checkpoint layer by layer per a policy TOML; write the
     /// compressed checkpoint and a size report.
     Compress(CompressArgs),
+    /// Turn text into token ids with a checkpoint's tokenizer: one chunk of --chunk ids
+    /// per line, the format --calib reads.
+    Tokenize(super::luc_tokenize::LucTokenizeArgs),
 }
 
 /// Element type for written checkpoints.
@@ -192,6 +195,7 @@ pub fn run(args: &LucArgs) -> Result<()> {
         LucCommand::Sensitivity(a) => sensitivity_cmd(a),
         LucCommand::Policy(a) => super::luc_policy::run(a),
         LucCommand::Compress(a) => compress_cmd(a),
+        LucCommand::Tokenize(a) => super::luc_tokenize::run(a),
     }
 }
 

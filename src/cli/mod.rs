@@ -3,6 +3,7 @@
 
 pub mod luc;
 pub mod luc_policy;
+pub mod luc_tokenize;
 pub mod merge;
 pub mod repro;
 pub mod run;

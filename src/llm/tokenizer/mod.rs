@@ -3,16 +3,25 @@
 //! - [`Tokenizer::Hf`]: the model's own tokenizer, through the Hugging Face `tokenizers`
 //!   crate (the reference implementation of the byte-level BPE that LLaMA-family models
 //!   such as SmolLM2 use), read from `tokenizer.json` beside a checkpoint or built from a
-//!   GGUF file's `tokenizer.ggml.*` metadata ([`gguf`]).
+//!   GGUF file's `tokenizer.ggml.*` metadata ([`gguf`]: vocabulary, merges, control and
+//!   user-defined tokens, BOS/EOS template; [`pre`]: the pre-tokenizer named by
+//!   `tokenizer.ggml.pre`, e.g. SmolLM2's `smollm`, which isolates every digit).
 //! - [`Tokenizer::Bytes`]: one token per UTF-8 byte, id = byte value (0..=255), for
 //!   checkpoints that carry no tokenizer (those of `edgesim luc synth`, whose vocabulary
 //!   is bytes). On any other checkpoint the ids are valid, deterministic inputs for
 //!   sensitivity measurement, but mean nothing to the model.
 //!
+//! [`Tokenizer::encode`] never adds BOS/EOS and [`Tokenizer::decode`] keeps special
+//! tokens, so `decode(encode(text)) == text` for any text whose bytes all have a token
+//! (for SmolLM2: all text without the control characters U+0004, U+0006, U+0013,
+//! U+0014, U+0016, U+001D and without code points U+40000..=U+BFFFF, whose bytes its
+//! vocabulary lacks and its tokenizer drops).
+//!
 //! [`calib`] reads calibration samples and evaluation chunks (text or ids) through one.
 
 mod calib;
 pub mod gguf;
+pub mod pre;
 
 pub use calib::{CalibFormat, Calibration, load_calibration, parse_calibration};
 
@@ -60,7 +69,7 @@ impl Tokenizer {
     /// Errors: an unreadable or malformed tokenizer, naming the file.
     pub fn for_checkpoint(path: &Path) -> Result<Self> {
         if path.is_file() {
-            return Ok(Tokenizer::Hf(Box::new(gguf::from_gguf(path)?)));
+            return Self::from_gguf(path);
         }
         let file = path.join(TOKENIZER_FILE);
         if file.is_file() {
@@ -68,6 +77,14 @@ impl Tokenizer {
         } else {
             Ok(Tokenizer::Bytes)
         }
+    }
+
+    /// The tokenizer embedded in the GGUF file `path` ([`gguf::from_gguf`]).
+    ///
+    /// Errors: unreadable file, missing/mistyped/unsupported `tokenizer.ggml.*` metadata,
+    /// naming the file and the key.
+    pub fn from_gguf(path: &Path) -> Result<Self> {
+        Ok(Tokenizer::Hf(Box::new(gguf::from_gguf(path)?)))
     }
 
     /// Reads a Hugging Face `tokenizer.json`. Errors name the file.
@@ -95,6 +112,31 @@ impl Tokenizer {
         match self {
             Tokenizer::Bytes => ByteTokenizer::VOCAB,
             Tokenizer::Hf(t) => t.get_vocab_size(true),
+        }
+    }
+
+    /// Id of the token whose vocabulary string is `token` (byte-level alphabet for BPE
+    /// pieces, e.g. `"Ġthe"`; raw text for special tokens, e.g. `"<|im_start|>"`). For
+    /// [`Tokenizer::Bytes`], the byte of a one-byte string.
+    pub fn token_to_id(&self, token: &str) -> Option<u32> {
+        match self {
+            Tokenizer::Bytes => match token.as_bytes() {
+                [b] => Some(u32::from(*b)),
+                _ => None,
+            },
+            Tokenizer::Hf(t) => t.token_to_id(token),
+        }
+    }
+
+    /// Vocabulary string of `id` (the inverse of [`Tokenizer::token_to_id`]); `None` out
+    /// of the vocabulary, and for byte ids that are not ASCII under [`Tokenizer::Bytes`].
+    pub fn id_to_token(&self, id: u32) -> Option<String> {
+        match self {
+            Tokenizer::Bytes => u8::try_from(id)
+                .ok()
+                .filter(u8::is_ascii)
+                .map(|b| char::from(b).to_string()),
+            Tokenizer::Hf(t) => t.id_to_token(id),
         }
     }
 
