@@ -1,6 +1,7 @@
 //! Command-line interface: parses flags, calls the library, prints results. I/O lives
 //! here and in `report`; everything below is pure.
 
+pub mod data;
 pub mod luc;
 pub mod luc_policy;
 pub mod luc_tokenize;
@@ -27,6 +28,11 @@ pub struct Cli {
 pub enum Command {
     /// Validate a hardware file and print its derived figures.
     Hw(HwArgs),
+    /// Real model and corpus: write the Jane Austen texts from the janeaustenr R
+    /// dataset; show the data directory and check the pinned sums.
+    ///
+    /// Example: edgesim data status
+    Data(data::DataArgs),
     /// Tensor engine: synthetic checkpoints, per-layer sensitivity, LUC policy,
     /// compression.
     Luc(luc::LucArgs),
@@ -91,6 +97,7 @@ pub fn main() -> i32 {
     };
     let result = match cli.command {
         Command::Hw(a) => hw_cmd(&a),
+        Command::Data(a) => data::run(&a),
         Command::Luc(a) => luc::run(&a),
         Command::Run(a) => run::run_cmd(&a),
         Command::Sim(a) => sim::sim_cmd(&a),

@@ -7,7 +7,19 @@
 //! - `austen/<novel>.txt`: Jane Austen's six novels as UTF-8 text, one file per novel
 //!   ([`NOVELS`]; Debian `r-cran-janeaustenr` 1.0.0-1, MIT, public-domain texts).
 //!
-//! Sources, versions, licences and SHA-256 sums: `data/README.md`.
+//! - `janeaustenr/`: the files of the R package kept to check the texts against
+//!   (`data/Rdata.{rdb,rdx}`, the lazy-load dataset the texts are made from, read by
+//!   [`rlazy`]; `help/janeaustenr.{rdb,rdx}`, its help pages; `DESCRIPTION`, `copyright`,
+//!   `tests/test_austen_books.R`).
+//!
+//! Sources, versions, licences: `data/README.md`; SHA-256 sums: `data/real_data.sha256`
+//! ([`pinned`]).
+
+pub mod austen;
+pub mod gutenberg;
+pub mod pinned;
+pub mod rlazy;
+pub mod rserial;
 
 use crate::error::{Error, Result};
 use std::path::{Path, PathBuf};
@@ -17,6 +29,9 @@ pub const DATA_ENV: &str = "EDGESIM_DATA";
 
 /// File name of the GGUF model under `smollm2/`.
 pub const SMOLLM2_GGUF: &str = "SmolLM2-135M-Instruct.Q4_1.gguf";
+
+/// Directory, under the data directory, of the kept janeaustenr package files.
+pub const JANEAUSTENR_DIR: &str = "janeaustenr";
 
 /// The six novels, as their text files are named under `austen/` (without `.txt`).
 pub const NOVELS: [&str; 6] = [
@@ -91,5 +106,11 @@ impl RealData {
     /// Path of one novel's text (`name` from [`NOVELS`]).
     pub fn novel(&self, name: &str) -> PathBuf {
         self.austen.join(format!("{name}.txt"))
+    }
+
+    /// Base path (without `.rdx`/`.rdb`) of the kept janeaustenr dataset the novels were
+    /// made from, for [`rlazy::LazyLoadDb::open`].
+    pub fn janeaustenr_rdata(&self) -> PathBuf {
+        self.dir.join(JANEAUSTENR_DIR).join("data").join("Rdata")
     }
 }
