@@ -140,8 +140,10 @@ pub struct CalibArgs {
     edgesim luc sensitivity --checkpoint DIR --calib ids.txt --seq-len 512 --bits 3,4,8 --method wanda --out DIR --json\n\n\
     Then: edgesim luc policy --sensitivity DIR/pruning_mse.csv --quant-sensitivity DIR/quant_mse.csv --bits 4 --sparsity 0.5 --out policy.toml")]
 pub struct SensitivityArgs {
-    /// Checkpoint directory: config.json + model.safetensors (or sharded with
-    /// model.safetensors.index.json), f32/f16/bf16, Hugging Face LLaMA tensor names.
+    /// Checkpoint directory or .gguf file: a directory holds config.json +
+    /// model.safetensors (or sharded with model.safetensors.index.json), f32/f16/bf16,
+    /// Hugging Face LLaMA tensor names; a .gguf file is llama.cpp's format (LLaMA
+    /// architecture; F32/F16/BF16, Q4_0/Q4_1/Q5_0/Q5_1/Q8_0 and K-quants dequantised).
     #[arg(long)]
     pub checkpoint: PathBuf,
     /// Calibration data.
@@ -167,7 +169,7 @@ pub struct SensitivityArgs {
 #[command(after_help = "Example:\n  \
     edgesim luc compress --checkpoint /tmp/es/ckpt --policy /tmp/es/policy.toml --calib data/calibration_text.txt --out /tmp/es/ckpt_luc")]
 pub struct CompressArgs {
-    /// Checkpoint directory to compress.
+    /// Checkpoint to compress: directory or .gguf file (as for `luc sensitivity`).
     #[arg(long)]
     pub checkpoint: PathBuf,
     /// Policy TOML (as written by `edgesim luc policy`): one (w_bits, a_bits, kv_bits,

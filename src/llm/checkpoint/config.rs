@@ -32,7 +32,7 @@ pub struct LlamaConfig {
 }
 
 /// Largest accepted size for any dimension: rejects garbage before it allocates.
-const MAX_DIM: u64 = 1 << 20;
+pub(super) const MAX_DIM: u64 = 1 << 20;
 
 impl LlamaConfig {
     /// Reads and validates `config.json`.

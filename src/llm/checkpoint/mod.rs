@@ -9,8 +9,12 @@
 //! `model.layers.{i}.{input,post_attention}_layernorm.weight [hidden]`,
 //! `model.norm.weight [hidden]`, `lm_head.weight [vocab, hidden]` (absent when
 //! `tie_word_embeddings`).
+//!
+//! A single `.gguf` file (llama.cpp's format, quantised or not) loads into the same
+//! [`Checkpoint`] through [`gguf`]; [`Checkpoint::load`] picks the loader.
 
 mod config;
+pub mod gguf;
 mod store;
 
 pub use config::LlamaConfig;
@@ -117,14 +121,28 @@ fn layer_name(i: usize, module: &str) -> String {
 }
 
 impl Checkpoint {
+    /// Loads the checkpoint at `path`: a directory holding `config.json` and safetensors
+    /// weights, or a file starting with the GGUF magic ([`gguf::load`]). Every tensor's
+    /// presence and shape is checked against the configuration.
+    ///
+    /// Errors: `path` is neither a directory nor a GGUF file, or the loader's errors
+    /// (naming the file and the key or tensor).
+    pub fn load(path: &Path) -> Result<Self> {
+        if path.is_file() {
+            return gguf::load(path).map(|g| g.checkpoint);
+        }
+        Self::load_dir(path)
+    }
+
     /// Loads `dir/config.json` and the safetensors weights of `dir`, checking every
     /// tensor's presence and shape against the configuration.
-    pub fn load(dir: &Path) -> Result<Self> {
+    pub fn load_dir(dir: &Path) -> Result<Self> {
         if !dir.is_dir() {
             return Err(Error::input(
                 dir.display().to_string(),
                 "--checkpoint",
-                "not a directory (expected config.json and model.safetensors[.index.json])",
+                "neither a directory (config.json and model.safetensors[.index.json]) nor a \
+                 .gguf file",
             ));
         }
         let config = LlamaConfig::from_file(&dir.join(CONFIG_FILE))?;
