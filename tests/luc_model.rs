@@ -701,14 +701,101 @@ fn synth_sensitivity_policy_compress_pipeline() {
     assert!(d.path().join("small/compression_report.csv").exists());
 }
 
+/// Eq. 1 at B = 8 gives 9-bit layers: the whole chain (8-bit sensitivity, policy at
+/// B = 8, compress) runs, with the final-state measure and the first position skipped.
+#[test]
+fn compress_cli_accepts_an_eq1_policy_at_b8() {
+    let d = tempfile::tempdir().unwrap();
+    let p = |s: &str| d.path().join(s).display().to_string();
+    let calib = concat!(env!("CARGO_MANIFEST_DIR"), "/data/calibration_text.txt");
+    ok(&["luc", "synth", "--seed", "7", "--out", &p("ckpt")]);
+    let json = ok(&[
+        "luc",
+        "sensitivity",
+        "--checkpoint",
+        &p("ckpt"),
+        "--calib",
+        calib,
+        "--out",
+        &p("sens"),
+        "--seq-len",
+        "64",
+        "--samples",
+        "4",
+        "--bits",
+        "8",
+        "--sparsities",
+        "0.5",
+        "--skip-positions",
+        "1",
+        "--measure",
+        "final",
+        "--json",
+    ]);
+    let v: serde_json::Value = serde_json::from_str(&json).unwrap();
+    assert_eq!(v["measure"], "final");
+    assert_eq!(v["skip_positions"], 1);
+    // The CSV format does not change with the options.
+    let quant_csv = std::fs::read_to_string(d.path().join("sens/quant_mse.csv")).unwrap();
+    assert!(quant_csv.starts_with("layer,bits,sample,mse\r\n"));
+    assert_eq!(quant_csv.lines().count(), 1 + 8 * 4);
+    ok(&[
+        "luc",
+        "policy",
+        "--sensitivity",
+        &p("sens/pruning_mse.csv"),
+        "--quant-sensitivity",
+        &p("sens/quant_mse.csv"),
+        "--bits",
+        "8",
+        "--sparsity",
+        "0.3",
+        "--out",
+        &p("policy.toml"),
+    ]);
+    let policy = edgesim::policy::Policy::from_file(&d.path().join("policy.toml")).unwrap();
+    let nine: Vec<usize> = (0..8).filter(|&j| policy.layers[j].w_bits == 9).collect();
+    assert!(!nine.is_empty() && nine.len() < 8, "{nine:?}");
+    assert!(policy.layers.iter().all(|l| l.w_bits == 8 || l.w_bits == 9));
+    let json = ok(&[
+        "luc",
+        "compress",
+        "--checkpoint",
+        &p("ckpt"),
+        "--policy",
+        &p("policy.toml"),
+        "--calib",
+        calib,
+        "--seq-len",
+        "64",
+        "--samples",
+        "4",
+        "--out",
+        &p("out"),
+        "--json",
+    ]);
+    let r: serde_json::Value = serde_json::from_str(&json).unwrap();
+    for j in 0..8 {
+        assert_eq!(
+            r["layers"][j]["w_bits"].as_u64().unwrap(),
+            u64::from(policy.layers[j].w_bits)
+        );
+    }
+    assert!((r["avg_w_bits"].as_f64().unwrap() - policy.avg_w_bits()).abs() < 1e-12);
+    assert!(d.path().join("out/compression_report.csv").exists());
+}
+
 #[test]
 fn bad_cli_input_exits_2_without_output() {
     let d = tempfile::tempdir().unwrap();
     let p = |s: &str| d.path().join(s).display().to_string();
     let calib = concat!(env!("CARGO_MANIFEST_DIR"), "/data/calibration_text.txt");
     ok(&["luc", "synth", "--seed", "1", "--out", &p("ckpt")]);
-    let cases: [Vec<String>; 4] = [
-        vec!["--bits".into(), "9".into()],
+    let cases: [Vec<String>; 7] = [
+        vec!["--bits".into(), "17".into()],
+        vec!["--bits".into(), "1".into()],
+        vec!["--skip-positions".into(), "128".into()],
+        vec!["--measure".into(), "logits".into()],
         vec!["--sparsities".into(), "0.5,1.5".into()],
         vec!["--seq-len".into(), "100000".into()],
         vec!["--calib-format".into(), "ids".into()],

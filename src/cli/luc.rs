@@ -8,7 +8,9 @@ use crate::llm::synth::{SynthShape, synth};
 use crate::llm::tokenizer::{CalibFormat, Calibration, Tokenizer, load_calibration};
 use crate::luc::compress::{CompressReport, compress};
 use crate::luc::prune::PruneMethod;
-use crate::luc::sensitivity::{PAPER_SPARSITIES, Sensitivity, SensitivityOptions, measure};
+use crate::luc::sensitivity::{
+    MeasureAt, PAPER_SPARSITIES, Sensitivity, SensitivityOptions, measure,
+};
 use crate::policy::Policy;
 use indicatif::{ProgressBar, ProgressStyle};
 use std::path::{Path, PathBuf};
@@ -32,7 +34,8 @@ pub enum LucCommand {
     /// that layer is quantised (quant_mse.csv) or pruned (pruning_mse.csv).
     Sensitivity(SensitivityArgs),
     /// Compute a layer-wise unified compression (LUC) policy from sensitivity CSVs
-    /// (eq. 1 bits, eq. 2 sparsity) and write it as policy TOML.
+    /// (eq. 1 bits, eq. 2 sparsity), or a random baseline of it (Table 2), and write it
+    /// as policy TOML.
     Policy(super::luc_policy::LucPolicyArgs),
     /// Prune and quantise a checkpoint layer by layer per a policy TOML; write the
     /// compressed checkpoint and a size report.
@@ -80,6 +83,25 @@ impl From<MethodArg> for PruneMethod {
             MethodArg::Sparsegpt => PruneMethod::SparseGpt,
             MethodArg::Wanda => PruneMethod::Wanda,
             MethodArg::Magnitude => PruneMethod::Magnitude,
+        }
+    }
+}
+
+/// Where `luc sensitivity` measures the error of a compressed layer.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
+pub enum MeasureArg {
+    /// MSE of the compressed layer's own output (the paper's measure).
+    Layer,
+    /// MSE of the final hidden state (after the final RMSNorm) with only that layer
+    /// compressed and the layers above it run dense.
+    Final,
+}
+
+impl From<MeasureArg> for MeasureAt {
+    fn from(m: MeasureArg) -> Self {
+        match m {
+            MeasureArg::Layer => MeasureAt::Layer,
+            MeasureArg::Final => MeasureAt::Final,
         }
     }
 }
@@ -137,7 +159,8 @@ pub struct CalibArgs {
 #[derive(clap::Args, Debug)]
 #[command(after_help = "Examples:\n  \
     edgesim luc sensitivity --checkpoint /tmp/es/ckpt --calib data/calibration_text.txt --out /tmp/es/sens\n  \
-    edgesim luc sensitivity --checkpoint DIR --calib ids.txt --seq-len 512 --bits 3,4,8 --method wanda --out DIR --json\n\n\
+    edgesim luc sensitivity --checkpoint DIR --calib ids.txt --seq-len 512 --bits 3,4,8 --method wanda --out DIR --json\n  \
+    edgesim luc sensitivity --checkpoint DIR --calib text.txt --skip-positions 1 --measure final --out DIR\n\n\
     Then: edgesim luc policy --sensitivity DIR/pruning_mse.csv --quant-sensitivity DIR/quant_mse.csv --bits 4 --sparsity 0.5 --out policy.toml")]
 pub struct SensitivityArgs {
     /// Checkpoint directory or .gguf file: a directory holds config.json +
@@ -152,13 +175,22 @@ pub struct SensitivityArgs {
     /// Output directory for pruning_mse.csv and quant_mse.csv.
     #[arg(long)]
     pub out: PathBuf,
-    /// Weight bit-width(s) for quantisation sensitivity, comma-separated, each 2..=8.
+    /// Weight bit-width(s) for quantisation sensitivity, comma-separated, each 2..=16.
     #[arg(long, value_delimiter = ',', default_value = "4")]
     pub bits: Vec<u32>,
     /// Sparsities for pruning sensitivity, comma-separated, each in [0, 1)
     /// (default: the reference levels 0.05,0.1,0.2,0.3,0.5,0.7,0.9).
     #[arg(long, value_delimiter = ',')]
     pub sparsities: Option<Vec<f64>>,
+    /// Leave the first K positions of every sample out of the MSE (attention-sink tokens
+    /// with massive activations; 0 = all positions, the paper's measure). K must be below
+    /// the shortest sample's length.
+    #[arg(long, value_name = "K", default_value_t = 0)]
+    pub skip_positions: usize,
+    /// Hidden state the error is measured on: the compressed layer's output, or the final
+    /// hidden state (after the final RMSNorm) with the layers above run dense.
+    #[arg(long, value_enum, default_value = "layer")]
+    pub measure: MeasureArg,
     /// Print a JSON summary on stdout instead of the table.
     #[arg(long)]
     pub json: bool,
@@ -173,7 +205,8 @@ pub struct CompressArgs {
     #[arg(long)]
     pub checkpoint: PathBuf,
     /// Policy TOML (as written by `edgesim luc policy`): one (w_bits, a_bits, kv_bits,
-    /// sparsity) per decoder layer. w_bits 2..=8 quantise, 16 keeps floats.
+    /// sparsity) per decoder layer. w_bits 2..=16 quantise (integer codes, one scale
+    /// per output channel); w_bits above 16 keep the float weights.
     #[arg(long)]
     pub policy: PathBuf,
     /// Calibration data.
@@ -305,17 +338,20 @@ fn sensitivity_cmd(a: &SensitivityArgs) -> Result<()> {
             .clone()
             .unwrap_or_else(|| PAPER_SPARSITIES.to_vec()),
         method: a.calib.method.into(),
+        skip_positions: a.skip_positions,
+        measure: a.measure.into(),
     };
     opts.validate()?;
     let layers = ckpt.config.num_hidden_layers;
     let tokens: usize = calib.samples.iter().map(Vec::len).sum();
     eprintln!(
-        "{} calibration samples ({:?}), {tokens} tokens; {} layers x ({} bit-widths + {} sparsities)",
+        "{} calibration samples ({:?}), {tokens} tokens; {} layers x ({} bit-widths + {} sparsities); {}",
         calib.samples.len(),
         calib.format,
         layers,
         opts.bits.len(),
-        opts.sparsities.len()
+        opts.sparsities.len(),
+        describe(&opts)
     );
     let bar = layer_bar(layers, "sensitivity");
     let start = Instant::now();
@@ -369,16 +405,18 @@ fn print_sensitivity(
             .collect();
         let v = serde_json::json!({
             "pruning_csv": prune_path, "quant_csv": quant_path, "seconds": seconds,
-            "method": format!("{:?}", opts.method), "layers": per_layer,
+            "method": format!("{:?}", opts.method), "measure": opts.measure,
+            "skip_positions": opts.skip_positions, "layers": per_layer,
             "quant_sensitive_layers": quant_sensitive, "prune_sensitive_layers": prune_sensitive,
         });
         println!("{}", to_json(&v)?);
         return Ok(());
     }
     println!(
-        "wrote {} and {} in {seconds:.2} s",
+        "wrote {} and {} in {seconds:.2} s ({})",
         prune_path.display(),
-        quant_path.display()
+        quant_path.display(),
+        describe(opts)
     );
     print!("layer");
     for (b, _) in &quant_means {
@@ -399,6 +437,22 @@ fn print_sensitivity(
     );
     println!("pruning-sensitive layers (>= mean over sparsities): {prune_sensitive:?}");
     Ok(())
+}
+
+/// One line naming what the MSEs measure (the options beside the CSVs, whose format is
+/// fixed).
+fn describe(opts: &SensitivityOptions) -> String {
+    let what = match opts.measure {
+        MeasureAt::Layer => "MSE of the layer output",
+        MeasureAt::Final => "MSE of the final hidden state",
+    };
+    match opts.skip_positions {
+        0 => format!("measure {}: {what} over all positions", opts.measure.name()),
+        k => format!(
+            "measure {}: {what}, first {k} position(s) of each sample skipped",
+            opts.measure.name()
+        ),
+    }
 }
 
 fn compress_cmd(a: &CompressArgs) -> Result<()> {

@@ -1,8 +1,11 @@
 //! `edgesim luc policy`: a per-layer LUC policy (eq. 1 bits, eq. 2 sparsity) from
-//! sensitivity CSVs, written as the policy TOML a workload references with
-//! `policy = "policy.toml"`.
+//! sensitivity CSVs, or one of the Table 2 random baselines built from it, written as the
+//! policy TOML a workload references with `policy = "policy.toml"`.
 
-use crate::policy::{Eq2, LucOptions, MissingLayers, SensitivityKind, SensitivityTable, luc};
+use crate::policy::{
+    Eq2, LucOptions, MissingLayers, SensitivityKind, SensitivityTable, luc, random_draw,
+    random_permutation,
+};
 use std::path::PathBuf;
 
 /// Which reading of eq. 2.
@@ -23,11 +26,27 @@ pub enum MissingArg {
     Zero,
 }
 
+/// Which policy to write.
+#[derive(clap::ValueEnum, Clone, Copy, Debug, PartialEq, Eq)]
+pub enum PolicyKind {
+    /// Layer-wise unified compression: eq. 1 bits, eq. 2 sparsity.
+    Luc,
+    /// Table 2's "Random": the LUC policy's per-layer (bits, sparsity) settings dealt to
+    /// the layers in a seeded random order (same averages, same spread).
+    Random,
+    /// Freshly drawn: B + 1 bits on as many random layers as LUC gives it, sparsities
+    /// proportional to U(0, 1) draws with mean P (spread about [0, 2P]).
+    RandomDraw,
+}
+
 /// Arguments of `edgesim luc policy`.
 #[derive(clap::Args, Debug)]
 #[command(after_help = "Example (the paper's Edge-LLM 5.1-bit policy):\n  \
     edgesim luc policy --sensitivity data/llama7b_layerwise_pruning_mse.csv \\\n    \
     --bits 5 --sparsity 0.5 --extra-bit-layers 4 --out policy_b5.toml\n\n\
+    Table 2's random baseline of the same policy:\n  \
+    edgesim luc policy --sensitivity data/llama7b_layerwise_pruning_mse.csv \\\n    \
+    --bits 5 --sparsity 0.5 --extra-bit-layers 4 --kind random --seed 1 --out random_b5.toml\n\n\
     Reference it from a workload with `policy = \"policy_b5.toml\"` (relative to the workload file).")]
 pub struct LucPolicyArgs {
     /// Pruning sensitivity CSV with header `layer,sparsity,sample,mse`
@@ -38,8 +57,9 @@ pub struct LucPolicyArgs {
     /// uses the pruning sensitivity as a proxy (and says so).
     #[arg(long, value_name = "CSV")]
     pub quant_sensitivity: Option<PathBuf>,
-    /// Target bits B: layers at or above the mean sensitivity get B + 1 (eq. 1).
-    #[arg(long, value_parser = clap::value_parser!(u32).range(1..=16))]
+    /// Target bits B in 2..=16: layers at or above the mean sensitivity get B + 1
+    /// (eq. 1; `luc compress` quantises up to 16 bits and keeps 17-bit layers in float).
+    #[arg(long, value_parser = clap::value_parser!(u32).range(2..=16))]
     pub bits: u32,
     /// Target mean sparsity P in [0, 0.99] (eq. 2).
     #[arg(long, value_parser = parse_sparsity)]
@@ -61,6 +81,12 @@ pub struct LucPolicyArgs {
     /// (the reference code uses the first 7).
     #[arg(long, default_value_t = 7, value_parser = clap::value_parser!(u32).range(1..))]
     pub samples: u32,
+    /// Which policy to write: the LUC policy or a random baseline built from it.
+    #[arg(long, value_enum, default_value = "luc")]
+    pub kind: PolicyKind,
+    /// Seed of the random baselines (the same seed gives the same policy).
+    #[arg(long, default_value_t = 0)]
+    pub seed: u64,
     /// Output policy TOML (written atomically).
     #[arg(long, value_name = "FILE")]
     pub out: PathBuf,
@@ -107,13 +133,32 @@ pub fn run(args: &LucPolicyArgs) -> crate::Result<()> {
         ));
     }
     let out = luc(&prune, quant.as_ref(), layers, &o)?;
-    crate::io_util::write_atomic(&args.out, out.policy.to_toml_string().as_bytes())?;
-    println!("{}", out.policy.provenance);
+    let policy = match args.kind {
+        PolicyKind::Luc => out.policy.clone(),
+        PolicyKind::Random => random_permutation(&out.policy, args.seed),
+        PolicyKind::RandomDraw => {
+            let extra = out
+                .policy
+                .layers
+                .iter()
+                .filter(|l| l.w_bits > args.bits)
+                .count();
+            random_draw(
+                out.policy.layers.len(),
+                args.bits,
+                extra,
+                args.sparsity,
+                args.seed,
+            )
+        }
+    };
+    crate::io_util::write_atomic(&args.out, policy.to_toml_string().as_bytes())?;
+    println!("{}", policy.provenance);
     println!(
         "{:>5} {:>14} {:>14} {:>6} {:>6} {:>6} {:>9}",
         "layer", "prune_mse", "quant_mse", "w_bits", "a_bits", "kv", "sparsity"
     );
-    for (j, l) in out.policy.layers.iter().enumerate() {
+    for (j, l) in policy.layers.iter().enumerate() {
         println!(
             "{:>5} {:>14.6e} {:>14.6e} {:>6} {:>6} {:>6} {:>9.4}",
             j,
@@ -127,8 +172,8 @@ pub fn run(args: &LucPolicyArgs) -> crate::Result<()> {
     }
     println!(
         "average weight bits {:.4}, mean sparsity {:.4}; written to {}",
-        out.policy.avg_w_bits(),
-        out.policy.mean_sparsity(),
+        policy.avg_w_bits(),
+        policy.mean_sparsity(),
         args.out.display()
     );
     for w in &out.warnings {
@@ -152,6 +197,8 @@ mod tests {
             layers: None,
             missing: MissingArg::Mean,
             samples: 7,
+            kind: PolicyKind::Luc,
+            seed: 0,
             out,
         }
     }
@@ -177,6 +224,38 @@ mod tests {
         let wl = crate::workload::Workload::from_file(&w).unwrap();
         assert_eq!(wl.policy, p);
         assert!(wl.trace().unwrap().entries.len() > 40);
+    }
+
+    /// `--kind random` writes the LUC policy's layers in a seeded order; `random-draw`
+    /// keeps only the averages.
+    #[test]
+    fn random_kinds_are_built_from_the_luc_policy() {
+        let dir = tempfile::tempdir().unwrap();
+        let csv = PathBuf::from(env!("CARGO_MANIFEST_DIR"))
+            .join("data/llama7b_layerwise_pruning_mse.csv");
+        let write = |kind, seed, name: &str| {
+            let mut a = args(csv.clone(), dir.path().join(name));
+            a.kind = kind;
+            a.seed = seed;
+            run(&a).unwrap();
+            crate::policy::Policy::from_file(&dir.path().join(name)).unwrap()
+        };
+        let luc = write(PolicyKind::Luc, 0, "luc.toml");
+        let r1 = write(PolicyKind::Random, 1, "r1.toml");
+        let r1b = write(PolicyKind::Random, 1, "r1b.toml");
+        let r2 = write(PolicyKind::Random, 2, "r2.toml");
+        assert_eq!(r1, r1b);
+        assert_ne!(r1.layers, r2.layers);
+        assert_eq!(r1.layers, random_permutation(&luc, 1).layers);
+        assert_ne!(r1.layers, luc.layers);
+        let d = write(PolicyKind::RandomDraw, 1, "d.toml");
+        assert!((d.avg_w_bits() - 4.125).abs() < 1e-12);
+        assert!((d.mean_sparsity() - 0.5).abs() < 1e-12);
+        // The draw spreads sparsity far wider than LUC's 0-0.56 range.
+        let max =
+            |p: &crate::policy::Policy| p.layers.iter().map(|l| l.sparsity).fold(0.0, f64::max);
+        assert!(max(&luc) < 0.56 && max(&r1) == max(&luc));
+        assert!(max(&d) > 0.8, "{}", max(&d));
     }
 
     #[test]

@@ -1,7 +1,8 @@
 //! Compresses a checkpoint per a per-layer policy (LUC): each decoder layer's seven
 //! linears are pruned to the layer's sparsity (method selectable, SparseGPT by default)
 //! and then fake-quantised to its weight bits (symmetric round-to-nearest per output
-//! channel; pruned zeros stay zero). Embeddings, norms and the LM head are untouched
+//! channel, any width 2..=16, e.g. the 9-bit layers eq. 1 gives at B = 8; pruned zeros
+//! stay zero). Weight bits above 16 keep the float weights (not quantised). Embeddings, norms and the LM head are untouched
 //! (PAPER.md). Activation and KV bit-widths of the policy are runtime settings and are
 //! not applied to the stored weights.
 //!
@@ -13,8 +14,9 @@
 //! can read it); the report gives the bytes the compressed form would really take, with
 //! the storage format of [`crate::workload::compress`] (the one the Trace charges):
 //! packed values at `b` bits for the weights that are actually nonzero (16 bits when not
-//! quantised), one fp16 scale per output channel when quantised, and the smaller of a
-//! bitmap and CSR indices when any weight is zero. Zeros created by rounding small kept
+//! quantised), one fp16 scale per output channel when quantised (also at 16 bits:
+//! [`quantized_weight_bytes`]), and the smaller of a bitmap and CSR indices when any
+//! weight is zero. Zeros created by rounding small kept
 //! weights to code 0 count as pruned.
 
 use crate::error::{Error, Result};
@@ -24,12 +26,13 @@ use crate::luc::prune::{PruneMethod, SparsityPattern, prune};
 use crate::luc::quant::{Granularity, MAX_BITS, MIN_BITS, quantize};
 use crate::luc::sensitivity::{LayerCalibration, py_float, segment_mse};
 use crate::policy::Policy;
-use crate::workload::compress::{WeightBytes, weight_bytes};
+use crate::workload::compress::{WeightBytes, quantized_weight_bytes, weight_bytes};
 use ndarray::{Array2, ArrayView2};
 use rayon::prelude::*;
 use std::collections::BTreeSet;
 
-/// Bits of a weight that is not quantised (stored as f16/bf16).
+/// Bits of a stored weight that is not quantised (f16/bf16), charged for layers whose
+/// policy bits exceed [`MAX_BITS`].
 pub const FLOAT_BITS: u32 = 16;
 
 /// Storage of one compressed linear.
@@ -56,7 +59,7 @@ pub struct LinearReport {
 pub struct LayerReport {
     /// Decoder layer.
     pub layer: usize,
-    /// Weight bits from the policy (16 = not quantised).
+    /// Weight bits from the policy (2..=16 quantised, above 16 = not quantised).
     pub w_bits: u32,
     /// Bits needed for the values actually stored: `ceil(log2(levels + 1))` where
     /// `levels` is the largest count of distinct nonzero values in a channel (+1 for zero).
@@ -127,12 +130,13 @@ pub fn check_policy(ckpt: &Checkpoint, policy: &Policy, file: &str) -> Result<()
         ));
     }
     for (j, lp) in policy.layers.iter().enumerate() {
-        if !(MIN_BITS..=MAX_BITS).contains(&lp.w_bits) && lp.w_bits < FLOAT_BITS {
+        if lp.w_bits < MIN_BITS {
             return Err(Error::input(
                 file,
                 format!("layer {j}: w_bits"),
                 format!(
-                    "{} not supported: {MIN_BITS}..={MAX_BITS} or >= {FLOAT_BITS} (float)",
+                    "{} not supported: {MIN_BITS}..={MAX_BITS} quantise, above {MAX_BITS} \
+                     keeps the float weights",
                     lp.w_bits
                 ),
             ));
@@ -177,7 +181,7 @@ pub fn compress(
             Some(inputs) => Some(LayerCalibration::new(&inputs)?),
             None => None,
         };
-        let quantised = lp.w_bits < FLOAT_BITS;
+        let quantised = lp.w_bits <= MAX_BITS;
         let compressed: Vec<(Array2<f32>, LinearReport)> = Linear::ALL
             .par_iter()
             .map(|&l| {
@@ -194,12 +198,12 @@ pub fn compress(
                 }
                 let nonzeros = c.iter().filter(|v| **v != 0.0).count();
                 let zero_fraction = 1.0 - nonzeros as f64 / c.len().max(1) as f64;
-                let storage = weight_bytes(
-                    c.ncols() as u64,
-                    c.nrows() as u64,
-                    lp.w_bits.min(FLOAT_BITS),
-                    zero_fraction,
-                );
+                let (cols, rows) = (c.ncols() as u64, c.nrows() as u64);
+                let storage = if quantised {
+                    quantized_weight_bytes(cols, rows, lp.w_bits, zero_fraction)
+                } else {
+                    weight_bytes(cols, rows, FLOAT_BITS, zero_fraction)
+                };
                 let report = LinearReport {
                     name: l.module(),
                     params: c.len(),
@@ -375,7 +379,7 @@ mod tests {
     #[test]
     fn float_dense_policy_is_the_identity() {
         let (ck, _) = synth(SynthShape::Tiny, 12);
-        let pol = Policy::uniform(ck.config.num_hidden_layers, 16, 0.0);
+        let pol = Policy::uniform(ck.config.num_hidden_layers, 32, 0.0);
         let (out, r) =
             compress(&ck, &pol, "p.toml", &samples(), PruneMethod::Wanda, &|_| {}).unwrap();
         assert_eq!(out, ck);
@@ -404,7 +408,7 @@ mod tests {
             e.to_string().contains("my/policy.toml") && e.is_input(),
             "{e}"
         );
-        let pol = Policy::uniform(ck.config.num_hidden_layers, 12, 0.5);
+        let pol = Policy::uniform(ck.config.num_hidden_layers, 1, 0.5);
         let e = compress(
             &ck,
             &pol,
@@ -414,7 +418,76 @@ mod tests {
             &|_| {},
         )
         .unwrap_err();
-        assert!(e.to_string().contains("w_bits"), "{e}");
+        let m = e.to_string();
+        assert!(
+            m.contains("w_bits") && m.contains("2..=16") && e.is_input(),
+            "{m}"
+        );
+    }
+
+    /// Eq. 1 at B = 8 gives 9-bit layers, at B = 15 16-bit ones: both compress, on the
+    /// b-bit grid (re-quantising at b bits is the identity, the top code is 2^(b-1) - 1),
+    /// within half a step of the dense weights where nothing is pruned, with the stored
+    /// size of b-bit codes plus scales.
+    #[test]
+    fn nine_and_sixteen_bit_policies_compress() {
+        let (ck, _) = synth(SynthShape::Tiny, 16);
+        let l = ck.config.num_hidden_layers;
+        let mut pol = Policy::uniform(l, 9, 0.0);
+        for j in 0..l {
+            pol.layers[j].w_bits = if j % 2 == 0 { 9 } else { 16 };
+            pol.layers[j].sparsity = if j % 4 < 2 { 0.0 } else { 0.5 };
+        }
+        let (out, r) = compress(
+            &ck,
+            &pol,
+            "p.toml",
+            &samples(),
+            PruneMethod::SparseGpt,
+            &|_| {},
+        )
+        .unwrap();
+        for (j, lr) in r.layers.iter().enumerate() {
+            let bits = pol.layers[j].w_bits;
+            let qmax = crate::luc::quant::max_level(bits).unwrap();
+            assert_eq!(lr.w_bits, bits);
+            for (&x, rep) in Linear::ALL.iter().zip(&lr.linears) {
+                let stored = out.weights.layers[j].linear(x);
+                let q = quantize(stored.view(), bits, Granularity::PerChannel).unwrap();
+                assert_eq!(&q.dequantize(), stored, "layer {j} {x:?}: not on the grid");
+                for (row, codes) in stored.rows().into_iter().zip(q.codes.rows()) {
+                    if row.iter().any(|v| *v != 0.0) {
+                        let top = codes.iter().map(|c| i32::from(*c).abs()).max();
+                        assert_eq!(top, Some(qmax));
+                    }
+                }
+                if pol.layers[j].sparsity == 0.0 {
+                    let dense = ck.weights.layers[j].linear(x);
+                    for (d, s) in dense.rows().into_iter().zip(stored.rows()) {
+                        let m = d.iter().fold(0.0f32, |m, v| m.max(v.abs()));
+                        let half_step = m / qmax as f32 / 2.0 * (1.0 + 1.0 / 256.0);
+                        for (a, b) in d.iter().zip(s) {
+                            assert!((a - b).abs() <= half_step, "layer {j}: {a} -> {b}");
+                        }
+                    }
+                }
+                let rows = rep.params / stored.ncols();
+                let meta = if rep.nonzeros < rep.params {
+                    rep.params.div_ceil(8)
+                } else {
+                    0
+                };
+                let want = (bits as usize * rep.nonzeros).div_ceil(8) + 2 * rows + meta;
+                assert_eq!(rep.bytes, want as u64, "layer {j} {x:?}");
+                assert_eq!(rep.value_bits, bits);
+            }
+            assert!(lr.output_mse > 0.0);
+        }
+        // 16-bit codes are ~128x finer than 9-bit ones: the dense 16-bit layers' output
+        // error is far below the dense 9-bit layers'.
+        let (m9, m16) = (r.layers[0].output_mse, r.layers[1].output_mse);
+        assert!(m16 * 1000.0 < m9, "{m16} vs {m9}");
+        assert!((r.avg_w_bits - 12.5).abs() < 1e-12);
     }
 
     #[test]

@@ -1,6 +1,8 @@
 //! Per-layer compression policies: weight/activation/KV bit-widths and pruning sparsity
-//! for each decoder layer, built explicitly, uniformly, at random (seeded) or by
-//! Edge-LLM's layer-wise unified compression (LUC, eq. 1 and eq. 2) from sensitivities.
+//! for each decoder layer, built explicitly, uniformly, by Edge-LLM's layer-wise unified
+//! compression (LUC, eq. 1 and eq. 2) from sensitivities, or at random (seeded): the
+//! LUC policy's layer settings in a random layer order (Table 2's "Random",
+//! [`random_permutation`]) or freshly drawn ones ([`random_draw`]).
 //! Embeddings and LM heads are never compressed (PAPER.md), so a policy covers decoder
 //! layers only.
 
@@ -13,7 +15,7 @@ mod toml_io;
 
 pub use eq::{Eq2, MAX_SPARSITY, eq1_bits, eq2_sparsity, top_k_bits};
 pub use luc::{LucOptions, LucOutcome, MissingLayers, luc};
-pub use random::random;
+pub use random::{layer_permutation, random_draw, random_permutation};
 pub use rng::SplitMix64;
 pub use sensitivity::{REFERENCE_SAMPLES, SensitivityKind, SensitivityRow, SensitivityTable};
 
@@ -21,7 +23,9 @@ pub use sensitivity::{REFERENCE_SAMPLES, SensitivityKind, SensitivityRow, Sensit
 /// bit-width per layer; they are separate here so other schemes can be described.
 #[derive(Debug, Clone, Copy, PartialEq, serde::Serialize)]
 pub struct LayerPolicy {
-    /// Bits per stored weight value of the seven linears (16 = uncompressed).
+    /// Bits per stored weight value of the seven linears. `luc compress` quantises
+    /// 2..=16 and keeps float weights above 16; the Trace reads 16 as f16/bf16 storage
+    /// (the uncompressed model, no scales).
     pub w_bits: u32,
     /// Bits of the linear-layer inputs (activations, quantised per token).
     pub a_bits: u32,

@@ -4,7 +4,10 @@
 //! unstructured):
 //! - values: the `(1 - p) * in * out` kept weights (rounded to the nearest integer) at
 //!   `bits` bits each, packed;
-//! - scales: one fp16 scale per output channel when `bits < 16` (no zero point);
+//! - scales: one fp16 scale per output channel when `bits < 16` (no zero point). A
+//!   16-bit weight is read as f16/bf16 here (the uncompressed model); integer codes at 16
+//!   bits (`luc compress` quantises every width 2..=16) carry scales too, which
+//!   [`quantized_weight_bytes`] charges at any width;
 //! - sparse metadata when `p > 0`: the smaller of a bitmap (1 bit per dense position) and
 //!   CSR indices (a column index of `ceil(log2(in))` bits per kept weight, plus one 32-bit
 //!   row pointer per output row and one extra). The bitmap is smaller unless
@@ -33,12 +36,34 @@ pub fn index_bits(in_features: u64) -> u64 {
     (64 - (in_features.max(2) - 1).leading_zeros()) as u64
 }
 
-/// Stored bytes of an `in_features x out_features` weight at `bits` bits and `sparsity`.
+/// Stored bytes of an `in_features x out_features` weight at `bits` bits and `sparsity`:
+/// integer codes with per-channel scales below 16 bits, f16/bf16 values at 16 and above.
 pub fn weight_bytes(in_features: u64, out_features: u64, bits: u32, sparsity: f64) -> WeightBytes {
+    stored_bytes(in_features, out_features, bits, sparsity, bits < 16)
+}
+
+/// Stored bytes of an `in_features x out_features` weight quantised to `bits`-bit integer
+/// codes (any width, 16 included) with one fp16 scale per output channel, at `sparsity`.
+pub fn quantized_weight_bytes(
+    in_features: u64,
+    out_features: u64,
+    bits: u32,
+    sparsity: f64,
+) -> WeightBytes {
+    stored_bytes(in_features, out_features, bits, sparsity, true)
+}
+
+fn stored_bytes(
+    in_features: u64,
+    out_features: u64,
+    bits: u32,
+    sparsity: f64,
+    scaled: bool,
+) -> WeightBytes {
     let n = in_features * out_features;
     let kept = ((1.0 - sparsity) * n as f64).round() as u64;
     let values = (kept * bits as u64).div_ceil(8);
-    let scales = if bits < 16 { 2 * out_features } else { 0 };
+    let scales = if scaled { 2 * out_features } else { 0 };
     let metadata = if sparsity > 0.0 {
         let bitmap = n.div_ceil(8);
         let csr = (kept * index_bits(in_features)).div_ceil(8) + 4 * (out_features + 1);
@@ -79,5 +104,20 @@ mod tests {
         // row pointers = 1,274,680 < bitmap 2,097,152.
         let w = weight_bytes(4096, 4096, 4, 0.95);
         assert_eq!(w.metadata, 1_274_680);
+    }
+
+    #[test]
+    fn wide_integer_codes_by_hand() {
+        // 9 bits, 11008 x 4096 (down projection), 50% sparse: kept 22,544,384 * 9 bits
+        // = 25,362,432 B; scales 4096 * 2 = 8,192 B; bitmap 45,088,768 / 8 = 5,636,096 B.
+        let w = quantized_weight_bytes(11008, 4096, 9, 0.5);
+        assert_eq!(
+            (w.values, w.scales, w.metadata),
+            (25_362_432, 8_192, 5_636_096)
+        );
+        assert_eq!(w, weight_bytes(11008, 4096, 9, 0.5));
+        // 16-bit codes keep their scales; a 16-bit float weight has none.
+        assert_eq!(quantized_weight_bytes(10, 3, 16, 0.0).total(), 60 + 6);
+        assert_eq!(weight_bytes(10, 3, 16, 0.0).total(), 60);
     }
 }

@@ -24,18 +24,21 @@
 //! #           skip_forward_beyond_exit = false, train_exit_heads = false
 //!
 //! [policy]                              # ... or an inline policy
-//! kind = "uniform"                      # uniform | random | luc | explicit
+//! kind = "uniform"                      # uniform | luc | random | random-draw | explicit
 //! bits = 8
 //! sparsity = 0.0
 //! ```
-//! Inline policy keys: `uniform`: `bits`, `sparsity` (default 0); `random`: `bits`,
-//! `extra_bit_layers` (default 0), `sparsity`, `seed` (default 0); `luc`: `sensitivity`
-//! (pruning CSV, relative to this file), `quant_sensitivity` (optional), `bits`,
-//! `sparsity`, `eq2` (`code` | `paper`, default code), `extra_bit_layers` (optional),
-//! `missing` (`mean` | `zero`, default mean); `explicit`: the policy-file keys. All kinds
-//! but `explicit` accept `a_bits` and `kv_bits` to override the activation / KV bits
-//! (default: equal to the weight bits). Without a policy the model is uncompressed
-//! (16-bit, dense).
+//! Inline policy keys (`bits` is the target B, an integer in 2..=16): `uniform`: `bits`,
+//! `sparsity` (default 0); `luc`: `sensitivity` (pruning CSV, relative to this file),
+//! `quant_sensitivity` (optional), `bits`, `sparsity`, `eq2` (`code` | `paper`, default
+//! code), `extra_bit_layers` (optional), `missing` (`mean` | `zero`, default mean);
+//! `random` (Table 2's "Random": the LUC policy's layer settings in a seeded random layer
+//! order, `policy::random_permutation`): the `luc` keys plus `seed` (default 0);
+//! `random-draw` (freshly drawn settings, `policy::random_draw`): `bits`,
+//! `extra_bit_layers` (default 0), `sparsity`, `seed` (default 0); `explicit`: the
+//! policy-file keys. All kinds but `explicit` accept `a_bits` and `kv_bits` to override
+//! the activation / KV bits (default: equal to the weight bits). Without a policy the
+//! model is uncompressed (16-bit, dense).
 
 use super::Attention;
 use super::source::Source;
@@ -314,20 +317,21 @@ pub(super) fn read_policy(
     Ok((policy, warnings))
 }
 
+/// Policy kinds of an inline `[policy]` table.
+const POLICY_KINDS: [&str; 5] = ["uniform", "luc", "random", "random-draw", "explicit"];
+
 fn read_inline_policy(s: &Section, m: &ModelShape, src: &Source) -> Result<(Policy, Vec<String>)> {
-    let kind = s
-        .opt_choice("kind", &["uniform", "random", "luc", "explicit"])?
-        .ok_or_else(|| {
-            s.err(
-                "kind",
-                "missing; expected one of uniform, random, luc, explicit",
-            )
-        })?;
+    let kind = s.opt_choice("kind", &POLICY_KINDS)?.ok_or_else(|| {
+        s.err(
+            "kind",
+            format!("missing; expected one of {}", POLICY_KINDS.join(", ")),
+        )
+    })?;
     let layers = m.layers as usize;
     if kind == "explicit" {
         return Ok((Policy::from_section(s)?, vec![]));
     }
-    let bits = s.u64_in("bits", 1, 16)? as u32;
+    let bits = s.u64_in("bits", 2, 16)? as u32;
     let a_bits = s.opt_u64_in("a_bits", 1, 32)?.map(|x| x as u32);
     let kv_bits = s.opt_u64_in("kv_bits", 1, 32)?.map(|x| x as u32);
     let (policy, warnings) = match kind {
@@ -335,8 +339,8 @@ fn read_inline_policy(s: &Section, m: &ModelShape, src: &Source) -> Result<(Poli
             Policy::uniform(layers, bits, s.f64_or("sparsity", 0.0, 0.0, MAX_SPARSITY)?),
             vec![],
         ),
-        "random" => (
-            crate::policy::random(
+        "random-draw" => (
+            crate::policy::random_draw(
                 layers,
                 bits,
                 s.u64_or("extra_bit_layers", 0, 0, layers as u64)? as usize,
@@ -345,35 +349,44 @@ fn read_inline_policy(s: &Section, m: &ModelShape, src: &Source) -> Result<(Poli
             ),
             vec![],
         ),
-        _ => {
-            let (pf, ptext) = src.read(s.str("sensitivity")?)?;
-            let prune = SensitivityTable::from_csv_str(&pf, &ptext, SensitivityKind::Pruning)?;
-            let quant = match s.opt_str("quant_sensitivity")? {
-                Some(rel) => {
-                    let (qf, qtext) = src.read(rel)?;
-                    Some(SensitivityTable::from_csv_str(
-                        &qf,
-                        &qtext,
-                        SensitivityKind::Quantization,
-                    )?)
-                }
-                None => None,
-            };
-            let mut o = LucOptions::new(bits, s.f64_in("sparsity", 0.0, MAX_SPARSITY)?);
-            o.eq2 = Eq2::from_name(s.choice_or("eq2", "code", &["code", "paper"])?)
-                .unwrap_or(Eq2::Code);
-            o.extra_bit_layers = s
-                .opt_u64_in("extra_bit_layers", 0, layers as u64)?
-                .map(|k| k as usize);
-            o.missing = match s.choice_or("missing", "mean", &["mean", "zero"])? {
-                "zero" => MissingLayers::Zero,
-                _ => MissingLayers::Mean,
-            };
-            let out = crate::policy::luc(&prune, quant.as_ref(), m.layers, &o)?;
-            (out.policy, out.warnings)
+        "random" => {
+            let (luc, warnings) = read_luc(s, m, src, bits)?;
+            let seed = s.u64_or("seed", 0, 0, u64::MAX >> 1)?;
+            (crate::policy::random_permutation(&luc, seed), warnings)
         }
+        _ => read_luc(s, m, src, bits)?,
     };
     Ok((policy.with_act_bits(a_bits, kv_bits), warnings))
+}
+
+/// The LUC policy of an inline `luc` or `random` table (target bits `bits` already read)
+/// and LUC's warnings.
+fn read_luc(s: &Section, m: &ModelShape, src: &Source, bits: u32) -> Result<(Policy, Vec<String>)> {
+    let layers = m.layers as usize;
+    let (pf, ptext) = src.read(s.str("sensitivity")?)?;
+    let prune = SensitivityTable::from_csv_str(&pf, &ptext, SensitivityKind::Pruning)?;
+    let quant = match s.opt_str("quant_sensitivity")? {
+        Some(rel) => {
+            let (qf, qtext) = src.read(rel)?;
+            Some(SensitivityTable::from_csv_str(
+                &qf,
+                &qtext,
+                SensitivityKind::Quantization,
+            )?)
+        }
+        None => None,
+    };
+    let mut o = LucOptions::new(bits, s.f64_in("sparsity", 0.0, MAX_SPARSITY)?);
+    o.eq2 = Eq2::from_name(s.choice_or("eq2", "code", &["code", "paper"])?).unwrap_or(Eq2::Code);
+    o.extra_bit_layers = s
+        .opt_u64_in("extra_bit_layers", 0, layers as u64)?
+        .map(|k| k as usize);
+    o.missing = match s.choice_or("missing", "mean", &["mean", "zero"])? {
+        "zero" => MissingLayers::Zero,
+        _ => MissingLayers::Mean,
+    };
+    let out = crate::policy::luc(&prune, quant.as_ref(), m.layers, &o)?;
+    Ok((out.policy, out.warnings))
 }
 
 /// Reads the model table, accepting `[model]` or a top-level `model = "preset"` string.

@@ -288,6 +288,47 @@ fn luc_policy_with_bad_csv_names_file_and_line() {
     );
 }
 
+/// `kind = "random"` is Table 2's ablation: the `luc` policy of the same keys with its
+/// layers in a seeded random order; the fresh draw is `random-draw`.
+#[test]
+fn random_policy_is_the_luc_policy_in_random_layer_order() {
+    let dir = tempfile::tempdir().unwrap();
+    std::fs::write(
+        dir.path().join("s.csv"),
+        "layer,sparsity,sample,mse\n0,0.5,0,1\n1,0.5,0,2\n2,0.5,0,4\n3,0.5,0,8\n",
+    )
+    .unwrap();
+    let read = |policy: &str| {
+        let wfile = dir.path().join("w.toml");
+        std::fs::write(
+            &wfile,
+            format!("{TINY}[method]\nkind = \"lora\"\n[policy]\n{policy}"),
+        )
+        .unwrap();
+        Workload::from_file(&wfile)
+    };
+    let keys = "sensitivity = \"s.csv\"\nbits = 8\nsparsity = 0.5\n";
+    let luc = read(&format!("kind = \"luc\"\n{keys}")).unwrap().policy;
+    // Eq. 1 on the pruning proxy at B = 8: layers 2 and 3 (MSE >= mean 3.75) get 9 bits.
+    let bits: Vec<u32> = luc.layers.iter().map(|l| l.w_bits).collect();
+    assert_eq!(bits, vec![8, 8, 9, 9]);
+    let mut orders = std::collections::BTreeSet::new();
+    for seed in 0..8u64 {
+        let r = read(&format!("kind = \"random\"\n{keys}seed = {seed}\n")).unwrap();
+        assert_eq!(r.policy, crate::policy::random_permutation(&luc, seed));
+        assert!((r.policy.avg_w_bits() - luc.avg_w_bits()).abs() < 1e-12);
+        assert!((r.policy.mean_sparsity() - luc.mean_sparsity()).abs() < 1e-12);
+        // The proxy warning of LUC is passed on.
+        assert!(r.warnings.iter().any(|w| w.contains("proxy")));
+        orders.insert(format!("{:?}", r.policy.layers));
+    }
+    assert!(orders.len() > 1);
+    let e = read("kind = \"random\"\nbits = 4\nsparsity = 0.5\nseed = 1\n")
+        .unwrap_err()
+        .to_string();
+    assert!(e.contains("policy.sensitivity: missing"), "{e}");
+}
+
 #[test]
 fn bad_workloads_name_the_key_and_range() {
     let e = bad(
@@ -314,7 +355,7 @@ fn bad_workloads_name_the_key_and_range() {
     let e = bad(&format!(
         "{TINY}[method]\nkind = \"lora\"\n[policy]\nkind = \"uniform\"\nbits = 0\n"
     ));
-    assert!(e.contains("policy.bits") && e.contains("[1, 16]"), "{e}");
+    assert!(e.contains("policy.bits") && e.contains("[2, 16]"), "{e}");
     let e = bad(&format!(
         "{TINY}[method]\nkind = \"lora\"\ntargets = [\"q\", \"qkv\"]\n"
     ));
@@ -399,7 +440,7 @@ fn custom_model_with_explicit_and_random_policies() {
     assert!(e.contains("3 layers but the model has 2"), "{e}");
     let r = Workload::from_toml_str(
         "w.toml",
-        &format!("{base}[policy]\nkind = \"random\"\nbits = 4\nextra_bit_layers = 1\nsparsity = 0.3\nseed = 5\na_bits = 16\n"),
+        &format!("{base}[policy]\nkind = \"random-draw\"\nbits = 4\nextra_bit_layers = 1\nsparsity = 0.3\nseed = 5\na_bits = 16\n"),
     )
     .unwrap();
     assert!((r.policy.avg_w_bits() - 4.5).abs() < 1e-12);

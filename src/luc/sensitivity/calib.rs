@@ -76,12 +76,30 @@ impl LayerCalibration {
 
 /// MSE per sequence of two row-stacked batches with sequence lengths `lens`.
 pub fn segment_mse(a: ArrayView2<f32>, b: ArrayView2<f32>, lens: &[usize]) -> Vec<f64> {
+    segment_mse_skip(a, b, lens, 0)
+}
+
+/// MSE per sequence of two row-stacked batches with sequence lengths `lens`, leaving
+/// out the first `skip` rows (positions) of every sequence: the attention-sink tokens
+/// whose massive activations would otherwise dominate the mean (see
+/// [`super::SensitivityOptions::skip_positions`]). A sequence of `skip` rows or fewer
+/// has no rows left and gets NaN (callers check the lengths first).
+pub fn segment_mse_skip(
+    a: ArrayView2<f32>,
+    b: ArrayView2<f32>,
+    lens: &[usize],
+    skip: usize,
+) -> Vec<f64> {
     let mut start = 0;
     lens.iter()
         .map(|&len| {
-            let rows = s![start..start + len, ..];
+            let rows = s![(start + skip).min(start + len)..start + len, ..];
             start += len;
-            mse(a.slice(rows), b.slice(rows))
+            if len <= skip {
+                f64::NAN
+            } else {
+                mse(a.slice(rows), b.slice(rows))
+            }
         })
         .collect()
 }
@@ -97,4 +115,37 @@ pub fn mse(a: ArrayView2<f32>, b: ArrayView2<f32>) -> f64 {
         })
         .sum::<f64>()
         / n
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use ndarray::array;
+
+    #[test]
+    fn skipping_positions_by_hand() {
+        // Two sequences (3 and 2 rows, 2 columns). Differences: sequence 0 rows
+        // [100, 0], [1, 1], [0, 2]; sequence 1 rows [3, 0], [0, 4].
+        let a = array![
+            [100.0f32, 0.0],
+            [1.0, 1.0],
+            [0.0, 2.0],
+            [3.0, 0.0],
+            [0.0, 4.0]
+        ];
+        let b = ndarray::Array2::<f32>::zeros((5, 2));
+        let lens = [3, 2];
+        // All positions: (10000 + 1 + 1 + 0 + 4) / 6 = 1667.67; (9 + 16) / 4 = 6.25.
+        let all = segment_mse(a.view(), b.view(), &lens);
+        assert!((all[0] - 10006.0 / 6.0).abs() < 1e-9 && all[1] == 6.25);
+        // Skip 1: (1 + 1 + 0 + 4) / 4 = 1.5; 16 / 2 = 8.
+        assert_eq!(
+            segment_mse_skip(a.view(), b.view(), &lens, 1),
+            vec![1.5, 8.0]
+        );
+        // Skip 2 leaves sequence 1 without rows.
+        let s2 = segment_mse_skip(a.view(), b.view(), &lens, 2);
+        assert_eq!(s2[0], 2.0);
+        assert!(s2[1].is_nan());
+    }
 }
