@@ -37,6 +37,8 @@ pub enum LucCommand {
     /// Prune and quantise a checkpoint layer by layer per a policy TOML; write the
     /// compressed checkpoint and a size report.
     Compress(CompressArgs),
+    /// Perplexity of a checkpoint on a text or token-id file, in non-overlapping chunks.
+    Eval(super::luc_eval::EvalArgs),
 }
 
 /// Element type for written checkpoints.
@@ -192,6 +194,7 @@ pub fn run(args: &LucArgs) -> Result<()> {
         LucCommand::Sensitivity(a) => sensitivity_cmd(a),
         LucCommand::Policy(a) => super::luc_policy::run(a),
         LucCommand::Compress(a) => compress_cmd(a),
+        LucCommand::Eval(a) => super::luc_eval::run(a),
     }
 }
 

@@ -2,6 +2,7 @@
 //! here and in `report`; everything below is pure.
 
 pub mod luc;
+pub mod luc_eval;
 pub mod luc_policy;
 pub mod merge;
 pub mod repro;
