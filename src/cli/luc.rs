@@ -43,6 +43,8 @@ pub enum LucCommand {
     /// Turn text into token ids with a checkpoint's tokenizer: one chunk of --chunk ids
     /// per line, the format --calib reads.
     Tokenize(super::luc_tokenize::LucTokenizeArgs),
+    /// Perplexity of a checkpoint on a text or token-id file, in non-overlapping chunks.
+    Eval(super::luc_eval::EvalArgs),
 }
 
 /// Element type for written checkpoints.
@@ -231,6 +233,7 @@ pub fn run(args: &LucArgs) -> Result<()> {
         LucCommand::Policy(a) => super::luc_policy::run(a),
         LucCommand::Compress(a) => compress_cmd(a),
         LucCommand::Tokenize(a) => super::luc_tokenize::run(a),
+        LucCommand::Eval(a) => super::luc_eval::run(a),
     }
 }
 

@@ -3,6 +3,7 @@
 
 pub mod data;
 pub mod luc;
+pub mod luc_eval;
 pub mod luc_policy;
 pub mod luc_tokenize;
 pub mod merge;

@@ -9,13 +9,16 @@
 //! Submodules:
 //! - [`checkpoint`]: `config.json` + safetensors (f32/f16/bf16, sharded) loading and
 //!   writing in Hugging Face LLaMA naming;
-//! - [`forward`]: the LLaMA forward (RMSNorm, RoPE, grouped-query attention, SwiGLU);
+//! - [`eval`]: perplexity of a checkpoint on token chunks;
+//! - [`forward`]: the LLaMA forward (RMSNorm, RoPE, grouped-query attention, SwiGLU) on
+//!   packed-weight GEMMs, and the LM head fused with the log-softmax;
 //! - [`tokenizer`]: byte-level tokenizer and calibration-file reading;
 //! - [`linalg`]: blocked Cholesky, triangular inverse, SPD inverse and the upper Cholesky
 //!   factor of the inverse (SparseGPT's `H^-1`), all on optimised GEMMs;
 //! - [`synth`]: small random LLaMA-layout checkpoints with layer-dependent sensitivity.
 
 pub mod checkpoint;
+pub mod eval;
 pub mod forward;
 pub mod linalg;
 pub mod synth;

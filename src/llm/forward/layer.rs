@@ -3,9 +3,10 @@
 //! `y = h + down(SiLU(gate(n2 h)) * up(n2 h))` (SwiGLU; note SiLU applies to the gate
 //! alone, not to `gate * up` as in the Edge-LLM evaluation code).
 
-use super::ops::{Rope, causal_attention, linear, rms_norm, silu};
+use super::gemm::{PackedRows, PackedWeight, matmul, matmul_into};
+use super::ops::{Rope, causal_attention, rms_norm_row, swiglu_row};
 use crate::llm::checkpoint::{LayerWeights, Linear, LlamaConfig};
-use ndarray::{Array2, ArrayView2, Zip, s};
+use ndarray::{Array1, Array2, ArrayView2, s};
 
 /// The inputs of the seven linears of one layer for one sequence, as seen during a
 /// forward pass: calibration data for Wanda / SparseGPT (`[tokens, in]` each).
@@ -48,7 +49,8 @@ pub fn decoder_layer(
 /// Runs one decoder layer on several sequences stacked row-wise in `x` (lengths `lens`,
 /// summing to the rows of `x`): the linears run as one GEMM over all tokens, RoPE and
 /// causal attention per sequence. Captured linear inputs are stacked the same way (one
-/// calibration matrix per linear).
+/// calibration matrix per linear). Packs the layer's weights for this one call; see
+/// [`decoder_layer_packed`] to pack once.
 pub fn decoder_layer_batch(
     cfg: &LlamaConfig,
     w: &LayerWeights,
@@ -57,22 +59,71 @@ pub fn decoder_layer_batch(
     lens: &[usize],
     capture: bool,
 ) -> (Array2<f32>, Option<LinearInputs>) {
+    decoder_layer_packed(cfg, &PackedLayer::new(w), rope, x, lens, capture)
+}
+
+/// One decoder layer's weights packed for the GEMM: q/k/v stacked into one product,
+/// gate/up into another.
+#[derive(Debug, Clone, PartialEq)]
+pub struct PackedLayer {
+    /// RMSNorm weight before attention `[hidden]`.
+    pub input_norm: Array1<f32>,
+    /// q, k and v stacked: `[q_dim + 2 kv_dim, hidden]`.
+    pub qkv: PackedWeight,
+    /// Output projection `[hidden, q_dim]`.
+    pub o: PackedWeight,
+    /// RMSNorm weight before the MLP `[hidden]`.
+    pub post_norm: Array1<f32>,
+    /// gate and up stacked: `[2 intermediate, hidden]`.
+    pub gate_up: PackedWeight,
+    /// Down projection `[hidden, intermediate]`.
+    pub down: PackedWeight,
+}
+
+impl PackedLayer {
+    /// Packs the weights of `w`.
+    pub fn new(w: &LayerWeights) -> Self {
+        PackedLayer {
+            input_norm: w.input_norm.clone(),
+            qkv: PackedWeight::stacked(&[w.q.view(), w.k.view(), w.v.view()]),
+            o: PackedWeight::new(w.o.view()),
+            post_norm: w.post_norm.clone(),
+            gate_up: PackedWeight::stacked(&[w.gate.view(), w.up.view()]),
+            down: PackedWeight::new(w.down.view()),
+        }
+    }
+}
+
+/// [`decoder_layer_batch`] on packed weights (the same arithmetic: every output of a
+/// linear is the same multiply-add chain either way).
+pub fn decoder_layer_packed(
+    cfg: &LlamaConfig,
+    w: &PackedLayer,
+    rope: &Rope,
+    x: ArrayView2<f32>,
+    lens: &[usize],
+    capture: bool,
+) -> (Array2<f32>, Option<LinearInputs>) {
     debug_assert_eq!(lens.iter().sum::<usize>(), x.nrows());
     let hd = cfg.head_dim;
-    let n1 = rms_norm(x, w.input_norm.view(), cfg.rms_norm_eps);
-    let mut q = linear(n1.view(), w.q.view());
-    let mut k = linear(n1.view(), w.k.view());
-    let v = linear(n1.view(), w.v.view());
-    rope.apply_segments(&mut q, hd, lens);
-    rope.apply_segments(&mut k, hd, lens);
-    let mut ctx = Array2::zeros((x.nrows(), cfg.q_dim()));
+    let (qd, kvd, ffn) = (cfg.q_dim(), cfg.kv_dim(), cfg.intermediate_size);
+    let (eps, t) = (cfg.rms_norm_eps, x.nrows());
+    // Without capture, the norms and SwiGLU go straight into the packed GEMM inputs (the
+    // same row functions either way, so the same bits).
+    let (n1, n1p) = packed_input(capture, t, x.ncols(), |r, out| {
+        rms_norm_row(x.row(r), w.input_norm.view(), eps, out)
+    });
+    let mut qkv = matmul(&n1p, &w.qkv);
+    rope.apply_segments_view(qkv.slice_mut(s![.., ..qd + kvd]), hd, lens);
+    let mut ctx = Array2::zeros((x.nrows(), qd));
     let mut start = 0;
     for &len in lens {
         let rows = s![start..start + len, ..];
+        let part = qkv.slice(rows);
         let c = causal_attention(
-            q.slice(rows),
-            k.slice(rows),
-            v.slice(rows),
+            part.slice(s![.., ..qd]),
+            part.slice(s![.., qd..qd + kvd]),
+            part.slice(s![.., qd + kvd..]),
             cfg.num_attention_heads,
             cfg.num_key_value_heads,
             hd,
@@ -80,19 +131,53 @@ pub fn decoder_layer_batch(
         ctx.slice_mut(rows).assign(&c);
         start += len;
     }
-    let h = &x + &linear(ctx.view(), w.o.view());
-    let n2 = rms_norm(h.view(), w.post_norm.view(), cfg.rms_norm_eps);
-    let mut act = linear(n2.view(), w.gate.view());
-    let up = linear(n2.view(), w.up.view());
-    Zip::from(&mut act)
-        .and(&up)
-        .for_each(|g, &u| *g = silu(*g) * u);
-    let y = &h + &linear(act.view(), w.down.view());
-    let inputs = capture.then(|| LinearInputs {
-        attn_in: n1,
-        o_in: ctx,
-        mlp_in: n2,
-        down_in: act,
+    // Residual adds in the GEMM's store: h = x + o(ctx), y = h + down(act).
+    let mut h = x.to_owned();
+    matmul_into(
+        &PackedRows::new(ctx.view()),
+        &w.o,
+        0..w.o.panels(),
+        h.view_mut(),
+        true,
+    );
+    let (n2, n2p) = packed_input(capture, t, h.ncols(), |r, out| {
+        rms_norm_row(h.row(r), w.post_norm.view(), eps, out)
     });
+    let gu = matmul(&n2p, &w.gate_up);
+    let (act, actp) = packed_input(capture, t, ffn, |r, out| {
+        let row = gu.row(r);
+        let row = row.as_slice().expect("fresh array");
+        swiglu_row(&row[..ffn], &row[ffn..], out)
+    });
+    let mut y = h;
+    matmul_into(&actp, &w.down, 0..w.down.panels(), y.view_mut(), true);
+    let inputs = match (n1, n2, act) {
+        (Some(attn_in), Some(mlp_in), Some(down_in)) => Some(LinearInputs {
+            attn_in,
+            o_in: ctx,
+            mlp_in,
+            down_in,
+        }),
+        _ => None,
+    };
     (y, inputs)
+}
+
+/// The packed `[rows, width]` GEMM input whose row `r` is `row(r, ..)`, and with
+/// `capture` the matrix itself.
+fn packed_input(
+    capture: bool,
+    rows: usize,
+    width: usize,
+    mut row: impl FnMut(usize, &mut [f32]),
+) -> (Option<Array2<f32>>, PackedRows) {
+    if !capture {
+        return (None, PackedRows::from_row_fn(rows, width, row));
+    }
+    let mut m = Array2::zeros((rows, width));
+    for (r, mut out) in m.outer_iter_mut().enumerate() {
+        row(r, out.as_slice_mut().expect("fresh array"));
+    }
+    let p = PackedRows::new(m.view());
+    (Some(m), p)
 }

@@ -1,16 +1,50 @@
 //! LLaMA-layout forward pass in f32 on the CPU: embedding, decoder layers (RMSNorm,
 //! RoPE, grouped-query causal attention, SwiGLU MLP), final RMSNorm and LM head.
-//! One sequence at a time (`[tokens, hidden]`); batch over sequences with rayon.
+//! One sequence at a time (`[tokens, hidden]`), or several stacked row-wise; batch over
+//! sequences with rayon. Matrix products: [`gemm`] (packed weights, see [`PackedModel`]).
 
+pub mod gemm;
 mod layer;
+mod loss;
 mod ops;
 
-pub use layer::{LinearInputs, decoder_layer, decoder_layer_batch};
-pub use ops::{Rope, causal_attention, linear, rms_norm, silu};
+pub use gemm::{PackedRows, PackedWeight};
+pub use layer::{
+    LinearInputs, PackedLayer, decoder_layer, decoder_layer_batch, decoder_layer_packed,
+};
+pub use loss::next_token_nll;
+pub use ops::{Rope, causal_attention, linear, rms_norm, rms_norm_row, silu, swiglu_row};
 
 use crate::error::{Error, Result};
 use crate::llm::checkpoint::Checkpoint;
 use ndarray::Array2;
+
+/// A checkpoint's linears packed once for repeated forwards (evaluation over many
+/// sequences): the decoder layers and the LM head. Costs one more copy of the linear
+/// weights (f32) in memory.
+#[derive(Debug, Clone, PartialEq)]
+pub struct PackedModel {
+    /// Decoder layers, bottom to top.
+    pub layers: Vec<PackedLayer>,
+    /// The LM head `[vocab, hidden]` (the embedding when tied).
+    pub head: PackedWeight,
+}
+
+impl PackedModel {
+    /// Packs the linears of `ckpt` (layers in parallel).
+    pub fn new(ckpt: &Checkpoint) -> Self {
+        use rayon::prelude::*;
+        PackedModel {
+            layers: ckpt
+                .weights
+                .layers
+                .par_iter()
+                .map(PackedLayer::new)
+                .collect(),
+            head: PackedWeight::new(ckpt.lm_head().view()),
+        }
+    }
+}
 
 /// Looks up the embedding rows of `tokens` (`[T, hidden]`); an id outside the vocabulary
 /// is an input error naming `source`.

@@ -1,33 +1,55 @@
 //! The building blocks of a LLaMA decoder layer on `[tokens, features]` matrices:
 //! RMSNorm, rotary position embedding, causal grouped-query attention and SiLU.
-//! Matrix products go through ndarray's `dot` (a blocked, threaded GEMM).
+//! Matrix products go through the packed GEMM of [`super::gemm`].
 
-use ndarray::{Array2, ArrayView1, ArrayView2, Axis, s};
+use super::gemm::{PackedRows, PackedWeight, matmul, matmul_into};
+use ndarray::{Array2, ArrayView1, ArrayView2, ArrayViewMut2, Axis, s};
 
-/// `x @ w^T` for a weight stored `[out, in]` as in Hugging Face checkpoints.
+/// `x @ w^T` for a weight stored `[out, in]` as in Hugging Face checkpoints (packs `w`
+/// for this one product; see [`PackedWeight`] to pack once and reuse).
 pub fn linear(x: ArrayView2<f32>, w: ArrayView2<f32>) -> Array2<f32> {
-    x.dot(&w.t())
+    matmul(&PackedRows::new(x), &PackedWeight::new(w))
 }
 
 /// RMSNorm per row: `x / sqrt(mean(x^2) + eps) * w` (the mean in f64 to keep small
 /// models bit-stable; Hugging Face computes it in f32).
 pub fn rms_norm(x: ArrayView2<f32>, w: ArrayView1<f32>, eps: f64) -> Array2<f32> {
-    let mut out = x.to_owned();
-    for mut row in out.rows_mut() {
-        let ms = row
-            .iter()
-            .map(|&v| f64::from(v) * f64::from(v))
-            .sum::<f64>()
-            / row.len() as f64;
-        let inv = (1.0 / (ms + eps).sqrt()) as f32;
-        row.zip_mut_with(&w, |v, &g| *v = *v * inv * g);
+    let mut out = Array2::zeros(x.dim());
+    for (xr, mut or) in x.outer_iter().zip(out.outer_iter_mut()) {
+        rms_norm_row(xr, w, eps, or.as_slice_mut().expect("fresh array"));
     }
     out
+}
+
+/// [`rms_norm`] of one row into `out` (the same arithmetic).
+pub fn rms_norm_row(x: ArrayView1<f32>, w: ArrayView1<f32>, eps: f64, out: &mut [f32]) {
+    let ms = x.iter().map(|&v| f64::from(v) * f64::from(v)).sum::<f64>() / x.len() as f64;
+    let inv = (1.0 / (ms + eps).sqrt()) as f32;
+    match (x.as_slice(), w.as_slice()) {
+        // Contiguous rows (the usual case) vectorise.
+        (Some(x), Some(w)) => {
+            for ((o, &v), &g) in out.iter_mut().zip(x).zip(w) {
+                *o = v * inv * g;
+            }
+        }
+        _ => {
+            for ((o, &v), &g) in out.iter_mut().zip(x).zip(w) {
+                *o = v * inv * g;
+            }
+        }
+    }
 }
 
 /// SiLU (swish): `x * sigmoid(x)`.
 pub fn silu(x: f32) -> f32 {
     x / (1.0 + (-x).exp())
+}
+
+/// SwiGLU of one row: `out = SiLU(gate) * up`.
+pub fn swiglu_row(gate: &[f32], up: &[f32], out: &mut [f32]) {
+    for ((o, &g), &u) in out.iter_mut().zip(gate).zip(up) {
+        *o = silu(g) * u;
+    }
 }
 
 /// Precomputed RoPE rotation angles for positions `0..seq_len`.
@@ -64,6 +86,12 @@ impl Rope {
     /// Like [`Rope::apply`] on rows holding several sequences one after the other, of
     /// lengths `lens` (positions restart at 0 for each).
     pub fn apply_segments(&self, x: &mut Array2<f32>, head_dim: usize, lens: &[usize]) {
+        self.apply_segments_view(x.view_mut(), head_dim, lens);
+    }
+
+    /// [`Rope::apply_segments`] on a view (e.g. the query columns of a fused q/k/v
+    /// product).
+    pub fn apply_segments_view(&self, mut x: ArrayViewMut2<f32>, head_dim: usize, lens: &[usize]) {
         let half = head_dim / 2;
         let positions = lens.iter().flat_map(|&l| 0..l);
         for (p, mut row) in positions.zip(x.axis_iter_mut(Axis(0))) {
@@ -94,31 +122,36 @@ pub fn causal_attention(
     let group = n_heads / n_kv_heads;
     let scale = 1.0 / (head_dim as f32).sqrt();
     let mut ctx = Array2::zeros((t, n_heads * head_dim));
-    for h in 0..n_heads {
-        let kv = h / group;
-        let qh = q.slice(s![.., h * head_dim..(h + 1) * head_dim]);
-        let kh = k.slice(s![.., kv * head_dim..(kv + 1) * head_dim]);
-        let vh = v.slice(s![.., kv * head_dim..(kv + 1) * head_dim]);
-        let mut scores = qh.dot(&kh.t());
-        for (i, mut row) in scores.axis_iter_mut(Axis(0)).enumerate() {
-            // Causal mask: position i sees positions 0..=i; softmax over those only.
-            let visible = row.slice(s![..=i]);
-            let max = visible
-                .iter()
-                .fold(f32::NEG_INFINITY, |m, &x| m.max(x * scale));
-            let mut sum = 0.0f32;
-            for (j, x) in row.iter_mut().enumerate() {
-                if j <= i {
-                    *x = (*x * scale - max).exp();
-                    sum += *x;
-                } else {
-                    *x = 0.0;
+    let mut scores = Array2::zeros((t, t));
+    for kv in 0..n_kv_heads {
+        let cols = s![.., kv * head_dim..(kv + 1) * head_dim];
+        // Keys as the weight of `q k^T`; values transposed as the weight of `p v`.
+        let kh = PackedWeight::new(k.slice(cols));
+        let vh = PackedWeight::new(v.slice(cols).t());
+        for h in kv * group..(kv + 1) * group {
+            let qh = PackedRows::new(q.slice(s![.., h * head_dim..(h + 1) * head_dim]));
+            matmul_into(&qh, &kh, 0..kh.panels(), scores.view_mut(), false);
+            for (i, mut row) in scores.axis_iter_mut(Axis(0)).enumerate() {
+                // Causal mask: position i sees positions 0..=i; softmax over those only.
+                let visible = row.slice(s![..=i]);
+                let max = visible
+                    .iter()
+                    .fold(f32::NEG_INFINITY, |m, &x| m.max(x * scale));
+                let mut sum = 0.0f32;
+                for (j, x) in row.iter_mut().enumerate() {
+                    if j <= i {
+                        *x = (*x * scale - max).exp();
+                        sum += *x;
+                    } else {
+                        *x = 0.0;
+                    }
                 }
+                row.mapv_inplace(|x| x / sum);
             }
-            row.mapv_inplace(|x| x / sum);
+            let p = PackedRows::new(scores.view());
+            let out = ctx.slice_mut(s![.., h * head_dim..(h + 1) * head_dim]);
+            matmul_into(&p, &vh, 0..vh.panels(), out, false);
         }
-        ctx.slice_mut(s![.., h * head_dim..(h + 1) * head_dim])
-            .assign(&scores.dot(&vh));
     }
     ctx
 }
