@@ -9,7 +9,7 @@
 //! `s = sum exp(z - m)`, a slab with max `m' > m` rescales `s` by `exp(m - m')`.
 //! Sums and the result are f64; logits are f32 (the GEMM's output).
 
-use super::gemm::{NR, PackedRows, PackedWeight, matmul_into};
+use super::gemm::{NR, PackedWeight, matmul_into};
 use ndarray::{Array2, ArrayView2, s};
 
 /// GEMM panels per vocabulary slab: 32 x 48 = 1,536 logits per row, a `[128, 1536]` f32
@@ -39,7 +39,6 @@ pub fn next_token_nll(
         targets.iter().all(|&t| (t as usize) < vocab),
         "target outside the vocabulary"
     );
-    let x = PackedRows::new(h);
     // Running (max, sum of exp(z - max)) per row, and the target logit.
     let mut max = vec![f32::NEG_INFINITY; rows];
     let mut sum = vec![0.0f64; rows];
@@ -50,7 +49,7 @@ pub fn next_token_nll(
         let p1 = (p0 + SLAB_PANELS).min(head.panels());
         let (c0, c1) = (p0 * NR, (p1 * NR).min(vocab));
         let mut z = slab.slice_mut(s![.., ..c1 - c0]);
-        matmul_into(&x, head, p0..p1, z.view_mut(), false);
+        matmul_into(h, head, p0..p1, z.view_mut(), false);
         for (r, row) in z.outer_iter().enumerate() {
             let row = row.to_slice().expect("contiguous slab rows");
             let m = lanes_max(row);
