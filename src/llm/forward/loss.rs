@@ -52,13 +52,14 @@ pub fn next_token_nll(
         matmul_into(h, head, p0..p1, z.view_mut(), false);
         for (r, row) in z.outer_iter().enumerate() {
             let row = row.to_slice().expect("contiguous slab rows");
-            let m = lanes_max(row);
-            if !m.is_finite() || !row.iter().all(|v| v.is_finite()) {
+            if !row.iter().all(|v| v.is_finite()) {
                 return None;
             }
+            let m = lanes_max(row);
             if m > max[r] {
-                // exp(-inf) = 0 on the first slab: the empty sum stays 0.
-                sum[r] *= f64::from(max[r] - m).exp();
+                // The difference is exact in f64; exp(-inf) = 0 on the first slab, where
+                // the empty sum stays 0.
+                sum[r] *= (f64::from(max[r]) - f64::from(m)).exp();
                 max[r] = m;
             }
             sum[r] += sum_exp_shifted(row, max[r]);
