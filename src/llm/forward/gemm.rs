@@ -1,12 +1,11 @@
 //! Single-precision matrix products `y = x w^T` (`x: [rows, in]`, `w: [out, in]`), the
 //! arithmetic of the forward pass.
 //!
-//! Both operands are packed first, so that the inner loop reads two contiguous streams:
-//! - the weight ([`PackedWeight`]) in panels of [`NR`] output features, each panel stored
-//!   input-major (`[in][NR]`, zero-padded past `out`); a model's weights are packed once
-//!   and reused for every sequence (see `forward::PackedModel`);
-//! - the activations ([`PackedRows`]) in blocks of [`MR`] rows, stored input-major
-//!   (`[in][MR]`, zero-padded past `rows`).
+//! The weight is packed ([`PackedWeight`]) into panels of [`NR`] output features, each
+//! panel stored input-major (`[in][NR]`, zero-padded past `out`), so the inner loop reads
+//! it as one contiguous stream; a model's weights are packed once and reused for every
+//! sequence (see `forward::PackedModel`). The activations are read in place, [`MR`] rows
+//! at a time (any row stride, unit column stride; other layouts are copied first).
 //!
 //! The micro-kernel keeps an `MR x NR` tile of sums in registers (24 AVX-512 registers of
 //! 16 lanes) over the whole input dimension: per input index it loads three weight vectors
@@ -20,7 +19,8 @@
 //! Large products are split over panel ranges with `rayon::join` (disjoint column strips of
 //! the output), so a weight panel is read once per product whatever the thread count.
 
-use ndarray::{Array2, ArrayView2, ArrayViewMut2, Axis, s};
+use ndarray::{Array2, ArrayView2, ArrayViewMut2, Axis, CowArray, Ix2, s};
+use std::marker::PhantomData;
 use std::ops::Range;
 
 /// Rows of `x` per register tile.
@@ -98,58 +98,8 @@ impl PackedWeight {
         self.out.div_ceil(NR)
     }
 
-    /// Whether every weight is finite.
-    pub fn is_finite(&self) -> bool {
-        self.data.iter().all(|v| v.is_finite())
-    }
-
     fn panel(&self, p: usize) -> &[f32] {
         &self.data[p * self.inp * NR..(p + 1) * self.inp * NR]
-    }
-}
-
-/// Activations `[rows, in]` packed into blocks of [`MR`] rows.
-#[derive(Debug, Clone, PartialEq)]
-pub struct PackedRows {
-    rows: usize,
-    inp: usize,
-    data: Vec<f32>,
-}
-
-impl PackedRows {
-    /// Packs `x` (`[rows, in]`, any strides).
-    pub fn new(x: ArrayView2<f32>) -> Self {
-        let (rows, inp) = x.dim();
-        let mut data = vec![0.0f32; rows.div_ceil(MR) * inp * MR];
-        for (b, block) in data.chunks_mut((inp * MR).max(1)).enumerate() {
-            transpose_into(x.slice(s![b * MR..rows.min((b + 1) * MR), ..]), block, MR);
-        }
-        PackedRows { rows, inp, data }
-    }
-
-    /// Packs `rows` rows of width `inp` computed by `row(r, out)` (which fills `out` with
-    /// row `r`), without materialising the matrix (e.g. a norm or activation applied on
-    /// the way into a product).
-    pub fn from_row_fn(rows: usize, inp: usize, mut row: impl FnMut(usize, &mut [f32])) -> Self {
-        let mut data = vec![0.0f32; rows.div_ceil(MR) * inp * MR];
-        let mut tmp = Array2::zeros((MR, inp));
-        for (b, block) in data.chunks_mut((inp * MR).max(1)).enumerate() {
-            let n = MR.min(rows - b * MR);
-            for (i, mut t) in tmp.outer_iter_mut().take(n).enumerate() {
-                row(b * MR + i, t.as_slice_mut().expect("contiguous rows"));
-            }
-            transpose_into(tmp.slice(s![..n, ..]), block, MR);
-        }
-        PackedRows { rows, inp, data }
-    }
-
-    /// Number of rows.
-    pub fn rows(&self) -> usize {
-        self.rows
-    }
-
-    fn block(&self, b: usize) -> &[f32] {
-        &self.data[b * self.inp * MR..(b + 1) * self.inp * MR]
     }
 }
 
@@ -180,11 +130,61 @@ fn transpose_into(src: ArrayView2<f32>, dst: &mut [f32], ld: usize) {
     }
 }
 
+/// `MR` consecutive rows of an activation matrix, read in place by the kernels: row `i`
+/// is the `k` values at `ptr + i * stride` (unit column stride).
+#[derive(Debug, Clone, Copy)]
+pub(crate) struct RowBlock<'a> {
+    ptr: *const f32,
+    stride: usize,
+    k: usize,
+    _rows: PhantomData<&'a f32>,
+}
+
+// SAFETY: a RowBlock only reads f32 values borrowed for 'a, as a `&'a [f32]` would.
+unsafe impl Send for RowBlock<'_> {}
+// SAFETY: as above; nothing is written through it.
+unsafe impl Sync for RowBlock<'_> {}
+
+impl<'a> RowBlock<'a> {
+    /// Rows `r0..r0 + MR` of `x` (`x.strides()[1] == 1`, non-negative row stride).
+    fn of(x: &ArrayView2<'a, f32>, r0: usize) -> Self {
+        assert!(r0 + MR <= x.nrows() && (x.ncols() <= 1 || x.strides()[1] == 1));
+        RowBlock {
+            // In bounds: r0 < nrows.
+            ptr: x.row(r0).as_ptr(),
+            stride: usize::try_from(x.strides()[0]).expect("non-negative row stride"),
+            k: x.ncols(),
+            _rows: PhantomData,
+        }
+    }
+
+    /// The rows of a row-major `[MR, k]` buffer.
+    fn dense(buf: &'a [f32], k: usize) -> Self {
+        assert_eq!(buf.len(), MR * k);
+        RowBlock {
+            ptr: buf.as_ptr(),
+            stride: k,
+            k,
+            _rows: PhantomData,
+        }
+    }
+}
+
+/// `x` with unit column stride and non-negative row stride, copying it only if needed.
+fn readable(x: ArrayView2<f32>) -> CowArray<f32, Ix2> {
+    let unit = x.ncols() <= 1 || x.strides()[1] == 1;
+    if unit && x.strides()[0] >= 0 {
+        CowArray::from(x)
+    } else {
+        CowArray::from(x.as_standard_layout().into_owned())
+    }
+}
+
 /// `x w^T` as a new `[rows, out]` matrix.
 ///
 /// Panics if the input widths differ (a programming error).
-pub fn matmul(x: &PackedRows, w: &PackedWeight) -> Array2<f32> {
-    let mut y = Array2::zeros((x.rows, w.out));
+pub fn matmul(x: ArrayView2<f32>, w: &PackedWeight) -> Array2<f32> {
+    let mut y = Array2::zeros((x.nrows(), w.out));
     matmul_into(x, w, 0..w.panels(), y.view_mut(), false);
     y
 }
@@ -195,39 +195,53 @@ pub fn matmul(x: &PackedRows, w: &PackedWeight) -> Array2<f32> {
 ///
 /// Panics on a shape mismatch (a programming error).
 pub fn matmul_into(
-    x: &PackedRows,
+    x: ArrayView2<f32>,
     w: &PackedWeight,
     panels: Range<usize>,
     out: ArrayViewMut2<f32>,
     add: bool,
 ) {
-    assert_eq!(x.inp, w.inp, "input widths differ");
+    assert_eq!(x.ncols(), w.inp, "input widths differ");
     assert!(panels.end <= w.panels());
     let cols = (panels.end * NR)
         .min(w.out)
         .saturating_sub(panels.start * NR);
-    assert_eq!(out.dim(), (x.rows, cols), "output shape");
-    split(x, w, panels, out, add);
+    assert_eq!(out.dim(), (x.nrows(), cols), "output shape");
+    let x = readable(x);
+    // The last, partial row block, zero-padded to MR rows.
+    let full = x.nrows() / MR * MR;
+    let mut tail = vec![0.0f32; if full < x.nrows() { MR * x.ncols() } else { 0 }];
+    for (dst, row) in tail
+        .chunks_mut(x.ncols().max(1))
+        .zip(x.slice(s![full.., ..]).outer_iter())
+    {
+        dst.iter_mut().zip(row).for_each(|(d, &v)| *d = v);
+    }
+    let blocks: Vec<RowBlock> = (0..full)
+        .step_by(MR)
+        .map(|r0| RowBlock::of(&x.view(), r0))
+        .chain((full < x.nrows()).then(|| RowBlock::dense(&tail, x.ncols())))
+        .collect();
+    split(&blocks, w, panels, out, add);
 }
 
 fn split(
-    x: &PackedRows,
+    blocks: &[RowBlock],
     w: &PackedWeight,
     panels: Range<usize>,
     mut out: ArrayViewMut2<f32>,
     add: bool,
 ) {
     let n = panels.len();
-    if n >= 2 && x.rows * w.inp * NR * n >= 2 * MIN_TASK_FMAS {
+    if n >= 2 && out.nrows() * w.inp * NR * n >= 2 * MIN_TASK_FMAS {
         let mid = panels.start + n / 2;
         let (left, right) = out.view_mut().split_at(Axis(1), (n / 2) * NR);
         rayon::join(
-            || split(x, w, panels.start..mid, left, add),
-            || split(x, w, mid..panels.end, right, add),
+            || split(blocks, w, panels.start..mid, left, add),
+            || split(blocks, w, mid..panels.end, right, add),
         );
         return;
     }
-    let k = w.inp;
     let width = out.ncols();
     // Row slices once: slicing the view per tile would cost as much as a small kernel.
     let mut rows: Vec<&mut [f32]> = out
@@ -239,16 +253,16 @@ fn split(
         let wp = w.panel(p);
         let c0 = pi * NR;
         let cols = NR.min(width - c0);
-        for (b, block_rows) in rows.chunks_mut(MR).enumerate() {
-            kernel(k, x.block(b), wp, &mut tile);
+        for (&block, block_rows) in blocks.iter().zip(rows.chunks_mut(MR)) {
+            kernel(block, wp, &mut tile);
             for (row, t) in block_rows.iter_mut().zip(&tile) {
                 let dst = &mut row[c0..c0 + cols];
-                if add {
-                    for (d, &v) in dst.iter_mut().zip(t) {
-                        *d += v;
-                    }
-                } else {
-                    dst.copy_from_slice(&t[..cols]);
+                // Full panels as fixed-size arrays: inline vector moves, no memcpy call.
+                match (<&mut [f32; NR]>::try_from(&mut *dst), add) {
+                    (Ok(d), false) => *d = *t,
+                    (Ok(d), true) => d.iter_mut().zip(t).for_each(|(d, &v)| *d += v),
+                    (Err(_), false) => dst.copy_from_slice(&t[..cols]),
+                    (Err(_), true) => dst.iter_mut().zip(t).for_each(|(d, &v)| *d += v),
                 }
             }
         }
@@ -289,41 +303,45 @@ impl Kernel {
         v
     }
 
-    /// `tile = a w^T` for one packed row block `a` (`[k][MR]`) and one panel `w`
-    /// (`[k][NR]`).
-    pub(crate) fn run(self, k: usize, a: &[f32], w: &[f32], tile: &mut [[f32; NR]; MR]) {
-        assert!(a.len() >= k * MR && w.len() >= k * NR);
+    /// `tile = a w^T` for one row block `a` and one weight panel `w` (`[k][NR]`).
+    pub(crate) fn run(self, a: RowBlock, w: &[f32], tile: &mut [[f32; NR]; MR]) {
+        assert!(w.len() >= a.k * NR);
         match self {
-            // SAFETY: the variant exists only when the CPU reported the feature, and the
-            // slices hold at least k rows (asserted above).
+            // SAFETY: the variant exists only when the CPU reported the feature; `a` reads
+            // MR rows of k values (its invariant) and `w` holds k rows (asserted above).
             #[cfg(target_arch = "x86_64")]
-            Kernel::Avx512 => unsafe { avx512::kernel(k, a.as_ptr(), w.as_ptr(), tile) },
+            Kernel::Avx512 => unsafe { avx512::kernel(a, w.as_ptr(), tile) },
             #[cfg(target_arch = "x86_64")]
-            Kernel::Avx2Fma => unsafe { kernel_avx2_fma(k, a, w, tile) },
-            Kernel::Portable => kernel_portable(k, a, w, tile),
+            Kernel::Avx2Fma => unsafe { kernel_avx2_fma(a, w, tile) },
+            Kernel::Portable => kernel_portable(a, w, tile),
         }
     }
 }
 
-fn kernel(k: usize, a: &[f32], w: &[f32], tile: &mut [[f32; NR]; MR]) {
+fn kernel(a: RowBlock, w: &[f32], tile: &mut [[f32; NR]; MR]) {
     #[cfg(target_arch = "x86_64")]
     {
         if std::arch::is_x86_feature_detected!("avx512f") {
-            return Kernel::Avx512.run(k, a, w, tile);
+            return Kernel::Avx512.run(a, w, tile);
         }
         if std::arch::is_x86_feature_detected!("avx2") && std::arch::is_x86_feature_detected!("fma")
         {
-            return Kernel::Avx2Fma.run(k, a, w, tile);
+            return Kernel::Avx2Fma.run(a, w, tile);
         }
     }
-    Kernel::Portable.run(k, a, w, tile)
+    Kernel::Portable.run(a, w, tile)
 }
 
 #[inline(always)]
-fn kernel_generic(k: usize, a: &[f32], w: &[f32], tile: &mut [[f32; NR]; MR]) {
+fn kernel_generic(a: RowBlock, w: &[f32], tile: &mut [[f32; NR]; MR]) {
+    let rows: [&[f32]; MR] = std::array::from_fn(|i| {
+        // SAFETY: a RowBlock's row i holds k readable values at ptr + i * stride.
+        unsafe { std::slice::from_raw_parts(a.ptr.add(i * a.stride), a.k) }
+    });
     let mut c = [[0.0f32; NR]; MR];
-    for (ak, wk) in a.chunks_exact(MR).zip(w.chunks_exact(NR)).take(k) {
-        for (ci, &ai) in c.iter_mut().zip(ak) {
+    for (kk, wk) in w.chunks_exact(NR).take(a.k).enumerate() {
+        for (ci, row) in c.iter_mut().zip(&rows) {
+            let ai = row[kk];
             for (cij, &wj) in ci.iter_mut().zip(wk) {
                 *cij = ai.mul_add(wj, *cij);
             }
@@ -332,19 +350,19 @@ fn kernel_generic(k: usize, a: &[f32], w: &[f32], tile: &mut [[f32; NR]; MR]) {
     *tile = c;
 }
 
-fn kernel_portable(k: usize, a: &[f32], w: &[f32], tile: &mut [[f32; NR]; MR]) {
-    kernel_generic(k, a, w, tile)
+fn kernel_portable(a: RowBlock, w: &[f32], tile: &mut [[f32; NR]; MR]) {
+    kernel_generic(a, w, tile)
 }
 
 #[cfg(target_arch = "x86_64")]
 #[target_feature(enable = "avx2,fma")]
-fn kernel_avx2_fma(k: usize, a: &[f32], w: &[f32], tile: &mut [[f32; NR]; MR]) {
-    kernel_generic(k, a, w, tile)
+fn kernel_avx2_fma(a: RowBlock, w: &[f32], tile: &mut [[f32; NR]; MR]) {
+    kernel_generic(a, w, tile)
 }
 
 #[cfg(target_arch = "x86_64")]
 mod avx512 {
-    use super::{MR, NR};
+    use super::{MR, NR, RowBlock};
     use std::arch::x86_64::{
         __m512, _MM_HINT_T0, _mm_prefetch, _mm512_fmadd_ps, _mm512_loadu_ps, _mm512_set1_ps,
         _mm512_setzero_ps, _mm512_storeu_ps,
@@ -360,28 +378,24 @@ mod avx512 {
     const PREFETCH: usize = 16 * NR;
 
     /// # Safety
-    /// The CPU supports AVX-512F; `a` holds `k * MR` and `w` `k * NR` floats.
+    /// The CPU supports AVX-512F; `a` reads MR rows of `a.k` values (its invariant) and `w`
+    /// holds `a.k * NR` floats.
     #[target_feature(enable = "avx512f")]
-    pub(super) unsafe fn kernel(
-        k: usize,
-        a: *const f32,
-        w: *const f32,
-        tile: &mut [[f32; NR]; MR],
-    ) {
+    pub(super) unsafe fn kernel(a: RowBlock, w: *const f32, tile: &mut [[f32; NR]; MR]) {
+        let rows: [*const f32; MR] = std::array::from_fn(|i| a.ptr.wrapping_add(i * a.stride));
         let mut c: [[__m512; V]; MR] = [[_mm512_setzero_ps(); V]; MR];
-        for kk in 0..k {
-            // SAFETY: kk < k, so both reads are inside the slices (caller contract).
-            let (wp, ap) = unsafe { (w.add(kk * NR), a.add(kk * MR)) };
-            for line in 0..V {
-                // A prefetch never faults; past the panel's end it only wastes a load slot.
-                _mm_prefetch::<_MM_HINT_T0>(wp.wrapping_add(PREFETCH + line * L).cast());
-            }
+        for kk in 0..a.k {
+            // SAFETY: kk < k, so the weight reads are inside `w` (caller contract).
+            let wp = unsafe { w.add(kk * NR) };
             let mut wv = [_mm512_setzero_ps(); V];
             for (v, wr) in wv.iter_mut().enumerate() {
+                // A prefetch never faults; past the panel's end it only wastes a load slot.
+                _mm_prefetch::<_MM_HINT_T0>(wp.wrapping_add(PREFETCH + v * L).cast());
                 *wr = unsafe { _mm512_loadu_ps(wp.add(v * L)) };
             }
-            for (i, ci) in c.iter_mut().enumerate() {
-                let ai = _mm512_set1_ps(unsafe { *ap.add(i) });
+            for (ci, row) in c.iter_mut().zip(&rows) {
+                // SAFETY: row i holds k values (RowBlock invariant), kk < k.
+                let ai = _mm512_set1_ps(unsafe { *row.add(kk) });
                 for (cv, &wr) in ci.iter_mut().zip(&wv) {
                     *cv = _mm512_fmadd_ps(ai, wr, *cv);
                 }
@@ -426,7 +440,8 @@ mod tests {
             let x = Array2::from_shape_vec((m, k), pseudo(m * k, 1)).unwrap();
             let w = Array2::from_shape_vec((n, k), pseudo(n * k, 2)).unwrap();
             let want = naive(x.view(), w.view());
-            let got = matmul(&PackedRows::new(x.view()), &PackedWeight::new(w.view()));
+            let wp = PackedWeight::new(w.view());
+            let got = matmul(x.view(), &wp);
             // Each output is a sum of k products of values in [-1, 1]: f32 rounding error
             // is at most about k * 2^-24 * k in absolute terms.
             let tol = (k * k) as f64 * 6e-8 + 1e-7;
@@ -436,12 +451,11 @@ mod tests {
                     "{m}x{k}x{n} at {i},{j}"
                 );
             }
-            let xp = PackedRows::new(x.view());
-            assert_eq!(
-                PackedRows::from_row_fn(m, k, |r, o| o
-                    .copy_from_slice(x.row(r).as_slice().unwrap())),
-                xp
-            );
+            // Activations in other layouts (column-major, strided rows) give the same bits.
+            let xt = x.t().to_owned();
+            assert_eq!(matmul(xt.t(), &wp), got);
+            let wide = ndarray::concatenate(Axis(1), &[x.view(), x.view()]).unwrap();
+            assert_eq!(matmul(wide.slice(s![.., ..k]), &wp), got);
             // A transposed (strided) view packs to the same weight.
             let wt = w.t().to_owned();
             assert_eq!(PackedWeight::new(wt.t()), PackedWeight::new(w.view()));
@@ -453,26 +467,27 @@ mod tests {
         let (m, k, n) = (19, 70, 150);
         let x = Array2::from_shape_vec((m, k), pseudo(m * k, 3)).unwrap();
         let w = Array2::from_shape_vec((n, k), pseudo(n * k, 4)).unwrap();
-        let (xp, wp) = (PackedRows::new(x.view()), PackedWeight::new(w.view()));
+        let wp = PackedWeight::new(w.view());
         let kernels = Kernel::available();
         assert!(kernels.contains(&Kernel::Portable));
-        for b in 0..m.div_ceil(MR) {
+        for r0 in (0..m - MR).step_by(5) {
+            let block = RowBlock::of(&x.view(), r0);
             for p in 0..wp.panels() {
                 let mut first = [[0.0; NR]; MR];
-                kernels[0].run(k, xp.block(b), wp.panel(p), &mut first);
+                kernels[0].run(block, wp.panel(p), &mut first);
                 for kern in &kernels[1..] {
                     let mut t = [[0.0; NR]; MR];
-                    kern.run(k, xp.block(b), wp.panel(p), &mut t);
+                    kern.run(block, wp.panel(p), &mut t);
                     assert_eq!(t, first, "{kern:?} differs from {:?}", kernels[0]);
                 }
             }
         }
         // Panel ranges and accumulation compose to the whole product.
-        let full = matmul(&xp, &wp);
+        let full = matmul(x.view(), &wp);
         let mut parts = Array2::from_elem((m, n), 1.0f32);
-        matmul_into(&xp, &wp, 0..1, parts.slice_mut(s![.., ..NR]), true);
+        matmul_into(x.view(), &wp, 0..1, parts.slice_mut(s![.., ..NR]), true);
         matmul_into(
-            &xp,
+            x.view(),
             &wp,
             1..wp.panels(),
             parts.slice_mut(s![.., NR..]),
@@ -496,13 +511,12 @@ mod tests {
         let cat = ndarray::concatenate(Axis(0), &[a.view(), b.view()]).unwrap();
         let ws = PackedWeight::stacked(&[a.view(), b.view()]);
         assert_eq!(ws, PackedWeight::new(cat.view()));
-        let xp = PackedRows::new(x.view());
         let run = |threads| {
             rayon::ThreadPoolBuilder::new()
                 .num_threads(threads)
                 .build()
                 .unwrap()
-                .install(|| matmul(&xp, &ws))
+                .install(|| matmul(x.view(), &ws))
         };
         assert_eq!(run(1), run(2));
         assert_eq!(run(1), run(3));

@@ -3,8 +3,8 @@
 //! `y = h + down(SiLU(gate(n2 h)) * up(n2 h))` (SwiGLU; note SiLU applies to the gate
 //! alone, not to `gate * up` as in the Edge-LLM evaluation code).
 
-use super::gemm::{PackedRows, PackedWeight, matmul, matmul_into};
-use super::ops::{Rope, causal_attention, rms_norm_row, swiglu_row};
+use super::gemm::{PackedWeight, matmul, matmul_into};
+use super::ops::{Rope, causal_attention_into, rms_norm, swiglu_row};
 use crate::llm::checkpoint::{LayerWeights, Linear, LlamaConfig};
 use ndarray::{Array1, Array2, ArrayView2, s};
 
@@ -107,77 +107,43 @@ pub fn decoder_layer_packed(
     debug_assert_eq!(lens.iter().sum::<usize>(), x.nrows());
     let hd = cfg.head_dim;
     let (qd, kvd, ffn) = (cfg.q_dim(), cfg.kv_dim(), cfg.intermediate_size);
-    let (eps, t) = (cfg.rms_norm_eps, x.nrows());
-    // Without capture, the norms and SwiGLU go straight into the packed GEMM inputs (the
-    // same row functions either way, so the same bits).
-    let (n1, n1p) = packed_input(capture, t, x.ncols(), |r, out| {
-        rms_norm_row(x.row(r), w.input_norm.view(), eps, out)
-    });
-    let mut qkv = matmul(&n1p, &w.qkv);
+    let eps = cfg.rms_norm_eps;
+    let n1 = rms_norm(x, w.input_norm.view(), eps);
+    let mut qkv = matmul(n1.view(), &w.qkv);
     rope.apply_segments_view(qkv.slice_mut(s![.., ..qd + kvd]), hd, lens);
     let mut ctx = Array2::zeros((x.nrows(), qd));
     let mut start = 0;
     for &len in lens {
         let rows = s![start..start + len, ..];
         let part = qkv.slice(rows);
-        let c = causal_attention(
+        causal_attention_into(
             part.slice(s![.., ..qd]),
             part.slice(s![.., qd..qd + kvd]),
             part.slice(s![.., qd + kvd..]),
             cfg.num_attention_heads,
             cfg.num_key_value_heads,
             hd,
+            ctx.slice_mut(rows),
         );
-        ctx.slice_mut(rows).assign(&c);
         start += len;
     }
     // Residual adds in the GEMM's store: h = x + o(ctx), y = h + down(act).
     let mut h = x.to_owned();
-    matmul_into(
-        &PackedRows::new(ctx.view()),
-        &w.o,
-        0..w.o.panels(),
-        h.view_mut(),
-        true,
-    );
-    let (n2, n2p) = packed_input(capture, t, h.ncols(), |r, out| {
-        rms_norm_row(h.row(r), w.post_norm.view(), eps, out)
-    });
-    let gu = matmul(&n2p, &w.gate_up);
-    let (act, actp) = packed_input(capture, t, ffn, |r, out| {
-        let row = gu.row(r);
-        let row = row.as_slice().expect("fresh array");
-        swiglu_row(&row[..ffn], &row[ffn..], out)
-    });
+    matmul_into(ctx.view(), &w.o, 0..w.o.panels(), h.view_mut(), true);
+    let n2 = rms_norm(h.view(), w.post_norm.view(), eps);
+    let gu = matmul(n2.view(), &w.gate_up);
+    let mut act = Array2::zeros((x.nrows(), ffn));
+    for (g, mut a) in gu.outer_iter().zip(act.outer_iter_mut()) {
+        let g = g.to_slice().expect("fresh array");
+        swiglu_row(&g[..ffn], &g[ffn..], a.as_slice_mut().expect("fresh array"));
+    }
     let mut y = h;
-    matmul_into(&actp, &w.down, 0..w.down.panels(), y.view_mut(), true);
-    let inputs = match (n1, n2, act) {
-        (Some(attn_in), Some(mlp_in), Some(down_in)) => Some(LinearInputs {
-            attn_in,
-            o_in: ctx,
-            mlp_in,
-            down_in,
-        }),
-        _ => None,
-    };
+    matmul_into(act.view(), &w.down, 0..w.down.panels(), y.view_mut(), true);
+    let inputs = capture.then(|| LinearInputs {
+        attn_in: n1,
+        o_in: ctx,
+        mlp_in: n2,
+        down_in: act,
+    });
     (y, inputs)
-}
-
-/// The packed `[rows, width]` GEMM input whose row `r` is `row(r, ..)`, and with
-/// `capture` the matrix itself.
-fn packed_input(
-    capture: bool,
-    rows: usize,
-    width: usize,
-    mut row: impl FnMut(usize, &mut [f32]),
-) -> (Option<Array2<f32>>, PackedRows) {
-    if !capture {
-        return (None, PackedRows::from_row_fn(rows, width, row));
-    }
-    let mut m = Array2::zeros((rows, width));
-    for (r, mut out) in m.outer_iter_mut().enumerate() {
-        row(r, out.as_slice_mut().expect("fresh array"));
-    }
-    let p = PackedRows::new(m.view());
-    (Some(m), p)
 }

@@ -9,7 +9,7 @@
 //! `s = sum exp(z - m)`, a slab with max `m' > m` rescales `s` by `exp(m - m')`.
 //! Sums and the result are f64; logits are f32 (the GEMM's output).
 
-use super::gemm::{NR, PackedRows, PackedWeight, matmul_into};
+use super::gemm::{NR, PackedWeight, matmul_into};
 use ndarray::{Array2, ArrayView2, s};
 
 /// GEMM panels per vocabulary slab: 32 x 48 = 1,536 logits per row, a `[128, 1536]` f32
@@ -39,7 +39,6 @@ pub fn next_token_nll(
         targets.iter().all(|&t| (t as usize) < vocab),
         "target outside the vocabulary"
     );
-    let x = PackedRows::new(h);
     // Running (max, sum of exp(z - max)) per row, and the target logit.
     let mut max = vec![f32::NEG_INFINITY; rows];
     let mut sum = vec![0.0f64; rows];
@@ -50,16 +49,17 @@ pub fn next_token_nll(
         let p1 = (p0 + SLAB_PANELS).min(head.panels());
         let (c0, c1) = (p0 * NR, (p1 * NR).min(vocab));
         let mut z = slab.slice_mut(s![.., ..c1 - c0]);
-        matmul_into(&x, head, p0..p1, z.view_mut(), false);
+        matmul_into(h, head, p0..p1, z.view_mut(), false);
         for (r, row) in z.outer_iter().enumerate() {
             let row = row.to_slice().expect("contiguous slab rows");
-            let m = lanes_max(row);
-            if !m.is_finite() || !row.iter().all(|v| v.is_finite()) {
+            if !row.iter().all(|v| v.is_finite()) {
                 return None;
             }
+            let m = lanes_max(row);
             if m > max[r] {
-                // exp(-inf) = 0 on the first slab: the empty sum stays 0.
-                sum[r] *= f64::from(max[r] - m).exp();
+                // The difference is exact in f64; exp(-inf) = 0 on the first slab, where
+                // the empty sum stays 0.
+                sum[r] *= (f64::from(max[r]) - f64::from(m)).exp();
                 max[r] = m;
             }
             sum[r] += sum_exp_shifted(row, max[r]);

@@ -8,12 +8,14 @@ mod layer;
 mod loss;
 mod ops;
 
-pub use gemm::{PackedRows, PackedWeight};
+pub use gemm::PackedWeight;
 pub use layer::{
     LinearInputs, PackedLayer, decoder_layer, decoder_layer_batch, decoder_layer_packed,
 };
 pub use loss::next_token_nll;
-pub use ops::{Rope, causal_attention, linear, rms_norm, rms_norm_row, silu, swiglu_row};
+pub use ops::{
+    Rope, causal_attention, causal_attention_into, linear, rms_norm, rms_norm_row, silu, swiglu_row,
+};
 
 use crate::error::{Error, Result};
 use crate::llm::checkpoint::Checkpoint;

@@ -2,13 +2,13 @@
 //! RMSNorm, rotary position embedding, causal grouped-query attention and SiLU.
 //! Matrix products go through the packed GEMM of [`super::gemm`].
 
-use super::gemm::{PackedRows, PackedWeight, matmul, matmul_into};
+use super::gemm::{PackedWeight, matmul, matmul_into};
 use ndarray::{Array2, ArrayView1, ArrayView2, ArrayViewMut2, Axis, s};
 
 /// `x @ w^T` for a weight stored `[out, in]` as in Hugging Face checkpoints (packs `w`
 /// for this one product; see [`PackedWeight`] to pack once and reuse).
 pub fn linear(x: ArrayView2<f32>, w: ArrayView2<f32>) -> Array2<f32> {
-    matmul(&PackedRows::new(x), &PackedWeight::new(w))
+    matmul(x, &PackedWeight::new(w))
 }
 
 /// RMSNorm per row: `x / sqrt(mean(x^2) + eps) * w` (the mean in f64 to keep small
@@ -118,10 +118,24 @@ pub fn causal_attention(
     n_kv_heads: usize,
     head_dim: usize,
 ) -> Array2<f32> {
+    let mut ctx = Array2::zeros((q.nrows(), n_heads * head_dim));
+    causal_attention_into(q, k, v, n_heads, n_kv_heads, head_dim, ctx.view_mut());
+    ctx
+}
+
+/// [`causal_attention`] written into `ctx` (`[T, n_heads*hd]`, contiguous rows).
+pub fn causal_attention_into(
+    q: ArrayView2<f32>,
+    k: ArrayView2<f32>,
+    v: ArrayView2<f32>,
+    n_heads: usize,
+    n_kv_heads: usize,
+    head_dim: usize,
+    mut ctx: ArrayViewMut2<f32>,
+) {
     let t = q.nrows();
     let group = n_heads / n_kv_heads;
     let scale = 1.0 / (head_dim as f32).sqrt();
-    let mut ctx = Array2::zeros((t, n_heads * head_dim));
     let mut scores = Array2::zeros((t, t));
     for kv in 0..n_kv_heads {
         let cols = s![.., kv * head_dim..(kv + 1) * head_dim];
@@ -129,8 +143,8 @@ pub fn causal_attention(
         let kh = PackedWeight::new(k.slice(cols));
         let vh = PackedWeight::new(v.slice(cols).t());
         for h in kv * group..(kv + 1) * group {
-            let qh = PackedRows::new(q.slice(s![.., h * head_dim..(h + 1) * head_dim]));
-            matmul_into(&qh, &kh, 0..kh.panels(), scores.view_mut(), false);
+            let qh = q.slice(s![.., h * head_dim..(h + 1) * head_dim]);
+            matmul_into(qh, &kh, 0..kh.panels(), scores.view_mut(), false);
             for (i, mut row) in scores.axis_iter_mut(Axis(0)).enumerate() {
                 // Causal mask: position i sees positions 0..=i; softmax over those only.
                 let visible = row.slice(s![..=i]);
@@ -148,10 +162,8 @@ pub fn causal_attention(
                 }
                 row.mapv_inplace(|x| x / sum);
             }
-            let p = PackedRows::new(scores.view());
             let out = ctx.slice_mut(s![.., h * head_dim..(h + 1) * head_dim]);
-            matmul_into(&p, &vh, 0..vh.panels(), out, false);
+            matmul_into(scores.view(), &vh, 0..vh.panels(), out, false);
         }
     }
-    ctx
 }
