@@ -276,3 +276,26 @@ fn cli_tokenize_bytes_to_stdout_and_errors() {
         assert!(!out.exists());
     }
 }
+
+/// A checkpoint written beside the GGUF's tokenizer (as `luc compress` does) reads back
+/// the same tokenizer from `tokenizer.json`: identical ids, specials included.
+#[test]
+fn tokenizer_saved_beside_a_checkpoint_reads_back() {
+    let Some(tok) = smollm2("tokenizer_saved_beside_a_checkpoint_reads_back") else {
+        return;
+    };
+    let dir = tempfile::tempdir().unwrap();
+    let file = tok.save_beside(dir.path()).unwrap().unwrap();
+    assert!(file.ends_with("tokenizer.json"));
+    let back = Tokenizer::for_checkpoint(dir.path()).unwrap();
+    let text = "<|im_start|>user\nIt is a truth universally acknowledged, in 1813.<|im_end|>";
+    assert_eq!(back.encode(text).unwrap(), tok.encode(text).unwrap());
+    assert_eq!(back.vocab_size(), tok.vocab_size());
+    // Bytes write nothing: a directory without tokenizer.json means bytes.
+    let empty = tempfile::tempdir().unwrap();
+    assert_eq!(Tokenizer::Bytes.save_beside(empty.path()).unwrap(), None);
+    assert!(matches!(
+        Tokenizer::for_checkpoint(empty.path()).unwrap(),
+        Tokenizer::Bytes
+    ));
+}

@@ -444,7 +444,7 @@ fn print_sensitivity(
 
 /// One line naming what the MSEs measure (the options beside the CSVs, whose format is
 /// fixed).
-fn describe(opts: &SensitivityOptions) -> String {
+pub(crate) fn describe(opts: &SensitivityOptions) -> String {
     let what = match opts.measure {
         MeasureAt::Layer => "MSE of the layer output",
         MeasureAt::Final => "MSE of the final hidden state",
@@ -475,6 +475,9 @@ fn compress_cmd(a: &CompressArgs) -> Result<()> {
     bar.finish_and_clear();
     let seconds = start.elapsed().as_secs_f64();
     out.save(&a.out, a.dtype.into(), 1)?;
+    // The compressed checkpoint keeps the source's tokenizer, so text evaluation and
+    // calibration on it tokenise as the original model does.
+    Tokenizer::for_checkpoint(&a.checkpoint)?.save_beside(&a.out)?;
     let report_path = a.out.join("compression_report.csv");
     crate::io_util::write_atomic(&report_path, report.to_csv().as_bytes())?;
     if a.json {

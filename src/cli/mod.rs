@@ -8,6 +8,7 @@ pub mod luc_policy;
 pub mod luc_tokenize;
 pub mod merge;
 pub mod repro;
+pub mod repro_real;
 pub mod run;
 pub mod sim;
 pub mod sweep;

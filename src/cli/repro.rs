@@ -27,6 +27,36 @@ pub struct ReproArgs {
     /// Print the figures as JSON on stdout instead of the Markdown report.
     #[arg(long)]
     pub json: bool,
+    /// Table 2 (the LUC ablation) on the real SmolLM2-135M and Jane Austen texts fetched
+    /// by `scripts/fetch-real-data.sh`, into <out>/real/ (table2.csv, .md, .png, .svg):
+    /// sensitivity and SparseGPT calibrated on Emma, perplexity on Pride and Prejudice.
+    #[arg(long)]
+    pub real: bool,
+    /// With --real: evaluation chunks, spread evenly over the novel.
+    #[arg(long, default_value_t = 64, value_parser = clap::value_parser!(u32).range(1..=100_000))]
+    pub chunks: u32,
+    /// With --real: tokens per evaluation chunk (the paper: 128).
+    #[arg(long, default_value_t = 128, value_parser = clap::value_parser!(u32).range(2..=8192))]
+    pub chunk: u32,
+    /// With --real: calibration samples (128 tokens each), spread over the novel.
+    #[arg(long, default_value_t = 16, value_parser = clap::value_parser!(u32).range(1..=4096))]
+    pub calib_samples: u32,
+    /// With --real: target bits B of the uniform / random / LUC groups.
+    #[arg(long, value_delimiter = ',', default_value = "8,5,4,3", value_parser = clap::value_parser!(u32).range(2..=16))]
+    pub bits: Vec<u32>,
+    /// With --real: leave out the eq1-only and eq2-only ablation rows.
+    #[arg(long)]
+    pub no_ablations: bool,
+    /// With --real: seed of the random policy's layer permutation.
+    #[arg(long, default_value_t = 0)]
+    pub seed: u64,
+    /// With --real: where the sensitivity that drives eq. 1 / eq. 2 is measured.
+    #[arg(long, value_enum, default_value = "layer")]
+    pub measure: super::luc::MeasureArg,
+    /// With --real: leading positions of each calibration sample left out of the
+    /// sensitivity MSE (1 leaves out the attention-sink token).
+    #[arg(long, default_value_t = 1, value_parser = clap::value_parser!(u32).range(0..=127))]
+    pub skip_positions: u32,
 }
 
 /// The two accelerators of the reproduction: the paper's (embedded default) and the
@@ -62,8 +92,42 @@ pub fn compute(dir: Option<&Path>) -> Result<repro::Repro> {
     )
 }
 
+/// Runs `edgesim repro --real`.
+fn run_real(a: &ReproArgs) -> Result<()> {
+    let data = crate::data::RealData::locate()?;
+    let o = super::repro_real::RealOptions {
+        chunks: a.chunks as usize,
+        chunk_tokens: a.chunk as usize,
+        calib_samples: a.calib_samples as usize,
+        calib_tokens: 128,
+        table: crate::luc::table2::Table2Options {
+            bits: a.bits.clone(),
+            ablations: !a.no_ablations,
+            seed: a.seed,
+            ..Default::default()
+        },
+        sensitivity: crate::luc::sensitivity::SensitivityOptions {
+            measure: a.measure.into(),
+            skip_positions: a.skip_positions as usize,
+            ..Default::default()
+        },
+    };
+    let (table, files) = super::repro_real::run_real(&data, &a.out.join("real"), &o, a.json)?;
+    if a.json {
+        println!("{}", serde_json::json!({ "table2": table, "files": files }));
+    } else {
+        for f in files {
+            println!("wrote {}", f.display());
+        }
+    }
+    Ok(())
+}
+
 /// Runs `edgesim repro`.
 pub fn run(a: &ReproArgs) -> Result<()> {
+    if a.real {
+        return run_real(a);
+    }
     let spinner = indicatif::ProgressBar::new_spinner();
     spinner.set_message("searching schedules for the Table 1 and ablation workloads");
     spinner.enable_steady_tick(std::time::Duration::from_millis(200));

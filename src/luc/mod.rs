@@ -14,9 +14,11 @@
 //! - [`prune`]: magnitude, Wanda and SparseGPT pruners, unstructured or N:M, with exact
 //!   pruned counts;
 //! - [`sensitivity`]: per-layer quantisation / pruning MSE (the input of eq. 1 / eq. 2);
-//! - [`compress`]: policy-driven compression of a checkpoint with a size report.
+//! - [`compress`]: policy-driven compression of a checkpoint with a size report;
+//! - [`table2`]: the paper's LUC ablation (Table 2) on a real checkpoint.
 
 pub mod compress;
 pub mod prune;
 pub mod quant;
 pub mod sensitivity;
+pub mod table2;

@@ -4,7 +4,14 @@ use crate::error::Result;
 use crate::toml_util::Section;
 
 /// Names accepted by [`ModelShape::preset`].
-pub const PRESET_NAMES: &[&str] = &["llama-7b", "llama-13b", "tinyllama-1.1b", "tiny", "tiny-8l"];
+pub const PRESET_NAMES: &[&str] = &[
+    "llama-7b",
+    "llama-13b",
+    "tinyllama-1.1b",
+    "smollm2-135m",
+    "tiny",
+    "tiny-8l",
+];
 
 /// Dimensions of a LLaMA-family decoder-only transformer.
 #[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
@@ -27,7 +34,9 @@ pub struct ModelShape {
 
 impl ModelShape {
     /// A named preset. Sources: LLaMA-7B/13B from Touvron et al. 2023 (Table 2) and the
-    /// released `params.json`; TinyLlama-1.1B from its Hugging Face `config.json`.
+    /// released `params.json`; TinyLlama-1.1B and SmolLM2-135M from their Hugging Face
+    /// `config.json` (SmolLM2-135M: 30 layers, hidden 576, intermediate 1536, 9 heads,
+    /// 3 KV heads, vocab 49152, as also read from the GGUF the real-model runs use).
     /// `tiny` (4 layers) and `tiny-8l` (8 layers, so that an Edge-LLM window of 2 layers
     /// and 4 exits fits) are small test shapes.
     pub fn preset(name: &str) -> Option<ModelShape> {
@@ -35,6 +44,7 @@ impl ModelShape {
             "llama-7b" => (32, 4096, 11008, 32, 32, 32000),
             "llama-13b" => (40, 5120, 13824, 40, 40, 32000),
             "tinyllama-1.1b" => (22, 2048, 5632, 32, 4, 32000),
+            "smollm2-135m" => (30, 576, 1536, 9, 3, 49152),
             "tiny" => (4, 64, 176, 4, 2, 256),
             "tiny-8l" => (8, 64, 176, 4, 2, 256),
             _ => return None,
@@ -165,6 +175,19 @@ mod tests {
         // TinyLlama-1.1B is published as 1.1e9 parameters.
         let total = m.total_params() as f64;
         assert!((1.0e9..1.2e9).contains(&total), "{total}");
+    }
+
+    #[test]
+    fn smollm2_135m_layer() {
+        let m = ModelShape::preset("smollm2-135m").unwrap();
+        assert_eq!(m.head_dim(), 64);
+        assert_eq!(m.kv_dim(), 192);
+        // 2*576^2 (q,o) + 2*576*192 (k,v) + 3*576*1536 (gate,up,down) + 2*576 (norms).
+        assert_eq!(m.params_per_layer(), 663_552 + 221_184 + 2_654_208 + 1_152);
+        // 30 layers + one tied 49152 x 576 embedding + final norm = 134,515,008, the
+        // published "135M"; total_params counts the head separately (untied).
+        let tied = 30 * m.params_per_layer() + 49_152 * 576 + 576;
+        assert_eq!(tied, 134_515_008);
     }
 
     /// The error message of loading the `[model]` table of workload text `text`.

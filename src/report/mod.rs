@@ -6,3 +6,4 @@ pub mod plot;
 pub mod repro_report;
 pub mod run_report;
 pub mod sweep_plots;
+pub mod table2_report;

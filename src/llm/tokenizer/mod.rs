@@ -154,6 +154,27 @@ impl Tokenizer {
         }
     }
 
+    /// Writes the tokenizer as `dir/tokenizer.json` (atomically), so that a checkpoint
+    /// saved into `dir` (e.g. by `luc compress`) keeps its tokenizer; [`Tokenizer::Bytes`]
+    /// writes nothing, since a directory without the file means bytes. Returns the path
+    /// written, if any.
+    ///
+    /// Errors: serialisation or the write, naming the file.
+    pub fn save_beside(&self, dir: &Path) -> Result<Option<std::path::PathBuf>> {
+        let Tokenizer::Hf(t) = self else {
+            return Ok(None);
+        };
+        let file = dir.join(TOKENIZER_FILE);
+        let json = t.to_string(false).map_err(|e| {
+            Error::Other(format!(
+                "{}: serialising the tokenizer: {e}",
+                file.display()
+            ))
+        })?;
+        crate::io_util::write_atomic(&file, json.as_bytes())?;
+        Ok(Some(file))
+    }
+
     /// Text of `ids` (special tokens kept, so that decode(encode(x)) == x).
     pub fn decode(&self, ids: &[u32]) -> std::result::Result<String, String> {
         match self {
