@@ -197,15 +197,16 @@ pub fn markdown(t: &Table2, s: &Setup) -> String {
     let _ = writeln!(
         m,
         "**What the 4-bit base does to each row.** The checkpoint is a Q4_1 GGUF: every \
-         decoder linear is already on a 4-bit grid (16 levels per block of 32 weights, each \
-         block with its own scale and minimum). The dense row is that 4-bit model, so \
-         every other row measures damage on top of it. Per-channel re-quantisation at 8 \
-         bits (255 levels per row) nearly keeps the block grids, so 8-bit rows show almost \
-         only the pruning; at 5 bits and below a per-row grid cannot hold the per-block \
-         grids, so each extra bit of the eq. 1 layers buys more than on a full-precision \
-         model, and the 3-bit rows compound two roundings. SparseGPT's weight updates also \
-         move the remaining weights off the 4-bit grid, which costs nothing here because \
-         the result is stored unquantised (SparseGPT row) or re-quantised anyway."
+         decoder linear already sits on a 4-bit grid (16 levels per block of 32 weights, \
+         each block with its own scale and minimum), so the dense row is that 4-bit model \
+         and every other row measures damage on top of it. Per-row re-quantisation at 8 \
+         bits (255 levels per output channel) keeps those grids almost exactly: compare \
+         `quant-only B=8` with `dense`. At 5 bits and below one symmetric grid per output \
+         row cannot represent the per-block grids, so the B = 5, 4, 3 rows add a second \
+         rounding to the first, and the gaps between uniform, random and LUC are measured \
+         on a model that has already spent its precision headroom, unlike the paper's \
+         full-precision LLaMA-7B. SparseGPT's weight updates move the kept weights off \
+         the 4-bit grid; the SparseGPT row stores them unquantised."
     );
     m
 }
