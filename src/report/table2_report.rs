@@ -189,6 +189,29 @@ pub fn markdown(t: &Table2, s: &Setup) -> String {
             }
         }
     }
+    let _ = writeln!(m, "\n## Why: each half of LUC alone, against uniform\n");
+    for &b in &bits {
+        let pct = |a: &str| {
+            t.comparisons
+                .iter()
+                .find(|c| c.a == format!("{a} B={b}") && c.b == format!("uniform B={b}"))
+                .map(|c| format!("{:+.1}%", 100.0 * (c.diff.delta_nll.exp() - 1.0)))
+        };
+        if let (Some(e1), Some(e2)) = (pct("eq1-only"), pct("eq2-only")) {
+            let _ = writeln!(
+                m,
+                "- B = {b}: eq. 1 bits alone {e1} perplexity, eq. 2 sparsities alone {e2}"
+            );
+        }
+    }
+    let _ = writeln!(
+        m,
+        "\nEq. 1 gives the extra bit to the layers whose quantisation error is largest; \
+         eq. 2 (the released code's semantics) takes sparsity from the most \
+         pruning-sensitive layers and gives it to the others. LUC is their sum: where \
+         eq. 2 alone costs more than eq. 1 alone saves, LUC loses to uniform, and a \
+         random order of LUC's settings can then beat LUC itself."
+    );
     let _ = writeln!(
         m,
         "\nPaired SE: per chunk, the difference of mean NLL per prediction between the two \
