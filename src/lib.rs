@@ -18,6 +18,7 @@ pub mod report;
 pub mod search;
 pub mod sim;
 pub mod toml_util;
+pub mod tune;
 pub mod workload;
 
 pub use error::{Error, Result};
