@@ -4,3 +4,6 @@
 //! backward. While it trains it records what one optimizer step does (GEMMs, tensors kept
 //! for backward, trainable state) as a [`crate::workload::Trace`], the only thing the
 //! simulator sees of it.
+
+pub mod record;
+pub use record::{Column, Recorder, SavedRecord};
