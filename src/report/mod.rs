@@ -7,3 +7,4 @@ pub mod repro_report;
 pub mod run_report;
 pub mod sweep_plots;
 pub mod table2_report;
+pub mod tune_report;

@@ -7,3 +7,5 @@
 
 pub mod record;
 pub use record::{Column, Recorder, SavedRecord};
+
+pub mod summary;
