@@ -9,3 +9,5 @@ pub mod record;
 pub use record::{Column, Recorder, SavedRecord};
 pub mod plan;
 pub use plan::{Method, StepPlan, adapter_layers, default_exits, step_plan};
+pub mod adamw;
+pub use adamw::{AdamW, AdamWConfig};
