@@ -11,3 +11,5 @@ pub mod plan;
 pub use plan::{Method, StepPlan, adapter_layers, default_exits, step_plan};
 pub mod adamw;
 pub use adamw::{AdamW, AdamWConfig};
+pub mod vote;
+pub use vote::{ExitScore, Scores};
