@@ -13,3 +13,5 @@ pub mod adamw;
 pub use adamw::{AdamW, AdamWConfig};
 pub mod vote;
 pub use vote::{ExitScore, Scores};
+pub mod store;
+pub use store::{StateMeta, load_state, save_adapters, save_state};
