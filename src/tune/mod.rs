@@ -15,3 +15,5 @@ pub mod vote;
 pub use vote::{ExitScore, Scores};
 pub mod store;
 pub use store::{StateMeta, load_state, save_adapters, save_state};
+pub mod data;
+pub use data::{Order, TrainStream, eval_chunks};
