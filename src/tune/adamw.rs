@@ -125,7 +125,9 @@ impl AdamW {
         let mut index: BTreeMap<&str, usize> = BTreeMap::new();
         for (i, (name, _)) in params.iter().enumerate() {
             if index.insert(name.as_str(), i).is_some() {
-                return Err(Error::Other(format!("AdamW: parameter {name} listed twice")));
+                return Err(Error::Other(format!(
+                    "AdamW: parameter {name} listed twice"
+                )));
             }
         }
         let mut pairs = Vec::with_capacity(grads.len());
@@ -134,9 +136,9 @@ impl AdamW {
             if !seen.insert(name.as_str()) {
                 return Err(Error::Other(format!("AdamW: gradient {name} listed twice")));
             }
-            let &i = index.get(name.as_str()).ok_or_else(|| {
-                Error::Other(format!("AdamW: gradient {name} has no parameter"))
-            })?;
+            let &i = index
+                .get(name.as_str())
+                .ok_or_else(|| Error::Other(format!("AdamW: gradient {name} has no parameter")))?;
             let p_shape = params[i].1.shape();
             if g.shape() != p_shape {
                 return Err(Error::Other(format!(
@@ -195,11 +197,7 @@ mod tests {
     use crate::policy::SplitMix64;
     use ndarray::{ArrayD, IxDyn, arr1};
 
-    fn step_one(
-        opt: &mut AdamW,
-        p: &mut ArrayD<f32>,
-        g: &ArrayD<f32>,
-    ) -> Result<()> {
+    fn step_one(opt: &mut AdamW, p: &mut ArrayD<f32>, g: &ArrayD<f32>) -> Result<()> {
         let mut params = vec![("w".to_string(), p.view_mut())];
         opt.step(&mut params, &[("w".to_string(), g.view())])
     }
@@ -216,7 +214,11 @@ mod tests {
         let mut p = arr1(&[1.0f32, -2.0, 0.5]).into_dyn();
         let g = arr1(&[0.5f32, -3.0, 0.0]).into_dyn();
         step_one(&mut opt, &mut p, &g).unwrap();
-        let want = [1.0 - 0.1 * 0.5 / (0.5 + 1e-8), -2.0 + 0.1 * 3.0 / (3.0 + 1e-8), 0.5];
+        let want = [
+            1.0 - 0.1 * 0.5 / (0.5 + 1e-8),
+            -2.0 + 0.1 * 3.0 / (3.0 + 1e-8),
+            0.5,
+        ];
         for (a, b) in p.iter().zip(want) {
             assert!((f64::from(*a) - b).abs() < 1e-6, "{a} vs {b}");
         }
@@ -255,27 +257,28 @@ mod tests {
         let shape = [3, 4];
         let n = 12;
         let init: Vec<f64> = (0..n).map(|_| uni()).collect();
-        let mut p32 = ArrayD::from_shape_vec(
-            IxDyn(&shape),
-            init.iter().map(|&x| x as f32).collect(),
-        )
-        .unwrap();
+        let mut p32 =
+            ArrayD::from_shape_vec(IxDyn(&shape), init.iter().map(|&x| x as f32).collect())
+                .unwrap();
         let mut q32 = arr1(&[0.3f32, -0.7]).into_dyn();
         let (mut p64, mut m64, mut v64) = (init.clone(), vec![0.0; n], vec![0.0; n]);
         let mut opt = AdamW::new(cfg);
         for t in 1..=50u64 {
-            let g64: Vec<f64> = (0..n).map(|_| uni() * 10f64.powi((t % 4) as i32 - 2)).collect();
-            let g32 = ArrayD::from_shape_vec(
-                IxDyn(&shape),
-                g64.iter().map(|&x| x as f32).collect(),
-            )
-            .unwrap();
+            let g64: Vec<f64> = (0..n)
+                .map(|_| uni() * 10f64.powi((t % 4) as i32 - 2))
+                .collect();
+            let g32 =
+                ArrayD::from_shape_vec(IxDyn(&shape), g64.iter().map(|&x| x as f32).collect())
+                    .unwrap();
             // Give the naive version the f32-rounded gradient the optimizer sees.
             let g_seen: Vec<f64> = g32.iter().map(|&x| f64::from(x)).collect();
             naive(cfg, &mut p64, &mut m64, &mut v64, &g_seen, t);
             // A second tensor updated only every third step keeps its own count.
             let gq = arr1(&[1.0f32, -0.5]).into_dyn();
-            let mut params = vec![("a".to_string(), p32.view_mut()), ("b".to_string(), q32.view_mut())];
+            let mut params = vec![
+                ("a".to_string(), p32.view_mut()),
+                ("b".to_string(), q32.view_mut()),
+            ];
             let mut grads = vec![("a".to_string(), g32.view())];
             if t % 3 == 0 {
                 grads.push(("b".to_string(), gq.view()));
@@ -322,7 +325,10 @@ mod tests {
         let mut p = arr1(&[1.0f32, 2.0]).into_dyn();
         let g3 = arr1(&[1.0f32, 2.0, 3.0]).into_dyn();
         let err = step_one(&mut opt, &mut p, &g3).unwrap_err().to_string();
-        assert!(err.contains("w") && err.contains("[3]") && err.contains("[2]"), "{err}");
+        assert!(
+            err.contains("w") && err.contains("[3]") && err.contains("[2]"),
+            "{err}"
+        );
         let g = arr1(&[1.0f32, 2.0]).into_dyn();
         let mut params = vec![("w".to_string(), p.view_mut())];
         let err = opt
@@ -331,7 +337,10 @@ mod tests {
             .to_string();
         assert!(err.contains("x") && err.contains("no parameter"), "{err}");
         let err = opt
-            .step(&mut params, &[("w".to_string(), g.view()), ("w".to_string(), g.view())])
+            .step(
+                &mut params,
+                &[("w".to_string(), g.view()), ("w".to_string(), g.view())],
+            )
             .unwrap_err()
             .to_string();
         assert!(err.contains("twice"), "{err}");
@@ -346,7 +355,12 @@ mod tests {
             beta2: 1.0,
             ..AdamWConfig::default()
         };
-        assert!(bad.validate("f.toml").unwrap_err().to_string().contains("beta2"));
+        assert!(
+            bad.validate("f.toml")
+                .unwrap_err()
+                .to_string()
+                .contains("beta2")
+        );
         let bad = AdamWConfig {
             lr: f64::NAN,
             ..AdamWConfig::default()

@@ -88,7 +88,9 @@ impl Method {
                     Err(Error::input(
                         "--layers",
                         "layers",
-                        format!("{layers} trained layers; allowed 1..={n_layers} (the model's layers)"),
+                        format!(
+                            "{layers} trained layers; allowed 1..={n_layers} (the model's layers)"
+                        ),
                     ))
                 }
             }
@@ -98,7 +100,9 @@ impl Method {
                     return Err(Error::input(
                         "--exits",
                         "exits",
-                        format!("no exit listed; give strictly increasing layers in 0..={last} ending at {last} (the final head)"),
+                        format!(
+                            "no exit listed; give strictly increasing layers in 0..={last} ending at {last} (the final head)"
+                        ),
                     ));
                 }
                 for (i, &e) in exits.iter().enumerate() {
@@ -352,7 +356,10 @@ mod tests {
         let f = edge(default_exits(30), 8, true);
         for step in 0..100 {
             let (a, b) = (step_plan(&m, 30, step, 100), step_plan(&f, 30, step, 100));
-            assert_eq!((a.exit, a.backprop_from, b.forward_to), (b.exit, b.backprop_from, 29));
+            assert_eq!(
+                (a.exit, a.backprop_from, b.forward_to),
+                (b.exit, b.backprop_from, 29)
+            );
         }
     }
 
@@ -391,7 +398,10 @@ mod tests {
                     len[phase(p, s, n)] += 1;
                 }
                 assert_eq!(len.iter().sum::<usize>(), n);
-                assert!(len.iter().all(|&l| l == n / p || l == n.div_ceil(p)), "{n} {p} {len:?}");
+                assert!(
+                    len.iter().all(|&l| l == n / p || l == n.div_ceil(p)),
+                    "{n} {p} {len:?}"
+                );
             }
         }
     }
@@ -404,7 +414,10 @@ mod tests {
         let e = msg(edge(vec![], 4, false), 30);
         assert!(e.contains("--exits") && e.contains("0..=29"), "{e}");
         let e = msg(edge(vec![6, 6, 29], 4, false), 30);
-        assert!(e.contains("exits[1]") && e.contains("strictly increasing"), "{e}");
+        assert!(
+            e.contains("exits[1]") && e.contains("strictly increasing"),
+            "{e}"
+        );
         let e = msg(edge(vec![6, 30], 4, false), 30);
         assert!(e.contains("exits[1]") && e.contains("0..=29"), "{e}");
         let e = msg(edge(vec![6, 14], 4, false), 30);

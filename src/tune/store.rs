@@ -103,8 +103,9 @@ fn write(
     tensors: &[(String, F32Tensor)],
     metadata: HashMap<String, String>,
 ) -> Result<()> {
-    let bytes = safetensors::serialize(tensors.iter().map(|(n, t)| (n.as_str(), t)), Some(metadata))
-        .map_err(|e| Error::Other(format!("{}: cannot serialise: {e}", path.display())))?;
+    let bytes =
+        safetensors::serialize(tensors.iter().map(|(n, t)| (n.as_str(), t)), Some(metadata))
+            .map_err(|e| Error::Other(format!("{}: cannot serialise: {e}", path.display())))?;
     crate::io_util::write_atomic(path, &bytes)
 }
 
@@ -133,9 +134,11 @@ pub fn save_state(
     meta: &StateMeta,
 ) -> Result<()> {
     names_unique(path, params.iter().map(|(n, _)| n))?;
-    let shapes: HashMap<&str, &[usize]> = params.iter().map(|(n, a)| (n.as_str(), a.shape())).collect();
-    let mut tensors: Vec<(String, F32Tensor)> =
-        params.iter().map(|(n, a)| encode(n, a)).collect();
+    let shapes: HashMap<&str, &[usize]> = params
+        .iter()
+        .map(|(n, a)| (n.as_str(), a.shape()))
+        .collect();
+    let mut tensors: Vec<(String, F32Tensor)> = params.iter().map(|(n, a)| encode(n, a)).collect();
     let mut tensor_steps = BTreeMap::new();
     for (name, s) in &opt.state {
         match shapes.get(name.as_str()) {
@@ -168,7 +171,10 @@ pub fn save_state(
         ("adamw.beta1".to_string(), format!("{:?}", c.beta1)),
         ("adamw.beta2".to_string(), format!("{:?}", c.beta2)),
         ("adamw.eps".to_string(), format!("{:?}", c.eps)),
-        ("adamw.weight_decay".to_string(), format!("{:?}", c.weight_decay)),
+        (
+            "adamw.weight_decay".to_string(),
+            format!("{:?}", c.weight_decay),
+        ),
         ("adamw.steps".to_string(), opt.steps.to_string()),
         (
             "adamw.tensor_steps".to_string(),
@@ -202,7 +208,11 @@ struct Parsed<'a> {
 impl Parsed<'_> {
     fn key(&self, key: &str) -> Result<&str> {
         self.meta.get(key).map(String::as_str).ok_or_else(|| {
-            Error::input(&self.file, key, "missing metadata (not a complete training state)")
+            Error::input(
+                &self.file,
+                key,
+                "missing metadata (not a complete training state)",
+            )
         })
     }
 
@@ -225,7 +235,10 @@ impl Parsed<'_> {
             return Err(Error::input(
                 &self.file,
                 name,
-                format!("dtype {:?}; expected F32 of shape {expected:?}", view.dtype()),
+                format!(
+                    "dtype {:?}; expected F32 of shape {expected:?}",
+                    view.dtype()
+                ),
             ));
         }
         if view.shape() != expected {
@@ -334,8 +347,10 @@ pub fn load_state(
     }
     let known = |n: &str| {
         expected.contains_key(n)
-            || n.strip_prefix(M_PREFIX).is_some_and(|b| tensor_steps.contains_key(b))
-            || n.strip_prefix(V_PREFIX).is_some_and(|b| tensor_steps.contains_key(b))
+            || n.strip_prefix(M_PREFIX)
+                .is_some_and(|b| tensor_steps.contains_key(b))
+            || n.strip_prefix(V_PREFIX)
+                .is_some_and(|b| tensor_steps.contains_key(b))
     };
     let mut names = p.st.names();
     names.sort_unstable();
@@ -356,7 +371,9 @@ pub fn load_state(
         return Err(Error::input(
             &file,
             "sha256",
-            format!("tensor data checksum {sum} differs from the stored {stored}: the file is corrupted"),
+            format!(
+                "tensor data checksum {sum} differs from the stored {stored}: the file is corrupted"
+            ),
         ));
     }
 
@@ -415,7 +432,10 @@ mod tests {
             let (ga, gb) = (random(&SA, 100 + s), random(&SB, 200 + s));
             let mut params = vec![(na.clone(), r.a.view_mut()), (nb.clone(), r.b.view_mut())];
             r.opt
-                .step(&mut params, &[(na.clone(), ga.view()), (nb.clone(), gb.view())])
+                .step(
+                    &mut params,
+                    &[(na.clone(), ga.view()), (nb.clone(), gb.view())],
+                )
                 .unwrap();
         }
     }
@@ -531,7 +551,10 @@ mod tests {
         let mut a = ArrayD::zeros(IxDyn(&[2, 6]));
         let mut b = ArrayD::zeros(IxDyn(&SB));
         let e = load(&path, &mut a, &mut b).unwrap_err().to_string();
-        assert!(e.contains(&na) && e.contains("[2, 5]") && e.contains("[2, 6]"), "{e}");
+        assert!(
+            e.contains(&na) && e.contains("[2, 5]") && e.contains("[2, 6]"),
+            "{e}"
+        );
         // A parameter the file lacks.
         let mut a = ArrayD::zeros(IxDyn(&SA));
         let mut c = ArrayD::zeros(IxDyn(&[3]));
@@ -545,7 +568,10 @@ mod tests {
         )
         .unwrap_err()
         .to_string();
-        assert!(e.contains("exits.0.norm.weight") && e.contains("missing tensor"), "{e}");
+        assert!(
+            e.contains("exits.0.norm.weight") && e.contains("missing tensor"),
+            "{e}"
+        );
         // A run that trains fewer tensors than the file holds.
         let e = load_state(&path, &mut [(na.clone(), a.view_mut())])
             .unwrap_err()
@@ -565,7 +591,10 @@ mod tests {
         .unwrap();
         std::fs::write(&path, bytes).unwrap();
         let e = load(&path, &mut a, &mut b).unwrap_err().to_string();
-        assert!(e.contains(&na) && e.contains("F16") && e.contains("expected F32"), "{e}");
+        assert!(
+            e.contains(&na) && e.contains("F16") && e.contains("expected F32"),
+            "{e}"
+        );
     }
 
     #[test]

@@ -130,7 +130,11 @@ pub fn score(log_probs: &[ArrayView2<'_, f32>], targets: &[u32]) -> Result<Score
             )));
         }
     }
-    if let Some((i, y)) = targets.iter().enumerate().find(|(_, y)| **y as usize >= vocab) {
+    if let Some((i, y)) = targets
+        .iter()
+        .enumerate()
+        .find(|(_, y)| **y as usize >= vocab)
+    {
         return Err(Error::Other(format!(
             "vote: target {i} is token {y}, outside the vocabulary [0, {vocab})"
         )));
@@ -159,7 +163,11 @@ pub fn score(log_probs: &[ArrayView2<'_, f32>], targets: &[u32]) -> Result<Score
         out.vote.correct += u64::from(argmax(ArrayView1::from(&best[..])) == y);
     }
     let n = t_len as u64;
-    for s in out.per_exit.iter_mut().chain(std::iter::once(&mut out.vote)) {
+    for s in out
+        .per_exit
+        .iter_mut()
+        .chain(std::iter::once(&mut out.vote))
+    {
         s.tokens = n;
     }
     out.tokens = n;
@@ -207,7 +215,12 @@ mod tests {
         let s = score(&[a.view(), a.view(), a.view()], &targets).unwrap();
         for e in &s.per_exit {
             assert_eq!(e.correct, s.vote.correct);
-            assert!((e.nll - s.vote.nll).abs() < 1e-6, "{} vs {}", e.nll, s.vote.nll);
+            assert!(
+                (e.nll - s.vote.nll).abs() < 1e-6,
+                "{} vs {}",
+                e.nll,
+                s.vote.nll
+            );
         }
         assert_eq!(s.vote.correct, 2);
     }
@@ -250,7 +263,9 @@ mod tests {
         let err = s.add(&[a.view(), a.view()], &[0]).unwrap_err().to_string();
         assert!(err.contains("2 exits"), "{err}");
         let two = arr2(&[[0.0f32, 0.0]]);
-        let err = score(&[a.view(), two.view()], &[0]).unwrap_err().to_string();
+        let err = score(&[a.view(), two.view()], &[0])
+            .unwrap_err()
+            .to_string();
         assert!(err.contains("exit 1"), "{err}");
         assert_eq!(s.tokens, 3);
         assert!(Scores::new(2).vote.perplexity().is_nan());
