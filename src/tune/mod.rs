@@ -7,5 +7,16 @@
 
 pub mod record;
 pub use record::{Column, Recorder, SavedRecord};
-
+pub mod plan;
+pub use plan::{Method, StepPlan, adapter_layers, default_exits, step_plan};
+pub mod adamw;
+pub use adamw::{AdamW, AdamWConfig};
+pub mod vote;
+pub use vote::{ExitScore, Scores};
+pub mod store;
+pub use store::{StateMeta, load_state, save_adapters, save_state};
+pub mod data;
+pub use data::{Order, TrainStream, eval_chunks};
 pub mod summary;
+pub mod train;
+pub mod eval;
