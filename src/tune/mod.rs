@@ -5,7 +5,22 @@
 //! for backward, trainable state) as a [`crate::workload::Trace`], the only thing the
 //! simulator sees of it.
 
+pub mod base;
+mod gemms;
+pub mod head;
+pub mod layer;
+pub mod lora;
+pub mod model;
+pub mod ops;
+pub mod real;
 pub mod record;
+#[cfg(test)]
+mod tests;
+
+pub use base::{Base, FrozenLayer, FrozenLinear};
+pub use lora::{LayerAdapters, Lora, LoraConfig};
+pub use model::{Adapters, ExitHead, StepPlan, Tuner};
+pub use real::Real;
 pub use record::{Column, Recorder, SavedRecord};
 pub mod plan;
 pub use plan::{Method, StepPlan, adapter_layers, default_exits, step_plan};
