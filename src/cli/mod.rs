@@ -13,6 +13,8 @@ pub mod run;
 pub mod sim;
 pub mod sweep;
 pub mod trace;
+pub mod tune;
+pub mod repro_tune;
 
 use clap::{Parser, Subcommand};
 
@@ -75,6 +77,13 @@ pub enum Command {
     Sweep(sweep::SweepArgs),
     /// Join the sweep.csv files of `sweep --shard i/n` runs into the single-run table.
     Merge(merge::MergeArgs),
+    /// Tensor engine: LoRA tuning of a real (or LUC-compressed) checkpoint with `lora`,
+    /// `partial` or `edge-llm` (early exits, a backprop window moving bottom-up, voting),
+    /// held-out perplexity and accuracy per exit and voted, before and after, and the
+    /// measured Trace of a step for `run --trace` / `sim --trace`.
+    ///
+    /// Example: edgesim tune --method edge-llm --steps 32 --trace-out edge.trace.json
+    Tune(tune::TuneArgs),
     /// Regenerate the paper's comparisons (Table 1 memory, speed-ups, ablation) into results/.
     Repro(repro::ReproArgs),
 }
@@ -106,6 +115,7 @@ pub fn main() -> i32 {
         Command::Trace(a) => trace::run(&a),
         Command::Sweep(a) => sweep::run(&a),
         Command::Merge(a) => merge::run(&a),
+        Command::Tune(a) => tune::run(&a),
         Command::Repro(a) => repro::run(&a),
     };
     match result {

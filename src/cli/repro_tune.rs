@@ -127,7 +127,7 @@ pub fn run_real_tune(
             .recorded
             .as_ref()
             .ok_or_else(|| Error::Other(format!("{label}: no step recorded")))?;
-        let trace = crate::tune::trace::recorded_trace(rec, &r.tuner, &r.summary, &label)?;
+        let trace = crate::tune::recorded::recorded_trace(rec, &r.tuner, &r.summary, &label)?;
         rows.push(TuneRow {
             label,
             sim: simulate(&hw, &trace),

@@ -435,8 +435,8 @@ pub fn run(a: &TuneArgs) -> Result<()> {
         let rec = r.recorded.as_ref().ok_or_else(|| {
             Error::input("--trace-out", "--steps", "no step ran (resumed at the end?)")
         })?;
-        let trace = crate::tune::trace::recorded_trace(rec, &r.tuner, &r.summary, &file_name(&ckpt_path))?;
-        crate::io_util::write_atomic(t, trace.to_json_string().as_bytes())?;
+        let trace = crate::tune::recorded::recorded_trace(rec, &r.tuner, &r.summary, &file_name(&ckpt_path))?;
+        trace.write_json_file(t)?;
     }
     let json = serde_json::to_string_pretty(&r.summary)
         .map_err(|e| Error::Other(format!("summary JSON: {e}")))?;

@@ -157,6 +157,22 @@ impl<T: Real> Base<T> {
     pub fn n_layers(&self) -> usize {
         self.layers.len()
     }
+
+    /// `(mean bits, fraction of zeros)` of the decoder linears, each weighted by its
+    /// element count: what the compressed base stores (16 bits for an uncompressed one).
+    pub fn compression(&self) -> (f64, f64) {
+        let (mut n, mut bits, mut zeros) = (0.0, 0.0, 0.0);
+        for f in self.layers.iter().flat_map(|l| l.linears.iter()) {
+            let e = (f.out * f.inp) as f64;
+            n += e;
+            bits += e * f64::from(f.w_bits);
+            zeros += e * f.sparsity;
+        }
+        if n == 0.0 {
+            return (16.0, 0.0);
+        }
+        (bits / n, zeros / n)
+    }
 }
 
 #[cfg(test)]

@@ -19,7 +19,7 @@ mod tests;
 
 pub use base::{Base, FrozenLayer, FrozenLinear};
 pub use lora::{LayerAdapters, Lora, LoraConfig};
-pub use model::{Adapters, ExitHead, StepPlan, Tuner};
+pub use model::{Adapters, ExitHead, Tuner};
 pub use real::Real;
 pub use record::{Column, Recorder, SavedRecord};
 pub mod plan;
@@ -35,3 +35,4 @@ pub use data::{Order, TrainStream, eval_chunks};
 pub mod summary;
 pub mod train;
 pub mod eval;
+pub mod recorded;

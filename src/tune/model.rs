@@ -134,16 +134,7 @@ impl<T: Real> Adapters<T> {
     }
 }
 
-/// What one micro-batch runs (built by plan.rs from the method and the step index).
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub struct StepPlan {
-    /// Index into [`Tuner::exits`] whose loss is taken.
-    pub exit: usize,
-    /// Lowest decoder layer that backprop reaches (window start).
-    pub backprop_from: usize,
-    /// Last decoder layer run forward (`>= exits[exit]`).
-    pub forward_to: usize,
-}
+pub use super::plan::StepPlan;
 
 /// The frozen base, the adapters and the exits of one tuning run.
 #[derive(Debug)]
