@@ -121,8 +121,9 @@ fn lora_backward<T: Real>(
     rec.gemm(gemms::weight16(format!("lora_dgrad_b_{n}"), t, out, r));
     gemm(ctx.scale, &dy.t(), &mid.view(), T::one(), &mut grad.b.view_mut());
     rec.gemm(gemms::activation(format!("lora_wgrad_b_{n}"), out, t, r, 1, 16));
-    let mask = ctx.mask(layer, l);
-    let dropped = mask.map(|d| d.apply(x));
+    // The mask once for both uses (dA and dX).
+    let mask = ctx.mask(layer, l).map(|d| d.factors::<T>(x.dim()));
+    let dropped = mask.as_ref().map(|m| m * &x);
     let xin = dropped.as_ref().map_or(x, |d| d.view());
     gemm(T::one(), &dmid.t(), &xin, T::one(), &mut grad.a.view_mut());
     rec.gemm(gemms::activation(
@@ -136,10 +137,12 @@ fn lora_backward<T: Real>(
     if let Some(mut dx) = dx {
         match mask {
             None => gemm(T::one(), &dmid.view(), &lora.a.view(), T::one(), &mut dx),
-            Some(d) => {
-                let mut g = dmid.dot(&lora.a);
-                d.apply_in_place(&mut g);
-                dx += &g;
+            Some(m) => {
+                let g = dmid.dot(&lora.a);
+                ndarray::Zip::from(&mut dx)
+                    .and(&g)
+                    .and(&m)
+                    .for_each(|d, &g, &m| *d += g * m);
             }
         }
         rec.gemm(gemms::weight16(format!("lora_dgrad_a_{n}"), t, r, inp));
@@ -185,9 +188,11 @@ fn attention<T: Real>(
             let qh = q.slice(s![.., h * hd..(h + 1) * hd]);
             let kg = k.slice(s![.., g * hd..(g + 1) * hd]);
             let vg = v.slice(s![.., g * hd..(g + 1) * hd]);
-            let mut p = qh.dot(&kg.t());
+            // As the evaluation forward: keys as the weight of `q k^T`, values
+            // transposed as the weight of `p v` (packed per head: T x hd, negligible).
+            let mut p = T::matmul(qh, &T::pack(kg));
             causal_softmax(p.view_mut(), scale);
-            let c = p.dot(&vg);
+            let c = T::matmul(p.view(), &T::pack(vg.t()));
             (p, c)
         })
         .collect();
@@ -337,8 +342,8 @@ fn attention_backward<T: Real>(
             let (qh, kg, vg) = (c.q.slice(cols), c.k.slice(gcols), c.v.slice(gcols));
             let doh = dctx.slice(cols);
             let p = &c.probs[h];
-            let mut ds = doh.dot(&vg.t());
-            let dv = p.t().dot(&doh);
+            let mut ds = T::matmul(doh, &T::pack(vg));
+            let dv = T::matmul(p.t(), &T::pack(doh.t()));
             for (i, (mut dr, pr)) in ds.outer_iter_mut().zip(p.outer_iter()).enumerate() {
                 let visible = i + 1;
                 let mut dot = T::zero();
@@ -353,8 +358,8 @@ fn attention_backward<T: Real>(
                     };
                 }
             }
-            let dq = ds.dot(&kg);
-            let dk = ds.t().dot(&qh);
+            let dq = T::matmul(ds.view(), &T::pack(kg.t()));
+            let dk = T::matmul(ds.t(), &T::pack(qh.t()));
             (dq, dk, dv)
         })
         .collect();

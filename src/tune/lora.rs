@@ -9,9 +9,9 @@
 //! Dropout (inverted, as `torch.nn.Dropout`: kept values scaled by `1/(1-p)`): the keep
 //! decision of element `e` (row-major index into the linear's `[T, in]` input) is a pure
 //! function of `(seed, layer, linear, e)` (a SplitMix64 finaliser over the key, Steele et
-//! al., OOPSLA 2014), so backward regenerates the masks instead of storing them. Element
-//! `e` is dropped when the high 32 bits of its hash are below `round(p 2^32)`: the drop
-//! probability is `p` to within 2^-33.
+//! al., OOPSLA 2014), so backward regenerates the masks instead of storing them. One
+//! 64-bit hash serves four consecutive elements (16-bit lanes); an element is dropped when
+//! its lane is below `round(p 2^16)`: the drop probability is `p` to within 2^-17.
 
 use super::real::Real;
 use crate::model::Linear;
@@ -124,8 +124,38 @@ pub(crate) fn derive_seed(seed: u64, layer: usize, linear: usize, salt: u64) -> 
 #[derive(Debug, Clone, Copy)]
 pub struct Dropout {
     key: u64,
+    /// Drop when a 16-bit lane is below this.
     threshold: u64,
     inv_keep: f64,
+}
+
+/// Mask elements per hash (16-bit lanes of one 64-bit hash).
+const LANES: usize = 4;
+
+/// `mix64(key + GOLDEN (c + 1))` for `c = 0..n`: multiversioned so that the 64-bit
+/// multiplies vectorise on AVX-512DQ; the same values on every CPU.
+fn lane_hashes(key: u64, n: usize) -> Vec<u64> {
+    #[cfg(target_arch = "x86_64")]
+    if std::arch::is_x86_feature_detected!("avx512dq") {
+        // SAFETY: the CPU supports the enabled features.
+        return unsafe { lane_hashes_avx512(key, n) };
+    }
+    lane_hashes_generic(key, n)
+}
+
+#[cfg(target_arch = "x86_64")]
+#[target_feature(enable = "avx512f,avx512dq")]
+fn lane_hashes_avx512(key: u64, n: usize) -> Vec<u64> {
+    lane_hashes_generic(key, n)
+}
+
+#[inline(always)]
+fn lane_hashes_generic(key: u64, n: usize) -> Vec<u64> {
+    let mut v = vec![0u64; n];
+    for (c, h) in v.iter_mut().enumerate() {
+        *h = mix64(key.wrapping_add(GOLDEN.wrapping_mul(c as u64 + 1)));
+    }
+    v
 }
 
 impl Dropout {
@@ -134,45 +164,32 @@ impl Dropout {
     pub fn new(seed: u64, layer: usize, linear: Linear, p: f64) -> Option<Self> {
         (p > 0.0).then(|| Dropout {
             key: derive_seed(seed, layer, linear as usize, 0xD50F),
-            threshold: (p * 4_294_967_296.0).round() as u64,
+            threshold: (p * 65_536.0).round() as u64,
             inv_keep: 1.0 / (1.0 - p),
         })
     }
 
-    /// Whether element `e` is kept.
-    #[inline(always)]
-    pub fn keep(&self, e: usize) -> bool {
-        mix64(self.key.wrapping_add(GOLDEN.wrapping_mul(e as u64 + 1))) >> 32 >= self.threshold
+    /// The mask factors of a `dim`-shaped input: `1/(1-p)` where kept, 0 where dropped.
+    /// Element `e` (row-major) reads 16-bit lane `e mod 4` of the hash of `e / 4`.
+    pub fn factors<T: Real>(&self, dim: (usize, usize)) -> Array2<T> {
+        let s = T::from_f64(self.inv_keep);
+        let mut m = Array2::zeros(dim);
+        let flat = m.as_slice_mut().expect("fresh array");
+        let hashes = lane_hashes(self.key, flat.len().div_ceil(LANES));
+        for (chunk, &h) in flat.chunks_mut(LANES).zip(&hashes) {
+            for (l, o) in chunk.iter_mut().enumerate() {
+                let keep = (h >> (16 * l)) & 0xFFFF >= self.threshold;
+                *o = if keep { s } else { T::zero() };
+            }
+        }
+        m
     }
 
-    /// `x * mask / (1 - p)` (elements indexed row-major over `x`'s shape).
+    /// `x * mask / (1 - p)`.
     pub fn apply<T: Real>(&self, x: ArrayView2<T>) -> Array2<T> {
-        let s = T::from_f64(self.inv_keep);
-        let cols = x.ncols();
-        let mut out = Array2::zeros(x.raw_dim());
-        for (i, (xr, mut or)) in x.outer_iter().zip(out.outer_iter_mut()).enumerate() {
-            for (j, (o, &v)) in or.iter_mut().zip(xr.iter()).enumerate() {
-                if self.keep(i * cols + j) {
-                    *o = v * s;
-                }
-            }
-        }
-        out
-    }
-
-    /// Applies the mask and scale in place (the backward of [`Dropout::apply`]).
-    pub fn apply_in_place<T: Real>(&self, x: &mut Array2<T>) {
-        let s = T::from_f64(self.inv_keep);
-        let cols = x.ncols();
-        for (i, mut r) in x.outer_iter_mut().enumerate() {
-            for (j, v) in r.iter_mut().enumerate() {
-                *v = if self.keep(i * cols + j) {
-                    *v * s
-                } else {
-                    T::zero()
-                };
-            }
-        }
+        let mut m = self.factors(x.dim());
+        ndarray::Zip::from(&mut m).and(&x).for_each(|m, &x| *m = *m * x);
+        m
     }
 }
 
@@ -206,10 +223,13 @@ mod tests {
             y.iter()
                 .all(|v| *v == 0.0 || (v - 1.0 / 0.9).abs() < 1e-15)
         );
+        // Dropped elements are not clustered by lane: each of the 4 lanes drops ~p.
+        for lane in 0..4 {
+            let n = y.iter().skip(lane).step_by(4).filter(|v| **v == 0.0).count();
+            assert!((n as f64 / 25_000.0 - p).abs() < 0.01, "lane {lane}: {n}");
+        }
         assert_eq!(d.apply(x.view()), y);
-        let mut z = x.clone();
-        d.apply_in_place(&mut z);
-        assert_eq!(z, y);
+        assert_eq!(d.factors::<f64>((100, 1000)), y);
         // Other layer, linear or seed: another mask.
         for other in [
             Dropout::new(42, 4, Linear::Up, p),
