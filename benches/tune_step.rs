@@ -17,7 +17,9 @@
 
 use criterion::{Criterion, Throughput, criterion_group, criterion_main};
 use edgesim::llm::checkpoint::{Checkpoint, LlamaConfig};
-use edgesim::llm::forward::{PackedModel, Rope, decoder_layer_packed, embed, next_token_nll, rms_norm};
+use edgesim::llm::forward::{
+    PackedModel, Rope, decoder_layer_packed, embed, next_token_nll, rms_norm,
+};
 use edgesim::llm::synth::synth_config;
 use edgesim::tune::{Base, LoraConfig, Recorder, StepPlan, Tuner};
 use std::hint::black_box;
@@ -45,14 +47,19 @@ fn checkpoint() -> (Checkpoint, &'static str) {
         Ok(ck) => (ck, "smollm2-135m gguf"),
         Err(e) => {
             eprintln!("real model unavailable ({e}); using synthetic weights of its shape");
-            (synth_config(smollm2_config(), 1).unwrap().0, "smollm2-135m shape")
+            (
+                synth_config(smollm2_config(), 1).unwrap().0,
+                "smollm2-135m shape",
+            )
         }
     }
 }
 
 /// `T + 1` ids spread over the vocabulary.
 fn sample(vocab: usize) -> Vec<u32> {
-    (0..=T).map(|i| ((i * 104_729 + 7_919) % vocab) as u32).collect()
+    (0..=T)
+        .map(|i| ((i * 104_729 + 7_919) % vocab) as u32)
+        .collect()
 }
 
 fn bench(c: &mut Criterion) {
@@ -89,17 +96,20 @@ fn bench(c: &mut Criterion) {
     };
     let mut grads = tuner.adapters.zeros_like();
     let mut seed = 0;
-    g.bench_function(format!("train step lora full depth {name}, {T} tokens"), |b| {
-        b.iter(|| {
-            seed += 1;
-            let mut rec = Recorder::new(true);
-            black_box(
-                tuner
-                    .loss_and_grad(&ids, &plan, Some(seed), 1.0, &mut grads, &mut rec)
-                    .unwrap(),
-            )
-        })
-    });
+    g.bench_function(
+        format!("train step lora full depth {name}, {T} tokens"),
+        |b| {
+            b.iter(|| {
+                seed += 1;
+                let mut rec = Recorder::new(true);
+                black_box(
+                    tuner
+                        .loss_and_grad(&ids, &plan, Some(seed), 1.0, &mut grads, &mut rec)
+                        .unwrap(),
+                )
+            })
+        },
+    );
     g.finish();
 }
 

@@ -145,7 +145,13 @@ pub(crate) fn backward<T: Real>(
     match (hw, grad) {
         (HeadWeights::Trained(e), Some(g)) => {
             let n = rms_norm_apply(x.view(), rstd.view(), e.norm.view());
-            gemm(T::one(), &dz.t(), &n.view(), T::one(), &mut g.head.view_mut());
+            gemm(
+                T::one(),
+                &dz.t(),
+                &n.view(),
+                T::one(),
+                &mut g.head.view_mut(),
+            );
             rec.gemm(gemms::activation("wgrad_lm_head", vocab, t, hidden, 1, 16));
             rms_norm_backward(
                 x.view(),

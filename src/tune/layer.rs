@@ -92,8 +92,18 @@ fn lora_forward<T: Real>(
     let mid = xin.dot(&lora.a.t());
     gemm(ctx.scale, &mid.view(), &lora.b.t(), T::one(), &mut y);
     let (t, r) = (x.nrows(), lora.a.nrows());
-    rec.gemm(gemms::weight16(format!("lora_a_{}", l.name()), t, x.ncols(), r));
-    rec.gemm(gemms::weight16(format!("lora_b_{}", l.name()), t, r, lora.b.nrows()));
+    rec.gemm(gemms::weight16(
+        format!("lora_a_{}", l.name()),
+        t,
+        x.ncols(),
+        r,
+    ));
+    rec.gemm(gemms::weight16(
+        format!("lora_b_{}", l.name()),
+        t,
+        r,
+        lora.b.nrows(),
+    ));
     mid
 }
 
@@ -117,10 +127,29 @@ fn lora_backward<T: Real>(
     let n = l.name();
     let (t, r, inp, out) = (x.nrows(), lora.a.nrows(), x.ncols(), lora.b.nrows());
     let mut dmid = Array2::zeros((t, r));
-    gemm(ctx.scale, &dy, &lora.b.view(), T::zero(), &mut dmid.view_mut());
+    gemm(
+        ctx.scale,
+        &dy,
+        &lora.b.view(),
+        T::zero(),
+        &mut dmid.view_mut(),
+    );
     rec.gemm(gemms::weight16(format!("lora_dgrad_b_{n}"), t, out, r));
-    gemm(ctx.scale, &dy.t(), &mid.view(), T::one(), &mut grad.b.view_mut());
-    rec.gemm(gemms::activation(format!("lora_wgrad_b_{n}"), out, t, r, 1, 16));
+    gemm(
+        ctx.scale,
+        &dy.t(),
+        &mid.view(),
+        T::one(),
+        &mut grad.b.view_mut(),
+    );
+    rec.gemm(gemms::activation(
+        format!("lora_wgrad_b_{n}"),
+        out,
+        t,
+        r,
+        1,
+        16,
+    ));
     // The mask once for both uses (dA and dX).
     let mask = ctx.mask(layer, l).map(|d| d.factors::<T>(x.dim()));
     let dropped = mask.as_ref().map(|m| m * &x);
@@ -162,7 +191,14 @@ fn linear_forward<T: Real>(
 ) -> (Array2<T>, Option<Array2<T>>) {
     let fl = w.linear(l);
     let mut y = T::matmul(x, &fl.w);
-    rec.gemm(gemms::frozen(l.name(), x.nrows(), fl.inp, fl.out, fl, w.policy.a_bits));
+    rec.gemm(gemms::frozen(
+        l.name(),
+        x.nrows(),
+        fl.inp,
+        fl.out,
+        fl,
+        w.policy.a_bits,
+    ));
     let mid = ad
         .get(l)
         .map(|lora| lora_forward(ctx, layer, l, lora, x, y.view_mut(), rec));
@@ -235,9 +271,17 @@ pub(crate) fn forward<T: Real>(
     let wo = w.linear(Linear::O);
     T::matmul_add(attn_out.view(), &wo.w, h.view_mut());
     rec.gemm(gemms::frozen("o", t, wo.inp, wo.out, wo, w.policy.a_bits));
-    let mid_o = ad
-        .get(Linear::O)
-        .map(|lora| lora_forward(ctx, layer, Linear::O, lora, attn_out.view(), h.view_mut(), rec));
+    let mid_o = ad.get(Linear::O).map(|lora| {
+        lora_forward(
+            ctx,
+            layer,
+            Linear::O,
+            lora,
+            attn_out.view(),
+            h.view_mut(),
+            rec,
+        )
+    });
     let (n2, rstd_ffn) = rms_norm(h.view(), w.post_norm.view(), eps);
     let (gate, mid_gate) = linear_forward(ctx, layer, w, ad, Linear::Gate, n2.view(), rec);
     let (up, mid_up) = linear_forward(ctx, layer, w, ad, Linear::Up, n2.view(), rec);
@@ -246,10 +290,25 @@ pub(crate) fn forward<T: Real>(
     let mut y = h;
     let wd = w.linear(Linear::Down);
     T::matmul_add(act.view(), &wd.w, y.view_mut());
-    rec.gemm(gemms::frozen("down", t, wd.inp, wd.out, wd, w.policy.a_bits));
-    let mid_down = ad
-        .get(Linear::Down)
-        .map(|lora| lora_forward(ctx, layer, Linear::Down, lora, act.view(), y.view_mut(), rec));
+    rec.gemm(gemms::frozen(
+        "down",
+        t,
+        wd.inp,
+        wd.out,
+        wd,
+        w.policy.a_bits,
+    ));
+    let mid_down = ad.get(Linear::Down).map(|lora| {
+        lora_forward(
+            ctx,
+            layer,
+            Linear::Down,
+            lora,
+            act.view(),
+            y.view_mut(),
+            rec,
+        )
+    });
     let (Some(x), Some(h)) = (x_keep, h_keep) else {
         return (y, None);
     };
@@ -411,27 +470,56 @@ pub(crate) fn backward<T: Real>(
             rec.free(c.mid_ids[l as usize]);
         }
     };
-    let dgrad = |l: Linear, dy: ArrayView2<T>, out: Option<ArrayViewMut2<T>>, rec: &mut Recorder| {
-        let fl = w.linear(l);
-        rec.gemm(gemms::frozen(format!("dgrad_{}", l.name()), t, fl.out, fl.inp, fl, 16));
-        match out {
-            Some(o) => {
-                T::matmul_add(dy, &fl.wt, o);
-                None
+    let dgrad =
+        |l: Linear, dy: ArrayView2<T>, out: Option<ArrayViewMut2<T>>, rec: &mut Recorder| {
+            let fl = w.linear(l);
+            rec.gemm(gemms::frozen(
+                format!("dgrad_{}", l.name()),
+                t,
+                fl.out,
+                fl.inp,
+                fl,
+                16,
+            ));
+            match out {
+                Some(o) => {
+                    T::matmul_add(dy, &fl.wt, o);
+                    None
+                }
+                None => Some(T::matmul(dy, &fl.wt)),
             }
-            None => Some(T::matmul(dy, &fl.wt)),
-        }
-    };
+        };
     // MLP: y = h + down(SiLU(gate) * up).
     let mut dact = dgrad(Linear::Down, dy.view(), None, rec).expect("fresh output");
-    adapter_grad(Linear::Down, c.ffn_act.as_ref(), dy.view(), Some(dact.view_mut()), &c, rec);
+    adapter_grad(
+        Linear::Down,
+        c.ffn_act.as_ref(),
+        dy.view(),
+        Some(dact.view_mut()),
+        &c,
+        rec,
+    );
     let (dgate, dup) = swiglu_backward(c.gate.view(), c.up.view(), dact.view());
     drop(dact);
     c.free(rec, &["gate", "up", "ffn_act"]);
     let mut dn2 = dgrad(Linear::Up, dup.view(), None, rec).expect("fresh output");
-    adapter_grad(Linear::Up, c.h_norm.as_ref(), dup.view(), Some(dn2.view_mut()), &c, rec);
+    adapter_grad(
+        Linear::Up,
+        c.h_norm.as_ref(),
+        dup.view(),
+        Some(dn2.view_mut()),
+        &c,
+        rec,
+    );
     dgrad(Linear::Gate, dgate.view(), Some(dn2.view_mut()), rec);
-    adapter_grad(Linear::Gate, c.h_norm.as_ref(), dgate.view(), Some(dn2.view_mut()), &c, rec);
+    adapter_grad(
+        Linear::Gate,
+        c.h_norm.as_ref(),
+        dgate.view(),
+        Some(dn2.view_mut()),
+        &c,
+        rec,
+    );
     drop((dgate, dup));
     let mut dh = dy;
     rms_norm_backward(
@@ -445,7 +533,14 @@ pub(crate) fn backward<T: Real>(
     c.free(rec, &["h", "rstd_ffn", "h_norm"]);
     // Attention: h = x + o(attn(q, k, v)).
     let mut dctx = dgrad(Linear::O, dh.view(), None, rec).expect("fresh output");
-    adapter_grad(Linear::O, c.attn_out.as_ref(), dh.view(), Some(dctx.view_mut()), &c, rec);
+    adapter_grad(
+        Linear::O,
+        c.attn_out.as_ref(),
+        dh.view(),
+        Some(dctx.view_mut()),
+        &c,
+        rec,
+    );
     c.free(rec, &["attn_out"]);
     let (mut dq, mut dk, dv) = attention_backward(cfg, &c, &dctx);
     rec.gemm(gemms::activation("attn_dprobs", t, hd, t, nh, kv_bits));

@@ -173,22 +173,23 @@ impl Dropout {
     /// Element `e` (row-major) reads 16-bit lane `e mod 4` of the hash of `e / 4`.
     pub fn factors<T: Real>(&self, dim: (usize, usize)) -> Array2<T> {
         let s = T::from_f64(self.inv_keep);
-        let mut m = Array2::zeros(dim);
-        let flat = m.as_slice_mut().expect("fresh array");
-        let hashes = lane_hashes(self.key, flat.len().div_ceil(LANES));
-        for (chunk, &h) in flat.chunks_mut(LANES).zip(&hashes) {
-            for (l, o) in chunk.iter_mut().enumerate() {
-                let keep = (h >> (16 * l)) & 0xFFFF >= self.threshold;
-                *o = if keep { s } else { T::zero() };
-            }
+        let n = dim.0 * dim.1;
+        let hashes = lane_hashes(self.key, n.div_ceil(LANES));
+        // Built by pushing: no zero-fill of a buffer about to be overwritten.
+        let mut v = Vec::with_capacity(n);
+        for e in 0..n {
+            let lane = (hashes[e / LANES] >> (16 * (e % LANES))) & 0xFFFF;
+            v.push(if lane >= self.threshold { s } else { T::zero() });
         }
-        m
+        Array2::from_shape_vec(dim, v).expect("length matches the shape")
     }
 
     /// `x * mask / (1 - p)`.
     pub fn apply<T: Real>(&self, x: ArrayView2<T>) -> Array2<T> {
         let mut m = self.factors(x.dim());
-        ndarray::Zip::from(&mut m).and(&x).for_each(|m, &x| *m = *m * x);
+        ndarray::Zip::from(&mut m)
+            .and(&x)
+            .for_each(|m, &x| *m = *m * x);
         m
     }
 }
@@ -219,13 +220,15 @@ mod tests {
         let dropped = y.iter().filter(|v| **v == 0.0).count() as f64 / 1e5;
         // Binomial(1e5, 0.1): standard deviation 0.00095.
         assert!((dropped - p).abs() < 0.005, "{dropped}");
-        assert!(
-            y.iter()
-                .all(|v| *v == 0.0 || (v - 1.0 / 0.9).abs() < 1e-15)
-        );
+        assert!(y.iter().all(|v| *v == 0.0 || (v - 1.0 / 0.9).abs() < 1e-15));
         // Dropped elements are not clustered by lane: each of the 4 lanes drops ~p.
         for lane in 0..4 {
-            let n = y.iter().skip(lane).step_by(4).filter(|v| **v == 0.0).count();
+            let n = y
+                .iter()
+                .skip(lane)
+                .step_by(4)
+                .filter(|v| **v == 0.0)
+                .count();
             assert!((n as f64 / 25_000.0 - p).abs() < 0.01, "lane {lane}: {n}");
         }
         assert_eq!(d.apply(x.view()), y);

@@ -89,7 +89,10 @@ impl<T: Real> Adapters<T> {
         for (k, e) in self.exit_heads.iter().enumerate() {
             if let Some(e) = e {
                 v.push((format!("exits.{k}.norm.weight"), e.norm.view().into_dyn()));
-                v.push((format!("exits.{k}.lm_head.weight"), e.head.view().into_dyn()));
+                v.push((
+                    format!("exits.{k}.lm_head.weight"),
+                    e.head.view().into_dyn(),
+                ));
             }
         }
         v
@@ -108,7 +111,10 @@ impl<T: Real> Adapters<T> {
         }
         for (k, e) in self.exit_heads.iter_mut().enumerate() {
             if let Some(e) = e {
-                v.push((format!("exits.{k}.norm.weight"), e.norm.view_mut().into_dyn()));
+                v.push((
+                    format!("exits.{k}.norm.weight"),
+                    e.norm.view_mut().into_dyn(),
+                ));
                 v.push((
                     format!("exits.{k}.lm_head.weight"),
                     e.head.view_mut().into_dyn(),
@@ -127,8 +133,7 @@ impl<T: Real> Adapters<T> {
     fn same_structure(&self, other: &Adapters<T>) -> bool {
         let (a, b) = (self.named(), other.named());
         a.len() == b.len()
-            && a
-                .iter()
+            && a.iter()
                 .zip(&b)
                 .all(|((na, ta), (nb, tb))| na == nb && ta.shape() == tb.shape())
     }
@@ -191,7 +196,10 @@ impl<T: Real> Tuner<T> {
             return Err(Error::input(
                 SOURCE,
                 "exits",
-                format!("{exits:?}: need strictly ascending layers ending at {}", n - 1),
+                format!(
+                    "{exits:?}: need strictly ascending layers ending at {}",
+                    n - 1
+                ),
             ));
         }
         let cfg = &base.cfg;
@@ -413,7 +421,13 @@ impl<T: Real> Tuner<T> {
         let mut rec = Recorder::new(false);
         let mut x = self.embed(&ids[..t]);
         let mut out = Vec::with_capacity(self.exits.len());
-        for (j, (w, ad)) in self.base.layers.iter().zip(&self.adapters.layers).enumerate() {
+        for (j, (w, ad)) in self
+            .base
+            .layers
+            .iter()
+            .zip(&self.adapters.layers)
+            .enumerate()
+        {
             x = layer::forward(&ctx, j, w, ad, x, false, &mut rec).0;
             if let Some(k) = self.exits.iter().position(|&e| e == j) {
                 out.push(head::log_probs(

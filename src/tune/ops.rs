@@ -25,7 +25,11 @@ pub fn rms_norm<T: Real>(x: ArrayView2<T>, w: ArrayView1<T>, eps: f64) -> (Array
 }
 
 /// `x r w` again from a saved input and its `r` (the normed input, for a weight gradient).
-pub fn rms_norm_apply<T: Real>(x: ArrayView2<T>, rstd: ArrayView1<T>, w: ArrayView1<T>) -> Array2<T> {
+pub fn rms_norm_apply<T: Real>(
+    x: ArrayView2<T>,
+    rstd: ArrayView1<T>,
+    w: ArrayView1<T>,
+) -> Array2<T> {
     let mut y = x.to_owned();
     for (mut yr, &r) in y.outer_iter_mut().zip(rstd.iter()) {
         Zip::from(&mut yr).and(&w).for_each(|y, &g| *y = *y * r * g);
@@ -204,7 +208,11 @@ mod tests {
                 .all(|(a, &b)| (a - f64::from(b)).abs() < 1e-6)
         );
         r.apply_inverse(x.view_mut(), 4);
-        assert!(x.iter().zip(orig.iter()).all(|(a, b)| (a - b).abs() < 1e-14));
+        assert!(
+            x.iter()
+                .zip(orig.iter())
+                .all(|(a, b)| (a - b).abs() < 1e-14)
+        );
     }
 
     #[test]
@@ -213,11 +221,19 @@ mod tests {
         let w = array![1.1, 0.9, -0.5, 1.3];
         let dy = array![[0.2, -0.7, 1.0, 0.4], [-0.3, 0.5, 0.8, -1.1]];
         let eps = 1e-5;
-        let loss = |x: &Array2<f64>, w: &Array1<f64>| (rms_norm(x.view(), w.view(), eps).0 * &dy).sum();
+        let loss =
+            |x: &Array2<f64>, w: &Array1<f64>| (rms_norm(x.view(), w.view(), eps).0 * &dy).sum();
         let (_, r) = rms_norm(x.view(), w.view(), eps);
         let mut dx = Array2::zeros((2, 4));
         let mut dw = Array1::zeros(4);
-        rms_norm_backward(x.view(), r.view(), w.view(), dy.view(), dx.view_mut(), Some(dw.view_mut()));
+        rms_norm_backward(
+            x.view(),
+            r.view(),
+            w.view(),
+            dy.view(),
+            dx.view_mut(),
+            Some(dw.view_mut()),
+        );
         let h = 1e-6;
         for i in 0..2 {
             for j in 0..4 {

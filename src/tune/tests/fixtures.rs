@@ -31,9 +31,15 @@ pub fn compressed_checkpoint(seed: u64) -> (Checkpoint, Policy) {
     for lw in &mut ck.weights.layers {
         for l in Linear::ALL {
             let w = lw.linear_mut(l);
-            let pruned = prune(w.view(), None, PruneMethod::Magnitude, 0.3, SparsityPattern::Unstructured)
-                .unwrap()
-                .weights;
+            let pruned = prune(
+                w.view(),
+                None,
+                PruneMethod::Magnitude,
+                0.3,
+                SparsityPattern::Unstructured,
+            )
+            .unwrap()
+            .weights;
             *w = quantize(pruned.view(), 4, Granularity::PerChannel)
                 .unwrap()
                 .dequantize();

@@ -43,7 +43,11 @@ fn base_forward_matches_llm_forward() {
         assert_eq!(lp.len(), 1);
         for (row, z) in lp[0].outer_iter().zip(want.outer_iter()) {
             let m = z.iter().fold(f64::MIN, |m, &v| m.max(f64::from(v)));
-            let lse = m + z.iter().map(|&v| (f64::from(v) - m).exp()).sum::<f64>().ln();
+            let lse = m + z
+                .iter()
+                .map(|&v| (f64::from(v) - m).exp())
+                .sum::<f64>()
+                .ln();
             for (&p, &v) in row.iter().zip(z) {
                 assert!((f64::from(p) - (f64::from(v) - lse)).abs() < 1e-4);
             }

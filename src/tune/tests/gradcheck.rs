@@ -26,10 +26,18 @@ fn check(t: &mut Tuner<f64>, ids: &[u32], plan: &StepPlan, seed: Option<u64>) ->
     let mut grads = t.adapters.zeros_like();
     // A scale other than 1 checks that it multiplies every gradient.
     let scale = 0.5;
-    t.loss_and_grad(ids, plan, seed, scale, &mut grads, &mut Recorder::new(false))
-        .unwrap();
+    t.loss_and_grad(
+        ids,
+        plan,
+        seed,
+        scale,
+        &mut grads,
+        &mut Recorder::new(false),
+    )
+    .unwrap();
     let below = |name: &str| {
-        (0..plan.backprop_from).any(|j| name.starts_with(&format!("base_model.model.model.layers.{j}.")))
+        (0..plan.backprop_from)
+            .any(|j| name.starts_with(&format!("base_model.model.model.layers.{j}.")))
     };
     let g: Vec<(String, Vec<f64>)> = grads
         .named()
@@ -56,14 +64,17 @@ fn check(t: &mut Tuner<f64>, ids: &[u32], plan: &StepPlan, seed: Option<u64>) ->
             set(t, orig);
             *f = (lp - lm) / (2.0 * H);
         }
-        let diff = gt.iter().zip(&fd).map(|(a, b)| (a - b).abs()).fold(0.0, f64::max);
-        let mag = gt
+        let diff = gt
             .iter()
-            .chain(&fd)
-            .map(|v| v.abs())
-            .fold(1e-8, f64::max);
+            .zip(&fd)
+            .map(|(a, b)| (a - b).abs())
+            .fold(0.0, f64::max);
+        let mag = gt.iter().chain(&fd).map(|v| v.abs()).fold(1e-8, f64::max);
         let err = diff / mag;
-        assert!(err < BOUND, "{name}: error {err:e} (max |diff| {diff:e}, scale {mag:e})");
+        assert!(
+            err < BOUND,
+            "{name}: error {err:e} (max |diff| {diff:e}, scale {mag:e})"
+        );
         worst = worst.max(err);
         nonzero += usize::from(mag > 1e-8);
     }
@@ -79,7 +90,14 @@ fn run(
     dropout_seed: Option<u64>,
 ) -> f64 {
     let (ck, policy) = compressed_checkpoint(5);
-    let mut t = tuner::<f64>(&ck, Some(&policy), small_lora(), adapter_layers, exits, train_heads);
+    let mut t = tuner::<f64>(
+        &ck,
+        Some(&policy),
+        small_lora(),
+        adapter_layers,
+        exits,
+        train_heads,
+    );
     randomise(&mut t.adapters, 3, 0.4);
     let ids = sample(6, 32, 17);
     let worst = check(&mut t, &ids, &plan, dropout_seed);

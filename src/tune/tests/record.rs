@@ -9,7 +9,14 @@ use crate::workload::Pass;
 fn frozen_weights_get_no_gradient() {
     let (ck, policy) = compressed_checkpoint(2);
     for train_heads in [false, true] {
-        let t = tuner::<f64>(&ck, Some(&policy), small_lora(), &[0, 1, 2], vec![1, 2], train_heads);
+        let t = tuner::<f64>(
+            &ck,
+            Some(&policy),
+            small_lora(),
+            &[0, 1, 2],
+            vec![1, 2],
+            train_heads,
+        );
         let mut g = t.adapters.zeros_like();
         // Only adapters and (when trained) exit heads: no base tensor has a gradient slot.
         for (name, _) in g.named() {
@@ -30,7 +37,16 @@ fn frozen_weights_get_no_gradient() {
         let labels: Vec<&str> = rec.columns.iter().map(|c| c.label.as_str()).collect();
         assert_eq!(
             labels,
-            ["embed.fwd", "L0.fwd", "L1.fwd", "L2.fwd", "exit2.fwd", "exit2.bwd", "L2.bwd", "L1.bwd"]
+            [
+                "embed.fwd",
+                "L0.fwd",
+                "L1.fwd",
+                "L2.fwd",
+                "exit2.fwd",
+                "exit2.bwd",
+                "L2.bwd",
+                "L1.bwd"
+            ]
         );
         for c in rec.columns.iter().filter(|c| c.pass == Pass::Bwd) {
             for g in &c.gemms {
@@ -50,7 +66,10 @@ fn frozen_weights_get_no_gradient() {
         for n in ["q", "k", "v"] {
             for p in ["dgrad_", "lora_dgrad_a_"] {
                 assert!(top.contains(&format!("{p}{n}")), "{p}{n}");
-                assert!(!bottom.contains(&format!("{p}{n}")), "{p}{n} in the bottom layer");
+                assert!(
+                    !bottom.contains(&format!("{p}{n}")),
+                    "{p}{n} in the bottom layer"
+                );
             }
             assert!(bottom.contains(&format!("lora_wgrad_a_{n}")));
         }
@@ -61,7 +80,14 @@ fn frozen_weights_get_no_gradient() {
         assert!(rec.peak_saved_host_bytes() > 0);
         // Layer 0 (below the window) and layer 2 forward-only keep nothing; L1 and L2
         // keep 14 tensors + 7 adapter intermediates, the head 3.
-        let saved = |label: &str| rec.columns.iter().find(|c| c.label == label).unwrap().saved.len();
+        let saved = |label: &str| {
+            rec.columns
+                .iter()
+                .find(|c| c.label == label)
+                .unwrap()
+                .saved
+                .len()
+        };
         assert_eq!(saved("L0.fwd"), 0);
         assert_eq!(saved("L1.fwd"), 21);
         assert_eq!(saved("exit2.fwd"), 3);
@@ -91,9 +117,16 @@ fn recorded_shapes_and_bits_follow_the_layer() {
     let score = l1.gemms.iter().find(|g| g.name == "attn_score").unwrap();
     assert_eq!((score.m, score.k, score.n, score.batch), (6, 4, 6, 4));
     let b1 = rec.columns.iter().find(|c| c.label == "L1.bwd").unwrap();
-    let wa = b1.gemms.iter().find(|g| g.name == "lora_wgrad_a_down").unwrap();
+    let wa = b1
+        .gemms
+        .iter()
+        .find(|g| g.name == "lora_wgrad_a_down")
+        .unwrap();
     assert_eq!((wa.m, wa.k, wa.n, wa.w_bits), (2, 6, 24, 8));
     let head = rec.columns.iter().find(|c| c.label == "exit2.bwd").unwrap();
     assert_eq!(head.gemms.len(), 1);
-    assert_eq!((head.gemms[0].m, head.gemms[0].k, head.gemms[0].n), (6, 32, 16));
+    assert_eq!(
+        (head.gemms[0].m, head.gemms[0].k, head.gemms[0].n),
+        (6, 32, 16)
+    );
 }

@@ -5,7 +5,12 @@ use super::fixtures::{compressed_checkpoint, randomise, sample, small_lora, tune
 use crate::llm::synth::{SynthShape, synth};
 use crate::tune::{Adapters, LoraConfig, Real, Recorder, StepPlan, Tuner};
 
-fn grads<T: Real>(t: &Tuner<T>, ids: &[u32], plan: &StepPlan, seed: Option<u64>) -> (f64, Adapters<T>) {
+fn grads<T: Real>(
+    t: &Tuner<T>,
+    ids: &[u32],
+    plan: &StepPlan,
+    seed: Option<u64>,
+) -> (f64, Adapters<T>) {
     let mut g = t.adapters.zeros_like();
     let l = t
         .loss_and_grad(ids, plan, seed, 1.0, &mut g, &mut Recorder::new(false))
@@ -16,14 +21,36 @@ fn grads<T: Real>(t: &Tuner<T>, ids: &[u32], plan: &StepPlan, seed: Option<u64>)
 #[test]
 fn f32_agrees_with_f64() {
     let (ck, policy) = compressed_checkpoint(6);
-    let mut t64 = tuner::<f64>(&ck, Some(&policy), small_lora(), &[0, 1, 2], vec![1, 2], true);
-    let mut t32 = tuner::<f32>(&ck, Some(&policy), small_lora(), &[0, 1, 2], vec![1, 2], true);
+    let mut t64 = tuner::<f64>(
+        &ck,
+        Some(&policy),
+        small_lora(),
+        &[0, 1, 2],
+        vec![1, 2],
+        true,
+    );
+    let mut t32 = tuner::<f32>(
+        &ck,
+        Some(&policy),
+        small_lora(),
+        &[0, 1, 2],
+        vec![1, 2],
+        true,
+    );
     randomise(&mut t64.adapters, 5, 0.4);
     randomise(&mut t32.adapters, 5, 0.4);
     let ids = sample(12, 32, 3);
     for plan in [
-        StepPlan { exit: 1, backprop_from: 0, forward_to: 2 },
-        StepPlan { exit: 0, backprop_from: 0, forward_to: 2 },
+        StepPlan {
+            exit: 1,
+            backprop_from: 0,
+            forward_to: 2,
+        },
+        StepPlan {
+            exit: 0,
+            backprop_from: 0,
+            forward_to: 2,
+        },
     ] {
         let (l64, g64) = grads(&t64, &ids, &plan, Some(2));
         let (l32, g32) = grads(&t32, &ids, &plan, Some(2));
@@ -43,10 +70,21 @@ fn f32_agrees_with_f64() {
 #[test]
 fn deterministic_per_seed_and_across_thread_counts() {
     let (ck, _) = synth(SynthShape::Tiny, 9);
-    let mut t = tuner::<f32>(&ck, None, LoraConfig::default(), &[0, 2, 4, 6, 7], vec![3, 7], true);
+    let mut t = tuner::<f32>(
+        &ck,
+        None,
+        LoraConfig::default(),
+        &[0, 2, 4, 6, 7],
+        vec![3, 7],
+        true,
+    );
     randomise(&mut t.adapters, 1, 0.05);
     let ids = sample(48, 256, 4);
-    let plan = StepPlan { exit: 1, backprop_from: 2, forward_to: 7 };
+    let plan = StepPlan {
+        exit: 1,
+        backprop_from: 2,
+        forward_to: 7,
+    };
     let run = |threads: usize| {
         rayon::ThreadPoolBuilder::new()
             .num_threads(threads)
@@ -71,9 +109,20 @@ fn deterministic_per_seed_and_across_thread_counts() {
 #[test]
 fn sgd_lowers_the_loss_on_a_fixed_batch() {
     let (ck, _) = synth(SynthShape::Tiny, 12);
-    let mut t = tuner::<f32>(&ck, None, LoraConfig::default(), &[0, 1, 2, 3, 4, 5, 6, 7], vec![7], false);
+    let mut t = tuner::<f32>(
+        &ck,
+        None,
+        LoraConfig::default(),
+        &[0, 1, 2, 3, 4, 5, 6, 7],
+        vec![7],
+        false,
+    );
     let ids = sample(32, 256, 5);
-    let plan = StepPlan { exit: 0, backprop_from: 0, forward_to: 7 };
+    let plan = StepPlan {
+        exit: 0,
+        backprop_from: 0,
+        forward_to: 7,
+    };
     let eval = |t: &Tuner<f32>| grads(t, &ids, &plan, None).0;
     let start = eval(&t);
     let lr = 0.05f32;
