@@ -57,6 +57,28 @@ pub struct ReproArgs {
     /// sensitivity MSE (1 leaves out the attention-sink token).
     #[arg(long, default_value_t = 1, value_parser = clap::value_parser!(u32).range(0..=127))]
     pub skip_positions: u32,
+    /// Adaptive layer tuning on the real SmolLM2-135M, into <out>/real/ (tune.csv, .md,
+    /// .png, .svg): `lora` on the dense base, `partial` and `edge-llm` on LUC bases at
+    /// each --tune-bits, trained on Emma and Sense and Sensibility, scored on Persuasion
+    /// per exit and voted, with the recorded traces simulated on the paper accelerator.
+    #[arg(long)]
+    pub real_tune: bool,
+    /// With --real-tune: optimizer steps of every run.
+    #[arg(long, default_value_t = 32, value_parser = clap::value_parser!(u32).range(1..=100_000))]
+    pub tune_steps: u32,
+    /// With --real-tune: micro-batches (one 128-token sequence each) per step.
+    #[arg(long, default_value_t = 8, value_parser = clap::value_parser!(u32).range(1..=4096))]
+    pub tune_accumulation: u32,
+    /// With --real-tune: held-out chunks of 128 tokens.
+    #[arg(long, default_value_t = 32, value_parser = clap::value_parser!(u32).range(1..=100_000))]
+    pub tune_chunks: u32,
+    /// With --real-tune: target bits B of the LUC bases (50% mean sparsity).
+    #[arg(long, value_delimiter = ',', default_value = "5,4", value_parser = clap::value_parser!(u32).range(2..=16))]
+    pub tune_bits: Vec<u32>,
+    /// With --real-tune: the edge-llm forward runs every layer, as the reference code
+    /// does (default: it stops at the active exit).
+    #[arg(long)]
+    pub full_forward: bool,
 }
 
 /// The two accelerators of the reproduction: the paper's (embedded default) and the
@@ -123,8 +145,36 @@ fn run_real(a: &ReproArgs) -> Result<()> {
     Ok(())
 }
 
+/// Runs `edgesim repro --real-tune`.
+fn run_real_tune(a: &ReproArgs) -> Result<()> {
+    let data = crate::data::RealData::locate()?;
+    let o = super::repro_tune::RealTuneOptions {
+        steps: a.tune_steps as usize,
+        accumulation: a.tune_accumulation as usize,
+        seq_len: 128,
+        chunks: a.tune_chunks as usize,
+        bits: a.tune_bits.clone(),
+        sparsity: 0.5,
+        calib_samples: a.calib_samples as usize,
+        seed: a.seed,
+        full_forward: a.full_forward,
+    };
+    let (rows, files) = super::repro_tune::run_real_tune(&data, &a.out.join("real"), &o, a.json)?;
+    if a.json {
+        println!("{}", serde_json::json!({ "tune": rows, "files": files }));
+    } else {
+        for f in files {
+            println!("wrote {}", f.display());
+        }
+    }
+    Ok(())
+}
+
 /// Runs `edgesim repro`.
 pub fn run(a: &ReproArgs) -> Result<()> {
+    if a.real_tune {
+        return run_real_tune(a);
+    }
     if a.real {
         return run_real(a);
     }

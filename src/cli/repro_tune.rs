@@ -12,7 +12,7 @@ use crate::llm::checkpoint::Checkpoint;
 use crate::llm::tokenizer::Tokenizer;
 use crate::luc::compress::compress;
 use crate::luc::prune::PruneMethod;
-use crate::policy::sensitivity::{SensitivityKind, SensitivityTable};
+use crate::policy::{SensitivityKind, SensitivityTable};
 use crate::policy::{LucOptions, Policy, luc};
 use crate::report::tune_report::{Simulated, TuneRow, TuneSetup, write_tune};
 use crate::tune::adamw::AdamWConfig;
@@ -72,7 +72,7 @@ pub fn smollm2_policy(layers: u32, bits: u32, sparsity: f64) -> Result<Policy> {
 }
 
 fn simulate(hw: &HwConfig, trace: &crate::workload::Trace) -> Simulated {
-    let r = super::run::run_workloads(hw, std::slice::from_ref(trace), crate::cost::Mode::default());
+    let r = super::run::run_workloads(hw, std::slice::from_ref(trace), crate::cost::Mode::SharedBus);
     let best = r.first().and_then(|r| r.best());
     Simulated {
         hw: hw.name.clone(),
