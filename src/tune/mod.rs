@@ -6,4 +6,6 @@
 //! simulator sees of it.
 
 pub mod record;
+pub mod trace;
 pub use record::{Column, Recorder, SavedRecord};
+pub use trace::{HeadWeights, LayerWeights, LinearWeights, TraceMeta, TraceWeights, to_trace};
