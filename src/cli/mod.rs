@@ -54,6 +54,9 @@ pub enum Command {
     ///
     /// Example: edgesim run --hw hw_configs/shao_vlsi23.toml --mode shared-bus --json
     ///
+    /// Example (a Trace file, analytic or measured by the tensor engine): edgesim run
+    /// --workload workloads/llama7b_lora.toml --trace measured.trace.json
+    ///
     /// Example (fastest schedule and the whole trade-off): edgesim run --time-slack 0 --pareto
     Run(run::RunArgs),
     /// Replay the best schedule of a workload on the cycle-level simulator (engines,
@@ -68,9 +71,14 @@ pub enum Command {
     /// the difference by effect, `--disable ideal` reproduces the analytic assumptions.
     ///
     /// Example: edgesim sim --workload llama7b_edge_llm_b5 --attribute --timeline t.json
+    ///
+    /// Example (a Trace file): edgesim sim --trace measured.trace.json
     Sim(sim::SimArgs),
     /// Print the per-layer Trace (FLOPs, weight, saved-activation, gradient and optimizer
-    /// bytes) of a workload as a table, CSV or JSON.
+    /// bytes) of a workload as a table, CSV or JSON, or write it as a Trace file.
+    ///
+    /// Example: edgesim trace --workload llama7b_lora --out lora.trace.json  (then
+    /// edgesim run --trace lora.trace.json)
     Trace(trace::TraceArgs),
     /// Sweep hardware keys (SRAM, DRAM, array size...) over workloads in parallel: CSV with
     /// the Pareto front, plus plots.

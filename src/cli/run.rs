@@ -12,6 +12,12 @@ use std::path::PathBuf;
 
 /// Arguments of `edgesim run`.
 #[derive(clap::Args, Debug)]
+#[command(after_help = "Examples:\n  \
+    edgesim run\n  \
+    edgesim run --workload workloads/llama7b_lora.toml --workload workloads/llama7b_edge_llm_b3.toml\n  \
+    edgesim trace --workload workloads/llama7b_edge_llm_b5.toml --out b5.trace.json\n  \
+    edgesim run --workload workloads/llama7b_lora.toml --trace b5.trace.json   # a Trace file (analytic or measured)\n\n\
+    The reference (first) is the first --workload, or the first --trace when there is none.")]
 pub struct RunArgs {
     /// Hardware TOML (default: the embedded hw_configs/edge_llm_paper.toml).
     #[arg(long)]
@@ -20,6 +26,10 @@ pub struct RunArgs {
     /// and normalised memory (default: the embedded llama7b_lora and llama7b_edge_llm_b5).
     #[arg(long = "workload")]
     pub workloads: Vec<PathBuf>,
+    /// Trace file (JSON, as `edgesim trace --out` or the tensor engine writes it); repeat
+    /// for several. Compared after the --workload files, in the order given.
+    #[arg(long = "trace", value_name = "FILE.json")]
+    pub traces: Vec<PathBuf>,
     /// Step-time model: `paper` (eq. 3, max of the four transfers and compute),
     /// `chained` (also FlexGen's chained-transfer sums) or `shared-bus` (all DRAM-side
     /// traffic on one LPDDR4 bus).
@@ -55,10 +65,23 @@ pub struct RunArgs {
 
 /// The workloads of a run: the given files, or the embedded defaults.
 pub fn load_traces(paths: &[PathBuf]) -> Result<Vec<Trace>> {
-    if paths.is_empty() {
+    load_inputs(paths, &[])
+}
+
+/// The traces of a run: each workload file's, then each Trace file's; the embedded
+/// defaults when both lists are empty.
+pub fn load_inputs(workloads: &[PathBuf], trace_files: &[PathBuf]) -> Result<Vec<Trace>> {
+    if workloads.is_empty() && trace_files.is_empty() {
         return default_traces();
     }
-    paths.iter().map(|p| load_trace(p)).collect()
+    let mut out: Vec<Trace> = workloads
+        .iter()
+        .map(|p| load_trace(p))
+        .collect::<Result<_>>()?;
+    for p in trace_files {
+        out.push(Trace::from_json_file(p)?);
+    }
+    Ok(out)
 }
 
 /// Runs the search for every workload (the unit the cycle engine extends).
@@ -92,7 +115,7 @@ pub fn run_cmd(a: &RunArgs) -> Result<()> {
     opts.time_slack = time_slack_fraction(a.time_slack)?;
     opts.pareto = a.pareto;
     let hw = super::load_hw(a.hw.as_deref())?;
-    let traces = load_traces(&a.workloads)?;
+    let traces = load_inputs(&a.workloads, &a.traces)?;
     let results = run_with(&hw, &traces, &opts);
     let sims = if a.engine == "cycle" {
         super::sim::simulate_results(&hw, &traces, &results, a.timeline.as_deref())?

@@ -13,13 +13,22 @@ use std::path::{Path, PathBuf};
 
 /// Arguments of `edgesim sim`.
 #[derive(clap::Args, Debug)]
+#[command(after_help = "Examples:\n  \
+    edgesim sim --workload llama7b_edge_llm_b5 --attribute\n  \
+    edgesim trace --workload workloads/tiny_lora.toml --out tiny.trace.json\n  \
+    edgesim sim --trace tiny.trace.json --json   # a Trace file (analytic or measured)")]
+#[command(group(clap::ArgGroup::new("input").required(true).args(["workload", "trace"])))]
 pub struct SimArgs {
     /// Hardware TOML (default: the embedded hw_configs/edge_llm_paper.toml).
     #[arg(long)]
     pub hw: Option<PathBuf>,
     /// Workload TOML, or the name of an embedded workload (e.g. `llama7b_lora`).
     #[arg(long)]
-    pub workload: String,
+    pub workload: Option<String>,
+    /// Trace file (JSON, as `edgesim trace --out` or the tensor engine writes it) instead
+    /// of a workload.
+    #[arg(long, value_name = "FILE.json")]
+    pub trace: Option<PathBuf>,
     /// Step-time model the schedule search optimises: `paper`, `chained` or `shared-bus`.
     #[arg(long, default_value = "paper")]
     pub mode: String,
@@ -155,7 +164,17 @@ pub fn sim_cmd(a: &SimArgs) -> Result<()> {
     }
     opts.dma_request_bytes = b;
     let hw = super::load_hw(a.hw.as_deref())?;
-    let trace = load_workload(&a.workload)?;
+    let trace = match (&a.trace, &a.workload) {
+        (Some(p), _) => Trace::from_json_file(p)?,
+        (None, Some(w)) => load_workload(w)?,
+        (None, None) => {
+            return Err(Error::input(
+                "--workload",
+                "workload",
+                "give --workload FILE|NAME or --trace FILE",
+            ));
+        }
+    };
     let search_opts = if a.vanilla {
         SearchOptions::vanilla()
     } else {

@@ -1,4 +1,5 @@
-//! `edgesim trace`: prints the per-layer Trace of a workload as a table, CSV or JSON.
+//! `edgesim trace`: prints the per-layer Trace of a workload as a table, CSV or JSON, or
+//! writes it as a Trace file (`--out`, the JSON that `run --trace` and `sim --trace` read).
 
 use crate::workload::{Trace, Workload};
 use std::io::Write;
@@ -9,7 +10,10 @@ use std::path::{Path, PathBuf};
 #[command(after_help = "Examples:\n  \
     edgesim trace --workload llama7b_edge_llm_b5\n  \
     edgesim trace --workload workloads/llama7b_lora.toml --csv > lora_trace.csv\n  \
-    edgesim trace --workload workloads/tiny_lora.toml --json | jq '.entries[0]'\n\n\
+    edgesim trace --workload workloads/tiny_lora.toml --json | jq '.entries[0]'\n  \
+    edgesim trace --workload llama7b_lora --out lora.trace.json && edgesim run --trace lora.trace.json\n\n\
+    --json and --out give the Trace file format: exactly the serde JSON of the Trace \
+    (src/workload/trace.rs), which `run --trace` and `sim --trace` read. \
     Per-sequence columns (act_in, saved, ckpt, GFLOP) scale with the micro-batch size; \
     weights, gradients, trainable and optimizer bytes are per optimizer step.")]
 pub struct TraceArgs {
@@ -24,6 +28,9 @@ pub struct TraceArgs {
     /// Print the whole Trace (with every GEMM and vector op) as JSON.
     #[arg(long)]
     pub json: bool,
+    /// Write the Trace file (the JSON of --json) to FILE instead of printing.
+    #[arg(long, value_name = "FILE.json", conflicts_with_all = ["csv", "json"])]
+    pub out: Option<PathBuf>,
 }
 
 /// Loads `spec` as a file if it exists, else as an embedded workload name; a name that is
@@ -43,8 +50,13 @@ pub fn run(args: &TraceArgs) -> crate::Result<()> {
         eprintln!("warning: {warning}");
     }
     let t = w.trace()?;
+    if let Some(p) = &args.out {
+        t.write_json_file(p)?;
+        eprintln!("wrote {}", p.display());
+        return Ok(());
+    }
     let text = if args.json {
-        serde_json::to_string_pretty(&t).map_err(|e| crate::Error::Other(e.to_string()))? + "\n"
+        t.to_json_string()
     } else if args.csv {
         csv_text(&t)?
     } else {

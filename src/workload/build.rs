@@ -11,6 +11,16 @@
 //!   gradients; full tuning adds `dW = dY^T X`; attention backward is four batched GEMMs
 //!   (`dP = dO V^T`, `dV = P^T dO`, `dQ = dS K`, `dK = dS^T Q`), plus the score GEMM again
 //!   for flash attention;
+//! - the lowest backward decoder column does not compute the gradient w.r.t. its input,
+//!   which nothing consumes: no `dgrad_{q,k,v}`, no `lora_dgrad_a_{q,k,v}` (nor the
+//!   `lora_grad_add_{q,k,v}` that adds it), no `rmsnorm_attn_bwd`, and no output gradient
+//!   (`act_out_bytes = 0`); weight gradients (`lora_wgrad_*`, full tuning's `wgrad_*`)
+//!   remain. This is layer 0 for LoRA and the window start for partial tuning and
+//!   Edge-LLM. Full tuning trains the embedding, whose backward consumes layer 0's input
+//!   gradient, so every layer computes it; in LST each side layer's input gradient is the
+//!   output gradient of its trained down-projection, needed for that projection's weight
+//!   gradient (the gradient into the backbone is never computed), so every side layer
+//!   computes it too. The tensor engine (`tune`) does the same;
 //! - LoRA adapters (`A: r x in`, `B: out x r`) are 16-bit dense and stored with their layer;
 //! - embedding and LM heads are never compressed (16-bit); the LM head's loss keeps the
 //!   fp32 logits (the reference upcasts before cross-entropy);
@@ -41,7 +51,6 @@ use crate::model::{
     Linear, MatMulKind, ModelShape, layer_forward_matmuls, layer_forward_vector_ops,
 };
 use crate::policy::LayerPolicy;
-use std::collections::BTreeMap;
 
 /// Bytes per element of activations and gradients in flight.
 pub const ACT_BYTES: u64 = 2;
@@ -213,23 +222,10 @@ fn vop(name: &str, elements: u64, ops: f64) -> VectorOp {
     }
 }
 
-/// Fills `flops_by_precision` from the ops: GEMMs under `w{B bits}a{A bits}`, vector ops
-/// under `vector` (one FLOP per vector operation).
+/// Fills `flops_by_precision` from the ops
+/// ([`TraceEntry::computed_flops_by_precision`]).
 fn finish(mut e: TraceEntry) -> TraceEntry {
-    let mut f = BTreeMap::new();
-    for g in &e.gemms {
-        *f.entry(format!("w{}a{}", g.w_bits, g.a_bits))
-            .or_insert(0.0) += g.flops();
-    }
-    let v: f64 = e
-        .vector_ops
-        .iter()
-        .map(|o| o.elements as f64 * o.ops_per_element)
-        .sum();
-    if v > 0.0 {
-        f.insert("vector".to_string(), v);
-    }
-    e.flops_by_precision = f;
+    e.flops_by_precision = e.computed_flops_by_precision();
     e
 }
 
@@ -325,6 +321,10 @@ fn decoder_fwd(
     e
 }
 
+/// The backward column of a decoder (or side) layer. `input_grad`: whether it computes the
+/// gradient w.r.t. its input (false for the lowest backward column, whose input gradient
+/// nothing consumes; see the module doc).
+#[allow(clippy::too_many_arguments)]
 fn decoder_bwd(
     c: &Ctx,
     m: &ModelShape,
@@ -333,16 +333,21 @@ fn decoder_bwd(
     j: u32,
     lp: &LayerPolicy,
     role: &Role,
+    input_grad: bool,
 ) -> TraceEntry {
     let s = c.seq;
     let (h, d, nh) = (m.hidden, m.head_dim(), m.heads);
     let mut e = TraceEntry::empty(label, kind, j, Pass::Bwd);
     let saved_in_bits = lp.a_bits.min(16);
-    let linear_bwd = |e: &mut TraceEntry, l: Linear| {
+    // `dx`: the linear's input gradient is computed (inside the layer it always is; q, k
+    // and v take the layer input, so theirs only when `input_grad`).
+    let linear_bwd = |e: &mut TraceEntry, l: Linear, dx: bool| {
         let (i, o) = l.dims(m);
         let n = l.name();
-        e.gemms
-            .push(policy_weight_gemm(format!("dgrad_{n}"), s, o, i, lp, 16));
+        if dx {
+            e.gemms
+                .push(policy_weight_gemm(format!("dgrad_{n}"), s, o, i, lp, 16));
+        }
         if role.full {
             e.gemms.push(activation_gemm(
                 format!("wgrad_{n}"),
@@ -367,20 +372,22 @@ fn decoder_bwd(
                 1,
                 saved_in_bits,
             ));
-            e.gemms
-                .push(weight16_gemm(format!("lora_dgrad_a_{n}"), s, r, i));
-            e.vector_ops
-                .push(vop(&format!("lora_grad_add_{n}"), s * i, 1.0));
+            if dx {
+                e.gemms
+                    .push(weight16_gemm(format!("lora_dgrad_a_{n}"), s, r, i));
+                e.vector_ops
+                    .push(vop(&format!("lora_grad_add_{n}"), s * i, 1.0));
+            }
         }
     };
     e.vector_ops.push(vop("residual_ffn_grad", s * h, 1.0));
-    linear_bwd(&mut e, Linear::Down);
+    linear_bwd(&mut e, Linear::Down, true);
     e.vector_ops.push(vop("silu_mul_bwd", s * m.ffn, 8.0));
-    linear_bwd(&mut e, Linear::Up);
-    linear_bwd(&mut e, Linear::Gate);
+    linear_bwd(&mut e, Linear::Up, true);
+    linear_bwd(&mut e, Linear::Gate, true);
     e.vector_ops.push(vop("rmsnorm_ffn_bwd", s * h, 8.0));
     e.vector_ops.push(vop("residual_attn_grad", s * h, 1.0));
-    linear_bwd(&mut e, Linear::O);
+    linear_bwd(&mut e, Linear::O, true);
     if c.attention == Attention::Flash {
         e.gemms.push(activation_gemm(
             "attn_score_recompute",
@@ -402,12 +409,14 @@ fn decoder_bwd(
     e.vector_ops
         .push(vop("rope_bwd", s * (h + m.kv_dim()), 3.0));
     for l in [Linear::V, Linear::K, Linear::Q] {
-        linear_bwd(&mut e, l);
+        linear_bwd(&mut e, l, input_grad);
     }
-    e.vector_ops.push(vop("rmsnorm_attn_bwd", s * h, 8.0));
+    if input_grad {
+        e.vector_ops.push(vop("rmsnorm_attn_bwd", s * h, 8.0));
+        e.act_out_bytes = s * h * ACT_BYTES;
+    }
     e.weight_bytes = decoder_weight_bytes(m, lp, role);
     e.act_in_bytes = s * h * ACT_BYTES;
-    e.act_out_bytes = s * h * ACT_BYTES;
     e.grad_bytes = role.trainable_params(m) * GRAD_BYTES_PER_PARAM;
     e
 }
@@ -569,7 +578,8 @@ pub(super) fn build(w: &Workload) -> Trace {
             role,
         ))
     };
-    let dec_bwd = |j: u32, role: &Role| {
+    // `bottom`: the lowest backward decoder column, whose input gradient nothing consumes.
+    let dec_bwd = |j: u32, role: &Role, bottom: u32| {
         finish(decoder_bwd(
             &c,
             m,
@@ -578,6 +588,7 @@ pub(super) fn build(w: &Workload) -> Trace {
             j,
             &lp(j),
             role,
+            j != bottom,
         ))
     };
     let final_head = |trainable: bool, backprop: bool| HeadSpec {
@@ -595,7 +606,8 @@ pub(super) fn build(w: &Workload) -> Trace {
             let hs = final_head(true, true);
             fwd.push(head_fwd(&c, m, &hs));
             bwd.push(head_bwd(&c, m, &hs));
-            bwd.extend((0..l).rev().map(|j| dec_bwd(j, &role)));
+            // The embedding is trained: its backward consumes layer 0's input gradient.
+            bwd.extend((0..l).rev().map(|j| dec_bwd(j, &role, u32::MAX)));
             bwd.push(embed_bwd(&c, m));
         }
         Method::Lora(lora) => {
@@ -605,7 +617,7 @@ pub(super) fn build(w: &Workload) -> Trace {
             let hs = final_head(false, true);
             fwd.push(head_fwd(&c, m, &hs));
             bwd.push(head_bwd(&c, m, &hs));
-            bwd.extend((0..l).rev().map(|j| dec_bwd(j, &role)));
+            bwd.extend((0..l).rev().map(|j| dec_bwd(j, &role, 0)));
         }
         Method::Partial { last_layers, lora } => {
             let first = l - last_layers;
@@ -622,7 +634,7 @@ pub(super) fn build(w: &Workload) -> Trace {
             let hs = final_head(false, true);
             fwd.push(head_fwd(&c, m, &hs));
             bwd.push(head_bwd(&c, m, &hs));
-            bwd.extend((first..l).rev().map(|j| dec_bwd(j, &role)));
+            bwd.extend((first..l).rev().map(|j| dec_bwd(j, &role, first)));
         }
         Method::Lst { reduction } => {
             let sm = lst_side_shape(m, *reduction);
@@ -674,7 +686,7 @@ pub(super) fn build(w: &Workload) -> Trace {
                 idle += decoder_weight_bytes(m, &lp(j), &Role::forward_only());
             }
             bwd.push(head_bwd(&c, m, &hs));
-            bwd.extend((start..=exit).rev().map(|j| dec_bwd(j, &role)));
+            bwd.extend((start..=exit).rev().map(|j| dec_bwd(j, &role, start)));
             // One head per exit plus the model's own head after the last layer.
             let mut heads: Vec<u32> = el.exits.clone();
             if !heads.contains(&(l - 1)) {
@@ -731,6 +743,8 @@ fn side_bwd(c: &Ctx, m: &ModelShape, sm: &ModelShape, j: u32, role: &Role) -> Tr
         j,
         &DENSE16,
         role,
+        // Consumed by the down-projection's weight gradient below.
+        true,
     );
     // No gradient flows into the backbone: the down-projection gets dW only.
     e.gemms.push(activation_gemm(

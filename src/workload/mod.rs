@@ -1,7 +1,7 @@
 //! Workloads: tuning method, batch and compression policy applied to a model shape,
 //! producing the per-layer [`Trace`]. File format: see [`spec`](self) docs in `spec.rs`;
 //! trace assumptions: `build.rs`; saved tensors: [`saved`]; weight compression:
-//! [`compress`].
+//! [`compress`]; Trace files (JSON): `trace_file.rs` ([`Trace::from_json_file`]).
 
 mod build;
 pub mod compress;
@@ -9,6 +9,7 @@ pub mod saved;
 mod source;
 mod spec;
 mod trace;
+mod trace_file;
 
 pub use build::{
     ACT_BYTES, GRAD_BYTES_PER_PARAM, OPTIMIZER_BYTES_PER_PARAM, TRAINABLE_BYTES_PER_PARAM,

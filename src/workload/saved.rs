@@ -71,6 +71,29 @@ fn plain(name: &'static str, elements: u64, bits: u32) -> SavedTensor {
     }
 }
 
+/// A saved tensor by its name, at the precision the conventions above give it: `k`, `v`
+/// at `kv_bits` and the linear inputs `x_norm`, `attn_out`, `h_norm`, `ffn_act` at
+/// `a_bits` (per-token fp16 scales over `tokens` when below 16 bits); the rsqrt vectors
+/// `rstd_attn`, `rstd_ffn`, the log-sum-exp `lse` and, on an LM head, `rstd_head` and the
+/// `logits` fp32 (the reference upcasts before cross-entropy); everything else (`x`, `q`,
+/// `probs`, `h`, `gate`, `up`, `lora_mid`, the head input `head_in`, any other name) 16-bit
+/// like activations in flight.
+pub fn tensor_by_name(
+    name: &'static str,
+    elements: u64,
+    lp: &LayerPolicy,
+    tokens: u64,
+) -> SavedTensor {
+    match name {
+        "k" | "v" => quantised(name, elements, lp.kv_bits, tokens),
+        "x_norm" | "attn_out" | "h_norm" | "ffn_act" => {
+            quantised(name, elements, lp.a_bits, tokens)
+        }
+        "rstd_attn" | "rstd_ffn" | "lse" | "rstd_head" | "logits" => plain(name, elements, 32),
+        _ => plain(name, elements, 16),
+    }
+}
+
 /// The saved tensors of one decoder layer in the backprop window. `trained` lists the
 /// linears whose weights get gradients; `lora_rank` > 0 adds adapter intermediates for
 /// the `adapters`.
@@ -84,36 +107,37 @@ pub fn decoder_saved(
     lora_rank: u64,
 ) -> Vec<SavedTensor> {
     let h = m.hidden;
+    let t = |name: &'static str, elements: u64| tensor_by_name(name, elements, lp, seq);
     let mut v = vec![
-        plain("x", seq * h, 16),
-        plain("rstd_attn", seq, 32),
-        plain("q", seq * h, 16),
-        quantised("k", seq * m.kv_dim(), lp.kv_bits, seq),
-        quantised("v", seq * m.kv_dim(), lp.kv_bits, seq),
+        t("x", seq * h),
+        t("rstd_attn", seq),
+        t("q", seq * h),
+        t("k", seq * m.kv_dim()),
+        t("v", seq * m.kv_dim()),
     ];
     match attention {
-        Attention::Eager => v.push(plain("probs", m.heads * seq * seq, 16)),
-        Attention::Flash => v.push(plain("lse", m.heads * seq, 32)),
+        Attention::Eager => v.push(t("probs", m.heads * seq * seq)),
+        Attention::Flash => v.push(t("lse", m.heads * seq)),
     }
-    v.push(plain("h", seq * h, 16));
-    v.push(plain("rstd_ffn", seq, 32));
-    v.push(plain("gate", seq * m.ffn, 16));
-    v.push(plain("up", seq * m.ffn, 16));
+    v.push(t("h", seq * h));
+    v.push(t("rstd_ffn", seq));
+    v.push(t("gate", seq * m.ffn));
+    v.push(t("up", seq * m.ffn));
     let has = |ls: &[Linear]| ls.iter().any(|l| trained.contains(l));
     if has(&[Linear::Q, Linear::K, Linear::V]) {
-        v.push(quantised("x_norm", seq * h, lp.a_bits, seq));
+        v.push(t("x_norm", seq * h));
     }
     if has(&[Linear::O]) || attention == Attention::Flash {
-        v.push(quantised("attn_out", seq * h, lp.a_bits, seq));
+        v.push(t("attn_out", seq * h));
     }
     if has(&[Linear::Gate, Linear::Up]) {
-        v.push(quantised("h_norm", seq * h, lp.a_bits, seq));
+        v.push(t("h_norm", seq * h));
     }
     if has(&[Linear::Down]) {
-        v.push(quantised("ffn_act", seq * m.ffn, lp.a_bits, seq));
+        v.push(t("ffn_act", seq * m.ffn));
     }
     for _ in adapters {
-        v.push(plain("lora_mid", seq * lora_rank, 16));
+        v.push(t("lora_mid", seq * lora_rank));
     }
     v
 }

@@ -532,3 +532,82 @@ fn early_exit_head_follows_its_exit_layer() {
     assert_eq!(labels[9], "L7.fwd");
     assert_eq!(labels[10], "exit3.bwd");
 }
+
+/// The backward column's GEMM names.
+fn bwd_gemms(t: &Trace, label: &str) -> Vec<String> {
+    t.entries
+        .iter()
+        .find(|e| e.label == label)
+        .unwrap_or_else(|| panic!("{label}"))
+        .gemms
+        .iter()
+        .map(|g| g.name.clone())
+        .collect()
+}
+
+fn computes_input_grad(t: &Trace, label: &str) -> bool {
+    let e = t.entries.iter().find(|e| e.label == label).unwrap();
+    let names = bwd_gemms(t, label);
+    let has = |n: &str| names.iter().any(|x| x == n);
+    let all = ["dgrad_q", "dgrad_k", "dgrad_v"].iter().all(|n| has(n))
+        && e.vector_ops.iter().any(|v| v.name == "rmsnorm_attn_bwd")
+        && e.act_out_bytes > 0;
+    let none = ![
+        "dgrad_q",
+        "dgrad_k",
+        "dgrad_v",
+        "lora_dgrad_a_q",
+        "lora_dgrad_a_k",
+        "lora_dgrad_a_v",
+    ]
+    .iter()
+    .any(|n| has(n))
+        && !e.vector_ops.iter().any(|v| v.name == "rmsnorm_attn_bwd")
+        && e.act_out_bytes == 0;
+    assert!(all ^ none, "{label}: partly computes its input gradient");
+    all
+}
+
+#[test]
+fn lowest_backward_column_computes_no_input_gradient() {
+    // LoRA stops at layer 0; its weight gradients remain.
+    let t = repo_workload("tiny_lora.toml").trace().unwrap();
+    assert!(computes_input_grad(&t, "L1.bwd"));
+    assert!(!computes_input_grad(&t, "L0.bwd"));
+    assert!(bwd_gemms(&t, "L0.bwd").contains(&"lora_wgrad_a_q".to_string()));
+    assert!(bwd_gemms(&t, "L0.bwd").contains(&"dgrad_o".to_string()));
+    // Uniform 8-bit policy, so layers 0 and 1 differ only by the input gradient. Tiny:
+    // S = 16, h = 64, kv_dim = 32, r = 4: dgrad_q 2 * 16 * 64 * 64 = 131,072, dgrad_k and
+    // dgrad_v 2 * 16 * 64 * 32 = 65,536 each, lora_dgrad_a_{q,k,v} 2 * 16 * 4 * 64 = 8,192
+    // each; vector: lora_grad_add_{q,k,v} 3 * 16 * 64 = 3,072, rmsnorm_attn_bwd
+    // 16 * 64 * 8 = 8,192.
+    let e = |l: &str| t.entries.iter().find(|e| e.label == l).unwrap().clone();
+    let (l0, l1) = (e("L0.bwd"), e("L1.bwd"));
+    assert_eq!(l1.gemm_flops() - l0.gemm_flops(), 286_720.0);
+    let vf = |x: &TraceEntry| x.flops_by_precision["vector"];
+    assert_eq!(vf(&l1) - vf(&l0), 11_264.0);
+    assert_eq!((l1.act_out_bytes, l0.act_out_bytes), (16 * 64 * 2, 0));
+    // Edge-LLM: the window start (layer 2 of the window 2-3).
+    let t = repo_workload("tiny_edge_llm.toml").trace().unwrap();
+    assert!(computes_input_grad(&t, "L3.bwd"));
+    assert!(!computes_input_grad(&t, "L2.bwd"));
+    // Partial tuning: the first tuned layer.
+    let w = Workload::from_toml_str(
+        "w.toml",
+        &format!("{TINY}[method]\nkind = \"partial\"\nlast_layers = 2\n[policy]\nkind = \"uniform\"\nbits = 8\n"),
+    )
+    .unwrap();
+    let t = w.trace().unwrap();
+    assert!(computes_input_grad(&t, "L3.bwd"));
+    assert!(!computes_input_grad(&t, "L2.bwd"));
+    // Full tuning trains the embedding, which consumes layer 0's input gradient; LST's
+    // bottom side layer's input gradient feeds its down-projection's weight gradient.
+    let t = repo_workload("tiny_full.toml").trace().unwrap();
+    assert!(computes_input_grad(&t, "L0.bwd"));
+    assert!(bwd_gemms(&t, "L0.bwd").contains(&"wgrad_q".to_string()));
+    let t = repo_workload("tiny_lst.toml").trace().unwrap();
+    assert!(computes_input_grad(&t, "S0.bwd"));
+    let s0 = bwd_gemms(&t, "S0.bwd");
+    assert!(s0.contains(&"wgrad_side_down".to_string()));
+    assert!(!s0.iter().any(|n| n == "dgrad_side_down"));
+}

@@ -6,12 +6,16 @@
 //! then the backward entries within the backprop depth. Quantities marked "per sequence"
 //! scale linearly with the micro-batch size `s` (sequences per micro-batch); quantities
 //! marked "per step" do not.
+//!
+//! File format (`edgesim trace --out`, `edgesim run --trace`, `edgesim sim --trace`,
+//! `tune`): exactly the serde JSON serialisation of [`Trace`] (every field required, no
+//! others), read and checked by `Trace::from_json_file` (`trace_file.rs`).
 
-use serde::Serialize;
+use serde::{Deserialize, Serialize};
 use std::collections::BTreeMap;
 
 /// Direction of a grid column.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
 #[serde(rename_all = "lowercase")]
 pub enum Pass {
     /// Forward pass.
@@ -21,7 +25,7 @@ pub enum Pass {
 }
 
 /// Which part of the model a column computes.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
 #[serde(rename_all = "lowercase")]
 pub enum EntryKind {
     /// Token embedding lookup.
@@ -35,7 +39,7 @@ pub enum EntryKind {
 }
 
 /// Where the second (B, `k x n`) operand of a GEMM comes from.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
 #[serde(rename_all = "lowercase")]
 pub enum BOperand {
     /// A stored weight matrix of the layer (counted in `weight_bytes`).
@@ -50,7 +54,8 @@ pub enum BOperand {
 /// For a micro-batch of `s` sequences: if `per_sequence` is false the rows of all
 /// sequences stack (`m * s`, e.g. the q/k/v/o/gate/up/down projections); if true the
 /// GEMM is independent per sequence (`batch * s`, e.g. causal attention scores).
-#[derive(Debug, Clone, PartialEq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
 pub struct GemmOp {
     /// Name, e.g. `q`, `attn_score`, `dgrad_down`, `lora_b_v`.
     pub name: String,
@@ -87,7 +92,8 @@ impl GemmOp {
 }
 
 /// An element-wise or reduction op on the vector unit, per sequence.
-#[derive(Debug, Clone, PartialEq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
 pub struct VectorOp {
     /// Name, e.g. `rmsnorm`, `softmax`, `silu_mul`, `rope`, `residual`.
     pub name: String,
@@ -98,7 +104,8 @@ pub struct VectorOp {
 }
 
 /// One grid column: a (part of the model, pass) pair.
-#[derive(Debug, Clone, PartialEq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
 pub struct TraceEntry {
     /// Label, e.g. `L3.fwd`, `exit7.bwd`, `embed.fwd`.
     pub label: String,
@@ -160,6 +167,26 @@ impl TraceEntry {
         }
     }
 
+    /// FLOPs per sequence by precision class, from the ops: GEMMs under
+    /// `w{B bits}a{A bits}`, vector ops under `vector` (one FLOP per vector operation,
+    /// present only when positive). The rule of every builder's `flops_by_precision`.
+    pub fn computed_flops_by_precision(&self) -> BTreeMap<String, f64> {
+        let mut f = BTreeMap::new();
+        for g in &self.gemms {
+            *f.entry(format!("w{}a{}", g.w_bits, g.a_bits))
+                .or_insert(0.0) += g.flops();
+        }
+        let v: f64 = self
+            .vector_ops
+            .iter()
+            .map(|o| o.elements as f64 * o.ops_per_element)
+            .sum();
+        if v > 0.0 {
+            f.insert("vector".to_string(), v);
+        }
+        f
+    }
+
     /// Total GEMM FLOPs per sequence.
     pub fn gemm_flops(&self) -> f64 {
         self.gemms.iter().map(GemmOp::flops).sum()
@@ -167,7 +194,8 @@ impl TraceEntry {
 }
 
 /// The per-layer workload of one optimizer step.
-#[derive(Debug, Clone, PartialEq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
 pub struct Trace {
     /// Workload name.
     pub workload: String,
