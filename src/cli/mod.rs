@@ -9,12 +9,12 @@ pub mod luc_tokenize;
 pub mod merge;
 pub mod repro;
 pub mod repro_real;
+pub mod repro_tune;
 pub mod run;
 pub mod sim;
 pub mod sweep;
 pub mod trace;
 pub mod tune;
-pub mod repro_tune;
 
 use clap::{Parser, Subcommand};
 

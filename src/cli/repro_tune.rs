@@ -12,8 +12,8 @@ use crate::llm::checkpoint::Checkpoint;
 use crate::llm::tokenizer::Tokenizer;
 use crate::luc::compress::compress;
 use crate::luc::prune::PruneMethod;
-use crate::policy::{SensitivityKind, SensitivityTable};
 use crate::policy::{LucOptions, Policy, luc};
+use crate::policy::{SensitivityKind, SensitivityTable};
 use crate::report::tune_report::{Simulated, TuneRow, TuneSetup, write_tune};
 use crate::tune::adamw::AdamWConfig;
 use crate::tune::data::{TrainStream, eval_chunks, gguf_eos_id, tokenize_file};
@@ -68,11 +68,21 @@ pub fn smollm2_policy(layers: u32, bits: u32, sparsity: f64) -> Result<Policy> {
         QUANT_CSV,
         SensitivityKind::Quantization,
     )?;
-    Ok(luc(&prune, Some(&quant), layers, &LucOptions::new(bits, sparsity))?.policy)
+    Ok(luc(
+        &prune,
+        Some(&quant),
+        layers,
+        &LucOptions::new(bits, sparsity),
+    )?
+    .policy)
 }
 
 fn simulate(hw: &HwConfig, trace: &crate::workload::Trace) -> Simulated {
-    let r = super::run::run_workloads(hw, std::slice::from_ref(trace), crate::cost::Mode::SharedBus);
+    let r = super::run::run_workloads(
+        hw,
+        std::slice::from_ref(trace),
+        crate::cost::Mode::SharedBus,
+    );
     let best = r.first().and_then(|r| r.best());
     Simulated {
         hw: hw.name.clone(),
@@ -118,28 +128,52 @@ pub fn run_real_tune(
         .map(|n| n.to_string_lossy().into_owned())
         .unwrap_or_default();
     let mut rows = Vec::new();
-    let mut push = |label: String, ckpt: &Checkpoint, pol: Option<&Policy>, m: Method| -> Result<()> {
-        if !quiet {
-            eprintln!("{label}: {}", m.describe());
-        }
-        let r = tune_checkpoint(ckpt, &name, pol, &stream, &chunks, &base_opts(m), None, false, 1, quiet)?;
-        let rec = r
-            .recorded
-            .as_ref()
-            .ok_or_else(|| Error::Other(format!("{label}: no step recorded")))?;
-        let trace = crate::tune::recorded::recorded_trace(rec, &r.tuner, &r.summary, &label)?;
-        rows.push(TuneRow {
-            label,
-            sim: simulate(&hw, &trace),
-            summary: r.summary,
-        });
-        Ok(())
-    };
+    let mut push =
+        |label: String, ckpt: &Checkpoint, pol: Option<&Policy>, m: Method| -> Result<()> {
+            if !quiet {
+                eprintln!("{label}: {}", m.describe());
+            }
+            let r = tune_checkpoint(
+                ckpt,
+                &name,
+                pol,
+                &stream,
+                &chunks,
+                &base_opts(m),
+                None,
+                false,
+                1,
+                quiet,
+            )?;
+            let rec = r
+                .recorded
+                .as_ref()
+                .ok_or_else(|| Error::Other(format!("{label}: no step recorded")))?;
+            let trace = crate::tune::recorded::recorded_trace(rec, &r.tuner, &r.summary, &label)?;
+            rows.push(TuneRow {
+                label,
+                sim: simulate(&hw, &trace),
+                summary: r.summary,
+            });
+            Ok(())
+        };
     push("lora".into(), &ckpt, None, Method::Lora)?;
     for &b in &o.bits {
         let pol = smollm2_policy(layers as u32, b, o.sparsity)?;
-        let (c, _) = compress(&ckpt, &pol, &format!("luc B={b}"), &calib, PruneMethod::SparseGpt, &|_| {})?;
-        push(format!("partial B={b}"), &c, Some(&pol), Method::Partial { layers: 8 })?;
+        let (c, _) = compress(
+            &ckpt,
+            &pol,
+            &format!("luc B={b}"),
+            &calib,
+            PruneMethod::SparseGpt,
+            &|_| {},
+        )?;
+        push(
+            format!("partial B={b}"),
+            &c,
+            Some(&pol),
+            Method::Partial { layers: 8 },
+        )?;
         push(
             format!("edge-llm B={b}"),
             &c,

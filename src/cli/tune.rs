@@ -35,7 +35,8 @@ pub enum MethodArg {
 
 /// Arguments of `edgesim tune`.
 #[derive(clap::Args, Debug, Clone)]
-#[command(after_help = "Training samples are windows of --seq-len + 1 tokens at seeded random \
+#[command(
+    after_help = "Training samples are windows of --seq-len + 1 tokens at seeded random \
     offsets of the training texts (concatenated, EOS between them); one optimizer step \
     averages --accumulation such samples (batch 1 with gradient accumulation). The held-out \
     text gives --eval-chunks chunks spread over it, scored per exit and by the vote (per \
@@ -46,7 +47,8 @@ pub enum MethodArg {
     --eval persuasion.txt --method lora --steps 64 --out runs/lora\n  \
     edgesim tune --checkpoint ckpt_luc_b4/ --policy policy_b4.toml --method partial \
     --partial-layers 8 --trace-out runs/partial.trace.json\n  \
-    edgesim run --trace runs/partial.trace.json")]
+    edgesim run --trace runs/partial.trace.json"
+)]
 pub struct TuneArgs {
     /// Checkpoint: a GGUF file or a safetensors directory (e.g. a `luc compress` output).
     /// Default: the fetched SmolLM2-135M (`bash scripts/fetch-real-data.sh`).
@@ -215,7 +217,11 @@ pub fn tune_checkpoint(
     let mut start = 0;
     if resume {
         let p = state_path.as_ref().ok_or_else(|| {
-            Error::input("--resume", "--out", "resuming needs --out DIR holding state.safetensors")
+            Error::input(
+                "--resume",
+                "--out",
+                "resuming needs --out DIR holding state.safetensors",
+            )
         })?;
         let mut params = tuner.adapters.named_mut();
         let (opt, meta) = store::load_state(p, &mut params)?;
@@ -349,10 +355,18 @@ pub fn options(a: &TuneArgs, layers: usize) -> Result<TuneOptions> {
     };
     method.validate(layers)?;
     if !(0.0..1.0).contains(&a.dropout) {
-        return Err(Error::input("--dropout", "dropout", format!("{}; allowed [0, 1)", a.dropout)));
+        return Err(Error::input(
+            "--dropout",
+            "dropout",
+            format!("{}; allowed [0, 1)", a.dropout),
+        ));
     }
     if !a.alpha.is_finite() || a.alpha <= 0.0 {
-        return Err(Error::input("--alpha", "alpha", format!("{}; allowed > 0", a.alpha)));
+        return Err(Error::input(
+            "--alpha",
+            "alpha",
+            format!("{}; allowed > 0", a.alpha),
+        ));
     }
     let adamw = AdamWConfig {
         lr: a.lr,
@@ -433,9 +447,18 @@ pub fn run(a: &TuneArgs) -> Result<()> {
     )?;
     if let Some(t) = &a.trace_out {
         let rec = r.recorded.as_ref().ok_or_else(|| {
-            Error::input("--trace-out", "--steps", "no step ran (resumed at the end?)")
+            Error::input(
+                "--trace-out",
+                "--steps",
+                "no step ran (resumed at the end?)",
+            )
         })?;
-        let trace = crate::tune::recorded::recorded_trace(rec, &r.tuner, &r.summary, &file_name(&ckpt_path))?;
+        let trace = crate::tune::recorded::recorded_trace(
+            rec,
+            &r.tuner,
+            &r.summary,
+            &file_name(&ckpt_path),
+        )?;
         trace.write_json_file(t)?;
     }
     let json = serde_json::to_string_pretty(&r.summary)
@@ -456,12 +479,23 @@ pub fn run(a: &TuneArgs) -> Result<()> {
                 ]
             })
             .collect();
-        let header = ["step", "loss", "exit_layer", "backprop_from", "tokens", "seconds"]
-            .map(String::from)
-            .to_vec();
+        let header = [
+            "step",
+            "loss",
+            "exit_layer",
+            "backprop_from",
+            "tokens",
+            "seconds",
+        ]
+        .map(String::from)
+        .to_vec();
         crate::report::csv_table::write_csv(&d.join("steps.csv"), &header, &rows)?;
     }
-    let body = if a.json { json + "\n" } else { text(&r.summary) };
+    let body = if a.json {
+        json + "\n"
+    } else {
+        text(&r.summary)
+    };
     use std::io::Write as _;
     std::io::stdout()
         .lock()
@@ -494,7 +528,11 @@ pub fn text(s: &TuneSummary) -> String {
         s.cpu_seconds_per_step,
         s.peak_activation_bytes as f64 / 1048576.0
     );
-    let _ = writeln!(t, "held-out ({} predictions): perplexity / accuracy, untuned -> tuned", s.tuned.predictions);
+    let _ = writeln!(
+        t,
+        "held-out ({} predictions): perplexity / accuracy, untuned -> tuned",
+        s.tuned.predictions
+    );
     for (u, v) in s.untuned.exits.iter().zip(&s.tuned.exits) {
         let _ = writeln!(
             t,

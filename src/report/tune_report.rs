@@ -108,9 +108,12 @@ pub fn csv_rows(rows: &[TuneRow]) -> (Vec<String>, Vec<Vec<String>>) {
     let mut out = Vec::new();
     for r in rows {
         let s = &r.summary;
-        let act_ratio = lora
-            .map(|l| s.peak_activation_bytes as f64 / l.summary.peak_activation_bytes as f64);
-        let speedup = ratio(lora.and_then(|l| l.sim.seconds_per_step), r.sim.seconds_per_step);
+        let act_ratio =
+            lora.map(|l| s.peak_activation_bytes as f64 / l.summary.peak_activation_bytes as f64);
+        let speedup = ratio(
+            lora.and_then(|l| l.sim.seconds_per_step),
+            r.sim.seconds_per_step,
+        );
         let mem = ratio(r.sim.memory_bytes, lora.and_then(|l| l.sim.memory_bytes));
         let cost = vec![
             s.trainable_parameters.to_string(),
@@ -237,8 +240,12 @@ pub fn markdown(rows: &[TuneRow], s: &TuneSetup) -> String {
     for r in rows {
         let x = &r.summary;
         let (u, t) = (x.untuned.last(), x.tuned.last());
-        let act = lora.map(|l| x.peak_activation_bytes as f64 / l.summary.peak_activation_bytes as f64);
-        let speed = ratio(lora.and_then(|l| l.sim.seconds_per_step), r.sim.seconds_per_step);
+        let act =
+            lora.map(|l| x.peak_activation_bytes as f64 / l.summary.peak_activation_bytes as f64);
+        let speed = ratio(
+            lora.and_then(|l| l.sim.seconds_per_step),
+            r.sim.seconds_per_step,
+        );
         let mem = ratio(r.sim.memory_bytes, lora.and_then(|l| l.sim.memory_bytes));
         let _ = writeln!(
             m,
@@ -260,7 +267,10 @@ pub fn markdown(rows: &[TuneRow], s: &TuneSetup) -> String {
             x.tokens_per_second,
             opt(r.sim.seconds_per_step, 4),
             speed.map_or("-".into(), |v| format!("{v:.2}x")),
-            r.sim.memory_bytes.map_or("-".into(), |b| format!("{:.2} GiB", b / (1u64 << 30) as f64)),
+            r.sim.memory_bytes.map_or("-".into(), |b| format!(
+                "{:.2} GiB",
+                b / (1u64 << 30) as f64
+            )),
             mem.map_or("-".into(), |v| format!("{v:.2}x")),
         );
     }
@@ -310,7 +320,10 @@ pub fn write_tune(dir: &Path, rows: &[TuneRow], s: &TuneSetup) -> Result<Vec<Pat
         &dir.join("tune"),
         &BarChart {
             title: "Held-out perplexity before and after tuning".into(),
-            y_label: format!("perplexity, {} chunks of {} tokens", s.chunks, s.chunk_tokens),
+            y_label: format!(
+                "perplexity, {} chunks of {} tokens",
+                s.chunks, s.chunk_tokens
+            ),
             categories: rows.iter().map(|r| r.label.clone()).collect(),
             series,
         },

@@ -16,7 +16,11 @@ fn metric(s: &ExitScore) -> Metric {
 /// The scores of `tuner` on `chunks` (each `T + 1` ids: `T` predictions), every exit and
 /// the vote; `on_chunk` is called after each chunk (progress). Errors: ids outside the
 /// vocabulary or a chunk of fewer than 2 ids (input).
-pub fn evaluate(tuner: &Tuner<f32>, chunks: &[Vec<u32>], on_chunk: &dyn Fn()) -> Result<Evaluation> {
+pub fn evaluate(
+    tuner: &Tuner<f32>,
+    chunks: &[Vec<u32>],
+    on_chunk: &dyn Fn(),
+) -> Result<Evaluation> {
     let mut scores = Scores::new(tuner.exits.len());
     for c in chunks {
         let lp = tuner.exit_log_probs(c)?;

@@ -347,9 +347,16 @@ impl<T: Real> Tuner<T> {
             caches.extend(c);
         }
         let hw = self.head_weights(plan.exit);
+        // Column names of `workload::build`: the model's own head alone is `head`, the
+        // heads of a model with early exits are `exit{layer}`.
+        let head_label = if self.exits.len() == 1 {
+            "head".to_string()
+        } else {
+            format!("exit{exit_layer}")
+        };
         let beyond = (plan.forward_to > exit_layer).then(|| x.clone());
         rec.begin(
-            format!("exit{exit_layer}.fwd"),
+            format!("{head_label}.fwd"),
             EntryKind::Head,
             exit_layer as u32,
             Pass::Fwd,
@@ -374,7 +381,7 @@ impl<T: Real> Tuner<T> {
             std::hint::black_box(&x);
         }
         rec.begin(
-            format!("exit{exit_layer}.bwd"),
+            format!("{head_label}.bwd"),
             EntryKind::Head,
             exit_layer as u32,
             Pass::Bwd,

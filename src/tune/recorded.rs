@@ -2,11 +2,9 @@
 //! off the tuner (bits, measured sparsity, adapters, exit heads) and the run's header.
 
 use super::model::Tuner;
-use super::trace::{
-    HeadWeights, LayerWeights, LinearWeights, TraceMeta, TraceWeights, to_trace,
-};
 use super::record::Recorder;
 use super::summary::TuneSummary;
+use super::trace::{HeadWeights, LayerWeights, LinearWeights, TraceMeta, TraceWeights, to_trace};
 use crate::error::{Error, Result};
 use crate::model::{Linear, ModelShape};
 use crate::workload::Trace;

@@ -195,10 +195,18 @@ mod tests {
             forward_to: 15,
         };
         let n = |s: &str| trained_by(s, &plan, &exits);
-        assert!(n("base_model.model.model.layers.8.self_attn.q_proj.lora_A.weight"));
-        assert!(n("base_model.model.model.layers.15.mlp.down_proj.lora_B.weight"));
-        assert!(!n("base_model.model.model.layers.7.mlp.down_proj.lora_B.weight"));
-        assert!(!n("base_model.model.model.layers.16.mlp.up_proj.lora_A.weight"));
+        assert!(n(
+            "base_model.model.model.layers.8.self_attn.q_proj.lora_A.weight"
+        ));
+        assert!(n(
+            "base_model.model.model.layers.15.mlp.down_proj.lora_B.weight"
+        ));
+        assert!(!n(
+            "base_model.model.model.layers.7.mlp.down_proj.lora_B.weight"
+        ));
+        assert!(!n(
+            "base_model.model.model.layers.16.mlp.up_proj.lora_A.weight"
+        ));
         assert!(n("exits.1.norm.weight") && !n("exits.0.lm_head.weight"));
     }
 

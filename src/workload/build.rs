@@ -36,7 +36,10 @@
 //!   side layer an up-projection `hidden/r -> hidden` feeds the frozen final norm and LM
 //!   head. All side weights are 16-bit, dense and trained; the gate scalars are
 //!   negligible and not counted. The backbone runs forward only.
-//! - Edge-LLM: the forward runs all layers (reference) unless `skip_forward_beyond_exit`;
+//! - Edge-LLM: every exit's window carries LoRA adapters (trained in its phase, kept and
+//!   applied in every later forward: their forward GEMMs and stored bytes count outside the
+//!   active window too, their gradients and optimizer state only inside it);
+//!   the forward runs all layers (reference) unless `skip_forward_beyond_exit`;
 //!   only the active exit's head computes (one exit loss per step), right after its exit
 //!   layer (the wasted forward beyond the exit follows it); the other exit heads (each its own norm + LM head) and any
 //!   skipped layers are stored but idle: [`Trace::idle_weight_bytes`];
@@ -315,7 +318,13 @@ fn decoder_fwd(
         e.saved_bytes = saved::total_bytes(&t);
         e.checkpoint_bytes = s * m.hidden * ACT_BYTES;
     }
-    let p = role.trainable_params(m);
+    // A layer outside the backprop window trains nothing this step, even when it carries
+    // adapters (Edge-LLM keeps every window's adapters in the forward).
+    let p = if role.backprop {
+        role.trainable_params(m)
+    } else {
+        0
+    };
     e.trainable_bytes = p * TRAINABLE_BYTES_PER_PARAM;
     e.optimizer_bytes = p * OPTIMIZER_BYTES_PER_PARAM;
     e
@@ -661,6 +670,24 @@ pub(super) fn build(w: &Workload) -> Trace {
             } else {
                 l - 1
             };
+            // Every window's adapters stay in the model (trained in their phase, applied in
+            // every forward after it), so a layer outside the active window that belongs
+            // to some window runs its adapters forward-only.
+            let in_some_window = |j: u32| {
+                el.exits
+                    .iter()
+                    .any(|&e| (e + 1).saturating_sub(el.window) <= j && j <= e)
+            };
+            let outside = |j: u32| {
+                if in_some_window(j) {
+                    Role {
+                        backprop: false,
+                        ..role.clone()
+                    }
+                } else {
+                    Role::forward_only()
+                }
+            };
             let hs = HeadSpec {
                 label: format!("exit{exit}"),
                 layer: exit,
@@ -673,7 +700,7 @@ pub(super) fn build(w: &Workload) -> Trace {
                 let r = if (start..=exit).contains(&j) {
                     role.clone()
                 } else {
-                    Role::forward_only()
+                    outside(j)
                 };
                 fwd.push(dec_fwd(j, &r));
                 // The exit head consumes the exit layer's output directly.
@@ -683,7 +710,7 @@ pub(super) fn build(w: &Workload) -> Trace {
             }
             // Skipped layers are stored but never read this step.
             for j in last_fwd + 1..l {
-                idle += decoder_weight_bytes(m, &lp(j), &Role::forward_only());
+                idle += decoder_weight_bytes(m, &lp(j), &outside(j));
             }
             bwd.push(head_bwd(&c, m, &hs));
             bwd.extend((start..=exit).rev().map(|j| dec_bwd(j, &role, start)));

@@ -7,3 +7,4 @@ mod forward;
 mod gradcheck;
 mod record;
 mod train;
+mod vs_analytic;

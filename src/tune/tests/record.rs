@@ -123,7 +123,7 @@ fn recorded_shapes_and_bits_follow_the_layer() {
         .find(|g| g.name == "lora_wgrad_a_down")
         .unwrap();
     assert_eq!((wa.m, wa.k, wa.n, wa.w_bits), (2, 6, 24, 8));
-    let head = rec.columns.iter().find(|c| c.label == "exit2.bwd").unwrap();
+    let head = rec.columns.iter().find(|c| c.label == "head.bwd").unwrap();
     assert_eq!(head.gemms.len(), 1);
     assert_eq!(
         (head.gemms[0].m, head.gemms[0].k, head.gemms[0].n),

@@ -409,7 +409,16 @@ fn replay(name: &str) -> (Trace, Trace, ModelShape) {
                     let (i, o) = l.dims(&m);
                     linears[k] = lin(i, o, lp.w_bits, lp.sparsity);
                 }
-                let on = backprop(j);
+                // Adapters: the backprop window's, and (Edge-LLM) every other exit's window,
+                // kept in the forward (see `workload::build`).
+                let on = backprop(j)
+                    || match &w.method {
+                        Method::EdgeLlm(el) => el
+                            .exits
+                            .iter()
+                            .any(|&e| (e + 1).saturating_sub(el.window) <= j && j <= e),
+                        _ => false,
+                    };
                 LayerWeights {
                     policy: lp,
                     linears,
