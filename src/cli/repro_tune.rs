@@ -119,6 +119,7 @@ pub fn run_real_tune(
             steps: o.steps,
             accumulation: o.accumulation,
             seed: o.seed,
+            stop_after: None,
         },
         seq_len: o.seq_len,
     };

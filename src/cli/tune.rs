@@ -121,6 +121,9 @@ pub struct TuneArgs {
     /// Continue from <out>/state.safetensors.
     #[arg(long)]
     pub resume: bool,
+    /// Stop after step N of the schedule (the state is saved; `--resume` continues).
+    #[arg(long, value_parser = clap::value_parser!(u64).range(1..))]
+    pub stop_after: Option<u64>,
     /// Save the resumable state every N steps (and at the end).
     #[arg(long, default_value_t = 8, value_parser = clap::value_parser!(u64).range(1..))]
     pub save_every: u64,
@@ -269,7 +272,8 @@ pub fn tune_checkpoint(
         let Some(p) = &state_path else {
             return Ok(());
         };
-        if (step + 1) % save_every.max(1) == 0 || step + 1 == steps {
+        let last = step + 1 == o.train.stop_after.map_or(steps, |s| s.min(steps));
+        if (step + 1) % save_every.max(1) == 0 || last {
             store::save_state(
                 p,
                 &t.adapters.named(),
@@ -314,7 +318,7 @@ pub fn tune_checkpoint(
         steps,
         accumulation: o.train.accumulation,
         seq_len: o.seq_len,
-        training_tokens: (steps * o.train.accumulation * o.seq_len) as u64,
+        training_tokens: tokens,
         trainable_parameters: tuner.adapters.parameter_count() as u64,
         first_loss: run.log.first().map_or(f64::NAN, |l| l.loss),
         last_loss: run.log.last().map_or(f64::NAN, |l| l.loss),
@@ -387,6 +391,7 @@ pub fn options(a: &TuneArgs, layers: usize) -> Result<TuneOptions> {
             steps: a.steps as usize,
             accumulation: a.accumulation as usize,
             seed: a.seed,
+            stop_after: a.stop_after.map(|s| s as usize),
         },
         seq_len: a.seq_len as usize,
     })
@@ -400,6 +405,13 @@ fn file_name(p: &Path) -> String {
 
 /// Runs `edgesim tune`.
 pub fn run(a: &TuneArgs) -> Result<()> {
+    if a.resume && a.out.is_none() {
+        return Err(Error::input(
+            "--resume",
+            "--out",
+            "resuming needs --out DIR holding state.safetensors",
+        ));
+    }
     let real = || RealData::locate();
     let ckpt_path = match &a.checkpoint {
         Some(p) => p.clone(),

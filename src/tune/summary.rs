@@ -59,7 +59,7 @@ pub struct TuneSummary {
     pub accumulation: usize,
     /// Tokens per training sequence.
     pub seq_len: usize,
-    /// Training tokens consumed (steps x accumulation x seq_len).
+    /// Training tokens consumed by this invocation (its steps x accumulation x seq_len).
     pub training_tokens: u64,
     /// Trainable parameters (LoRA A and B, plus trained exit heads).
     pub trainable_parameters: u64,

@@ -24,6 +24,9 @@ pub struct TrainOptions {
     pub accumulation: usize,
     /// Seed of the sample order and of the dropout masks.
     pub seed: u64,
+    /// Stop after this many steps of the schedule (`None`: run to the end), leaving a state
+    /// that a later run resumes (a time-limited session).
+    pub stop_after: Option<usize>,
 }
 
 /// One optimizer step as it ran.
@@ -100,7 +103,7 @@ pub fn trained_by(name: &str, plan: &StepPlan, exits: &[usize]) -> bool {
     }
 }
 
-/// Runs steps `start..opts.steps` of the schedule on `tuner`, updating its adapters with
+/// Runs steps `start..opts.steps` (or up to `stop_after`) of the schedule on `tuner`, updating its adapters with
 /// `optimizer`. `sample(step, micro)` gives the `T + 1` ids of a micro-batch;
 /// `on_step` sees each finished step; `after_step(step, tuner, optimizer)` may save a
 /// resumable state. Errors: a sample's ids out of the vocabulary, an optimizer name or
@@ -125,7 +128,8 @@ pub fn train(
         recorded: None,
     };
     let accum = opts.accumulation.max(1);
-    for step in start..opts.steps {
+    let end = opts.stop_after.map_or(opts.steps, |s| s.min(opts.steps));
+    for step in start..end {
         let t0 = Instant::now();
         let plan = step_plan(method, layers, step, opts.steps);
         let mut grads: Adapters<f32> = tuner.adapters.zeros_like();
