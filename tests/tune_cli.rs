@@ -49,9 +49,28 @@ fn loss_falls_and_the_trace_runs_on_the_simulator() {
         ("edge-llm", vec!["--exits", "14,29", "--window", "4"]),
     ] {
         let mut args = vec![
-            "tune", "--method", method, "--data", &text, "--eval", &eval, "--steps", "6",
-            "--accumulation", "1", "--seq-len", "24", "--eval-chunks", "1", "--lr", "3e-3",
-            "--dropout", "0", "--json", "--trace-out", &trace,
+            "tune",
+            "--method",
+            method,
+            "--data",
+            &text,
+            "--eval",
+            &eval,
+            "--steps",
+            "6",
+            "--accumulation",
+            "1",
+            "--seq-len",
+            "24",
+            "--eval-chunks",
+            "1",
+            "--lr",
+            "3e-3",
+            "--dropout",
+            "0",
+            "--json",
+            "--trace-out",
+            &trace,
         ];
         args.extend(extra.iter());
         let s = json(&edgesim(&args));
@@ -86,9 +105,26 @@ fn resumed_run_equals_uninterrupted_run() {
     let eval = data.novel("persuasion").display().to_string();
     let run = |out: &str, extra: &[&str]| {
         let mut args = vec![
-            "tune", "--method", "partial", "--partial-layers", "2", "--data", &text, "--eval",
-            &eval, "--steps", "4", "--accumulation", "2", "--seq-len", "16",
-            "--eval-chunks", "1", "--out", out, "--json",
+            "tune",
+            "--method",
+            "partial",
+            "--partial-layers",
+            "2",
+            "--data",
+            &text,
+            "--eval",
+            &eval,
+            "--steps",
+            "4",
+            "--accumulation",
+            "2",
+            "--seq-len",
+            "16",
+            "--eval-chunks",
+            "1",
+            "--out",
+            out,
+            "--json",
         ];
         args.extend_from_slice(extra);
         json(&edgesim(&args))
@@ -107,10 +143,19 @@ fn resumed_run_equals_uninterrupted_run() {
 fn bad_flags_exit_2_naming_the_flag() {
     for (args, needle) in [
         (vec!["tune", "--dropout", "1.5"], "--dropout"),
-        (vec!["tune", "--method", "edge-llm", "--exits", "3,2"], "--exits"),
-        (vec!["tune", "--method", "edge-llm", "--exits", "5,10"], "--exits"),
+        (
+            vec!["tune", "--method", "edge-llm", "--exits", "3,2"],
+            "--exits",
+        ),
+        (
+            vec!["tune", "--method", "edge-llm", "--exits", "5,10"],
+            "--exits",
+        ),
         (vec!["tune", "--resume"], "--out"),
-        (vec!["tune", "--checkpoint", "/nonexistent/model.gguf"], "model.gguf"),
+        (
+            vec!["tune", "--checkpoint", "/nonexistent/model.gguf"],
+            "model.gguf",
+        ),
     ] {
         let out = edgesim(&args);
         let err = String::from_utf8_lossy(&out.stderr);

@@ -273,7 +273,7 @@ pub fn tune_checkpoint(
             return Ok(());
         };
         let last = step + 1 == o.train.stop_after.map_or(steps, |s| s.min(steps));
-        if (step + 1) % save_every.max(1) == 0 || last {
+        if (step + 1).is_multiple_of(save_every.max(1)) || last {
             store::save_state(
                 p,
                 &t.adapters.named(),
@@ -294,9 +294,11 @@ pub fn tune_checkpoint(
         &mut optimizer,
         &o.train,
         start,
-        &sample,
-        &on_step,
-        &mut save,
+        crate::tune::train::Hooks {
+            sample: &sample,
+            on_step: &on_step,
+            after_step: &mut save,
+        },
     )?;
     b.finish_and_clear();
     let b = bar(chunks.len() as u64, quiet);

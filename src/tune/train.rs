@@ -103,10 +103,21 @@ pub fn trained_by(name: &str, plan: &StepPlan, exits: &[usize]) -> bool {
     }
 }
 
+/// The callbacks of [`train`]: where samples come from, and what happens after a step.
+pub struct Hooks<'a> {
+    /// The `T + 1` ids of micro-batch `(step, micro)`.
+    pub sample: &'a dyn Fn(usize, usize) -> Result<Vec<u32>>,
+    /// Sees each finished step (progress).
+    pub on_step: &'a dyn Fn(&StepLog),
+    /// Called after each step with the tuner and optimizer (saving a resumable state).
+    pub after_step: &'a mut AfterStep<'a>,
+}
+
+/// See [`Hooks::after_step`].
+pub type AfterStep<'a> = dyn FnMut(usize, &Tuner<f32>, &AdamW) -> Result<()> + 'a;
+
 /// Runs steps `start..opts.steps` (or up to `stop_after`) of the schedule on `tuner`, updating its adapters with
-/// `optimizer`. `sample(step, micro)` gives the `T + 1` ids of a micro-batch;
-/// `on_step` sees each finished step; `after_step(step, tuner, optimizer)` may save a
-/// resumable state. Errors: a sample's ids out of the vocabulary, an optimizer name or
+/// `optimizer`, calling the [`Hooks`]. Errors: a sample's ids out of the vocabulary, an optimizer name or
 /// shape mismatch, or the callbacks' errors.
 pub fn train(
     tuner: &mut Tuner<f32>,
@@ -114,10 +125,13 @@ pub fn train(
     optimizer: &mut AdamW,
     opts: &TrainOptions,
     start: usize,
-    sample: &dyn Fn(usize, usize) -> Result<Vec<u32>>,
-    on_step: &dyn Fn(&StepLog),
-    after_step: &mut dyn FnMut(usize, &Tuner<f32>, &AdamW) -> Result<()>,
+    hooks: Hooks<'_>,
 ) -> Result<TrainOutcome> {
+    let Hooks {
+        sample,
+        on_step,
+        after_step,
+    } = hooks;
     let layers = tuner.base.layers.len();
     let (wall0, cpu0) = (Instant::now(), process_cpu_seconds());
     let mut out = TrainOutcome {
