@@ -26,21 +26,6 @@ use std::time::Duration;
 const CHUNK: usize = 128;
 const CHUNKS: usize = 8;
 
-fn smollm2_config() -> LlamaConfig {
-    LlamaConfig {
-        hidden_size: 576,
-        intermediate_size: 1536,
-        num_hidden_layers: 30,
-        num_attention_heads: 9,
-        num_key_value_heads: 3,
-        vocab_size: 49152,
-        rms_norm_eps: 1e-5,
-        rope_theta: 100000.0,
-        tie_word_embeddings: true,
-        head_dim: 64,
-    }
-}
-
 /// Token chunks spread over the vocabulary (ids `(7919 c + 104729 i) mod vocab`).
 fn chunks(vocab: usize) -> Vec<Vec<u32>> {
     (0..CHUNKS)
@@ -63,7 +48,7 @@ fn bench_eval(c: &mut Criterion, name: &str, ck: &Checkpoint) {
 }
 
 fn synthetic(c: &mut Criterion) {
-    let (ck, _) = synth_config(smollm2_config(), 1).unwrap();
+    let (ck, _) = synth_config(LlamaConfig::smollm2_135m(), 1).unwrap();
     bench_eval(c, "smollm2-135m shape", &ck);
     c.bench_function("pack smollm2-135m shape", |b| {
         b.iter(|| black_box(PackedModel::new(&ck)))

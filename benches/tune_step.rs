@@ -31,28 +31,13 @@ use std::time::Duration;
 
 const T: usize = 128;
 
-fn smollm2_config() -> LlamaConfig {
-    LlamaConfig {
-        hidden_size: 576,
-        intermediate_size: 1536,
-        num_hidden_layers: 30,
-        num_attention_heads: 9,
-        num_key_value_heads: 3,
-        vocab_size: 49152,
-        rms_norm_eps: 1e-5,
-        rope_theta: 100000.0,
-        tie_word_embeddings: true,
-        head_dim: 64,
-    }
-}
-
 fn checkpoint() -> (Checkpoint, &'static str) {
     match edgesim::data::RealData::locate().and_then(|d| Checkpoint::load(&d.gguf)) {
         Ok(ck) => (ck, "smollm2-135m gguf"),
         Err(e) => {
             eprintln!("real model unavailable ({e}); using synthetic weights of its shape");
             (
-                synth_config(smollm2_config(), 1).unwrap().0,
+                synth_config(LlamaConfig::smollm2_135m(), 1).unwrap().0,
                 "smollm2-135m shape",
             )
         }

@@ -490,18 +490,7 @@ fn real_smollm2_config_and_rope_order() {
     };
     let g = gguf::load(&data.gguf).unwrap();
     // Published SmolLM2-135M config.json (HuggingFaceTB/SmolLM2-135M-Instruct).
-    let published = LlamaConfig {
-        hidden_size: 576,
-        intermediate_size: 1536,
-        num_hidden_layers: 30,
-        num_attention_heads: 9,
-        num_key_value_heads: 3,
-        vocab_size: 49152,
-        rms_norm_eps: 1e-5,
-        rope_theta: 100000.0,
-        tie_word_embeddings: true,
-        head_dim: 64,
-    };
+    let published = LlamaConfig::smollm2_135m();
     assert_eq!(g.checkpoint.config, published);
     assert_eq!(g.context_length, 8192);
     assert_eq!(g.tensor_types["token_embd.weight"], GgmlDType::Q8_0);

@@ -154,6 +154,24 @@ impl LlamaConfig {
         s
     }
 
+    /// SmolLM2-135M as published in its Hugging Face `config.json`
+    /// (HuggingFaceTB/SmolLM2-135M-Instruct): 30 layers, hidden 576, MLP 1536, 9 query
+    /// heads and 3 K/V heads of 64, vocabulary 49,152, RoPE theta 100,000, tied head.
+    pub fn smollm2_135m() -> LlamaConfig {
+        LlamaConfig {
+            hidden_size: 576,
+            intermediate_size: 1536,
+            num_hidden_layers: 30,
+            num_attention_heads: 9,
+            num_key_value_heads: 3,
+            vocab_size: 49152,
+            rms_norm_eps: 1e-5,
+            rope_theta: 100000.0,
+            tie_word_embeddings: true,
+            head_dim: 64,
+        }
+    }
+
     /// Width of the query projection output (`num_attention_heads * head_dim`).
     pub fn q_dim(&self) -> usize {
         self.num_attention_heads * self.head_dim
