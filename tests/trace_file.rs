@@ -104,6 +104,7 @@ fn bad_trace_files_exit_2_naming_file_and_key() {
     let first_k = good.find("\"k\": ").unwrap() + 5;
     let first_sp = good.find("\"sparsity\": ").unwrap() + 12;
     let sp_end = first_sp + good[first_sp..].find([',', '\n']).unwrap();
+    let idle = good.find("\"idle_weight_bytes\": ").unwrap() + 21;
     let cases: Vec<(&str, String, &str)> = vec![
         ("syntax", good[..good.len() / 2].to_string(), "line"),
         (
@@ -125,6 +126,25 @@ fn bad_trace_files_exit_2_naming_file_and_key() {
             "sparsity",
             format!("{}1.5{}", &good[..first_sp], &good[sp_end..]),
             "entries[1].gemms[0].sparsity",
+        ),
+        // Bounded like the workload TOML's [batch]: the search enumerates its divisors.
+        (
+            "huge_step",
+            good.replacen(
+                "\"sequences_per_step\": 4",
+                "\"sequences_per_step\": 1000000000000000000",
+                1,
+            ),
+            "sequences_per_step",
+        ),
+        (
+            "huge_bytes",
+            format!(
+                "{}18446744073709551615{}",
+                &good[..idle],
+                &good[idle + good[idle..].find([',', '\n']).unwrap()..]
+            ),
+            "idle_weight_bytes",
         ),
     ];
     for (name, text, key) in cases {

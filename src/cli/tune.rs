@@ -211,13 +211,13 @@ pub fn tune_checkpoint(
         ),
         o.train.seed,
     )?;
-    let b = bar(chunks.len() as u64, quiet);
-    b.set_message("held-out, untuned");
-    let untuned = evaluate(&tuner, chunks, &|| b.inc(1))?;
-    b.finish_and_clear();
-    let mut optimizer = AdamW::new(o.adamw);
+    let steps = o.train.steps;
+    let end = o.train.stop_after.map_or(steps, |s| s.min(steps));
+    let config = run_config(o);
     let state_path = out.map(|d| d.join("state.safetensors"));
-    let mut start = 0;
+    // A resumed state is read and checked before any work, into a copy of the adapters:
+    // the untuned evaluation below still sees the freshly initialised ones.
+    let mut resumed = None;
     if resume {
         let p = state_path.as_ref().ok_or_else(|| {
             Error::input(
@@ -226,14 +226,19 @@ pub fn tune_checkpoint(
                 "resuming needs --out DIR holding state.safetensors",
             )
         })?;
-        let mut params = tuner.adapters.named_mut();
-        let (opt, meta) = store::load_state(p, &mut params)?;
+        let file = p.display().to_string();
+        let mut adapters = tuner.adapters.zeros_like();
+        let (opt, meta) = {
+            let mut params = adapters.named_mut();
+            store::load_state(p, &mut params)?
+        };
         if meta.method != o.method.describe() || meta.seed != o.train.seed {
             return Err(Error::input(
-                p.display().to_string(),
+                file,
                 "method/seed",
                 format!(
-                    "the state is of `{}` seed {}; this run is `{}` seed {}",
+                    "the state is of `{}` seed {}; this run is `{}` seed {}: resume with the \
+                     flags of the run that saved it",
                     meta.method,
                     meta.seed,
                     o.method.describe(),
@@ -241,10 +246,41 @@ pub fn tune_checkpoint(
                 ),
             ));
         }
-        optimizer = opt;
-        start = meta.step as usize;
+        if meta.config != config {
+            return Err(Error::input(
+                file,
+                "config",
+                format!(
+                    "the state was saved by a run with {}; this run has {}: resume with the \
+                     same flags",
+                    meta.config, config
+                ),
+            ));
+        }
+        if meta.step as usize >= end {
+            return Err(Error::input(
+                file,
+                "step",
+                format!(
+                    "the state is at step {} and this run would stop at step {end}: nothing \
+                     to resume (raise --stop-after, or --steps for a new run)",
+                    meta.step
+                ),
+            ));
+        }
+        resumed = Some((adapters, opt, meta.step as usize));
     }
-    let steps = o.train.steps;
+    let b = bar(chunks.len() as u64, quiet);
+    b.set_message("held-out, untuned");
+    let untuned = evaluate(&tuner, chunks, &|| b.inc(1))?;
+    b.finish_and_clear();
+    let mut optimizer = AdamW::new(o.adamw);
+    let mut start = 0;
+    if let Some((adapters, opt, step)) = resumed {
+        tuner.adapters = adapters;
+        optimizer = opt;
+        start = step;
+    }
     let b = bar(steps as u64, quiet);
     b.set_position(start as u64);
     b.set_message("training");
@@ -264,15 +300,11 @@ pub fn tune_checkpoint(
         ));
         b.inc(1);
     };
-    let config = format!(
-        "{{\"seq_len\": {}, \"accumulation\": {}, \"steps\": {}, \"rank\": {}, \"alpha\": {}, \"lr\": {}}}",
-        o.seq_len, o.train.accumulation, steps, o.lora.rank, o.lora.alpha, o.adamw.lr
-    );
     let mut save = |step: usize, t: &Tuner<f32>, opt: &AdamW| -> Result<()> {
         let Some(p) = &state_path else {
             return Ok(());
         };
-        let last = step + 1 == o.train.stop_after.map_or(steps, |s| s.min(steps));
+        let last = step + 1 == end;
         if (step + 1).is_multiple_of(save_every.max(1)) || last {
             store::save_state(
                 p,
@@ -318,6 +350,8 @@ pub fn tune_checkpoint(
         avg_bits,
         sparsity,
         steps,
+        first_step: start,
+        steps_run: run.log.len(),
         accumulation: o.train.accumulation,
         seq_len: o.seq_len,
         training_tokens: tokens,
@@ -341,8 +375,25 @@ pub fn tune_checkpoint(
     })
 }
 
+/// The settings a resumed run must share with the run that saved the state (JSON text,
+/// stored in the state's metadata).
+fn run_config(o: &TuneOptions) -> String {
+    serde_json::json!({
+        "steps": o.train.steps,
+        "accumulation": o.train.accumulation,
+        "seq_len": o.seq_len,
+        "rank": o.lora.rank,
+        "alpha": o.lora.alpha,
+        "dropout": o.lora.dropout,
+        "lr": o.adamw.lr,
+        "weight_decay": o.adamw.weight_decay,
+    })
+    .to_string()
+}
+
 /// The options of the flags (validated).
-pub fn options(a: &TuneArgs, layers: usize) -> Result<TuneOptions> {
+pub fn options(a: &TuneArgs, cfg: &crate::llm::checkpoint::LlamaConfig) -> Result<TuneOptions> {
+    let layers = cfg.num_hidden_layers;
     let method = match a.method {
         MethodArg::Lora => Method::Lora,
         MethodArg::Partial => Method::Partial {
@@ -360,6 +411,29 @@ pub fn options(a: &TuneArgs, layers: usize) -> Result<TuneOptions> {
         },
     };
     method.validate(layers)?;
+    if let Method::EdgeLlm { exits, .. } = &method
+        && (a.steps as usize) < exits.len()
+    {
+        return Err(Error::input(
+            "--steps",
+            "steps",
+            format!(
+                "{}; edge-llm splits the steps into one phase per exit and needs at least \
+                 {} (one per exit)",
+                a.steps,
+                exits.len()
+            ),
+        ));
+    }
+    // The adapter's rank cannot exceed the smaller side of the narrowest linear (K/V).
+    let max_rank = cfg.kv_dim().min(cfg.hidden_size) as u64;
+    if a.rank > max_rank {
+        return Err(Error::input(
+            "--rank",
+            "rank",
+            format!("{}; allowed 1..={max_rank} for this model", a.rank),
+        ));
+    }
     if !(0.0..1.0).contains(&a.dropout) {
         return Err(Error::input(
             "--dropout",
@@ -425,12 +499,21 @@ pub fn run(a: &TuneArgs) -> Result<()> {
     } else {
         a.data.clone()
     };
+    if let Some(t) = &a.trace_out
+        && t.is_dir()
+    {
+        return Err(Error::input(
+            t.display().to_string(),
+            "--trace-out",
+            "is a directory; give the Trace file to write",
+        ));
+    }
     let eval_file = match &a.eval {
         Some(p) => p.clone(),
         None => real()?.novel("persuasion"),
     };
     let ckpt = Checkpoint::load(&ckpt_path)?;
-    let o = options(a, ckpt.config.num_hidden_layers)?;
+    let o = options(a, &ckpt.config)?;
     let policy = match &a.policy {
         Some(p) => {
             let pol = Policy::from_file(p)?;
@@ -523,11 +606,13 @@ pub fn text(s: &TuneSummary) -> String {
     let mut t = String::new();
     let _ = writeln!(
         t,
-        "{} on {} ({:.2} bits, {:.1}% zeros): {} steps x {} x {} tokens, {} trainable parameters",
+        "{} on {} ({:.2} bits, {:.1}% zeros): steps {}..{} of {}, each {} x {} tokens, {} trainable parameters",
         s.setup,
         s.checkpoint,
         s.avg_bits,
         100.0 * s.sparsity,
+        s.first_step,
+        s.first_step + s.steps_run,
         s.steps,
         s.accumulation,
         s.seq_len,
@@ -535,7 +620,7 @@ pub fn text(s: &TuneSummary) -> String {
     );
     let _ = writeln!(
         t,
-        "training loss {:.3} -> {:.3}; {:.0} tokens/s, {:.2} CPU s/step; peak saved activations {:.1} MiB",
+        "training loss (at each step's exit) {:.3} -> {:.3}; {:.0} tokens/s, {:.2} CPU s/step; peak saved activations {:.1} MiB",
         s.first_loss,
         s.last_loss,
         s.tokens_per_second,

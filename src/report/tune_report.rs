@@ -368,6 +368,8 @@ mod tests {
                 avg_bits: 16.0,
                 sparsity: 0.0,
                 steps: 2,
+                first_step: 0,
+                steps_run: 2,
                 accumulation: 2,
                 seq_len: 8,
                 training_tokens: 32,

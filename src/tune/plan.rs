@@ -69,7 +69,7 @@ impl Method {
     /// Checks the method against a model of `n_layers` decoder layers.
     ///
     /// Errors (input, naming the flag and the allowed range): no decoder layers
-    /// (`--checkpoint`); `--layers` outside `1..=L`; `--exits` empty, not strictly
+    /// (`--checkpoint`); `--partial-layers` outside `1..=L`; `--exits` empty, not strictly
     /// increasing, `>= L`, or not ending at `L - 1`; `--window` outside `1..=L`.
     pub fn validate(&self, n_layers: usize) -> Result<()> {
         if n_layers == 0 {
@@ -86,7 +86,7 @@ impl Method {
                     Ok(())
                 } else {
                     Err(Error::input(
-                        "--layers",
+                        "--partial-layers",
                         "layers",
                         format!(
                             "{layers} trained layers; allowed 1..={n_layers} (the model's layers)"
@@ -409,7 +409,7 @@ mod tests {
     #[test]
     fn validation_names_the_flag_and_range() {
         let msg = |m: Method, l: usize| m.validate(l).unwrap_err().to_string();
-        assert!(msg(Method::Partial { layers: 0 }, 30).contains("--layers"));
+        assert!(msg(Method::Partial { layers: 0 }, 30).contains("--partial-layers"));
         assert!(msg(Method::Partial { layers: 31 }, 30).contains("1..=30"));
         let e = msg(edge(vec![], 4, false), 30);
         assert!(e.contains("--exits") && e.contains("0..=29"), "{e}");

@@ -53,8 +53,13 @@ pub struct TuneSummary {
     pub avg_bits: f64,
     /// Measured fraction of zeros in the decoder linears.
     pub sparsity: f64,
-    /// Optimizer steps run in this invocation's whole schedule.
+    /// Optimizer steps of the whole schedule (the phases of `edge-llm` split these).
     pub steps: usize,
+    /// First step this invocation ran (0, or where a resumed state stood); the losses,
+    /// tokens and speeds below count this invocation's steps only.
+    pub first_step: usize,
+    /// Steps this invocation ran.
+    pub steps_run: usize,
     /// Micro-batches (one sequence each) per optimizer step.
     pub accumulation: usize,
     /// Tokens per training sequence.
@@ -63,9 +68,10 @@ pub struct TuneSummary {
     pub training_tokens: u64,
     /// Trainable parameters (LoRA A and B, plus trained exit heads).
     pub trainable_parameters: u64,
-    /// Mean training loss (nats per token) of the first optimizer step.
+    /// Mean training loss (nats per token) of the first step this invocation ran (for
+    /// `edge-llm`, at that step's exit).
     pub first_loss: f64,
-    /// Mean training loss of the last optimizer step.
+    /// Mean training loss of the last step this invocation ran (at its exit).
     pub last_loss: f64,
     /// Training tokens per wall-clock second (this invocation's steps).
     pub tokens_per_second: f64,

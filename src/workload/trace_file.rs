@@ -64,14 +64,24 @@ impl Trace {
         if self.workload.is_empty() {
             return bad("workload".into(), "empty: must name the workload".into());
         }
-        for (key, v) in [
-            ("seq_len", self.seq_len),
-            ("sequences_per_step", self.sequences_per_step),
-            ("micro_batch_size", self.micro_batch_size),
+        // The ranges of the workload TOML's [batch] (`workload::spec`): the search
+        // enumerates divisors and blocks of these, so they must stay bounded.
+        for (key, v, max) in [
+            ("seq_len", self.seq_len, 1u64 << 20),
+            ("sequences_per_step", self.sequences_per_step, 1 << 24),
+            ("micro_batch_size", self.micro_batch_size, 1 << 16),
         ] {
-            if v == 0 {
-                return bad(key.into(), "0: must be >= 1".into());
+            if !(1..=max).contains(&v) {
+                return bad(key.into(), format!("{v}: allowed 1..={max}"));
             }
+        }
+        // Byte counts: at most 1 PiB each, so sums over columns cannot overflow u64.
+        const MAX_BYTES: u64 = 1 << 50;
+        if self.idle_weight_bytes > MAX_BYTES {
+            return bad(
+                "idle_weight_bytes".into(),
+                format!("{}: allowed 0..={MAX_BYTES}", self.idle_weight_bytes),
+            );
         }
         if !self
             .sequences_per_step
@@ -115,12 +125,34 @@ impl Trace {
                 }
                 _ => {}
             }
+            for (key, v) in [
+                ("weight_bytes", e.weight_bytes),
+                ("act_in_bytes", e.act_in_bytes),
+                ("act_out_bytes", e.act_out_bytes),
+                ("saved_bytes", e.saved_bytes),
+                ("checkpoint_bytes", e.checkpoint_bytes),
+                ("grad_bytes", e.grad_bytes),
+                ("trainable_bytes", e.trainable_bytes),
+                ("optimizer_bytes", e.optimizer_bytes),
+            ] {
+                if v > MAX_BYTES {
+                    return bad(
+                        format!("{at}.{key}"),
+                        format!("{v}: allowed 0..={MAX_BYTES}"),
+                    );
+                }
+            }
             for (j, g) in e.gemms.iter().enumerate() {
                 let gat = format!("{at}.gemms[{j}]");
                 let what = format!("{} GEMM `{}`", e.label, g.name);
                 for (key, v) in [("m", g.m), ("k", g.k), ("n", g.n), ("batch", g.batch)] {
-                    if v == 0 {
-                        return bad(format!("{gat}.{key}"), format!("0 in {what}: must be >= 1"));
+                    // 2^30: far above any model dimension, low enough that products of
+                    // three stay exact in f64 and the mapper's tile loops stay short.
+                    if !(1..=1 << 30).contains(&v) {
+                        return bad(
+                            format!("{gat}.{key}"),
+                            format!("{v} in {what}: allowed 1..={}", 1u64 << 30),
+                        );
                     }
                 }
                 for (key, v) in [("w_bits", g.w_bits), ("a_bits", g.a_bits)] {
