@@ -135,14 +135,36 @@ fn resumed_run_equals_uninterrupted_run() {
     run(&b, &["--stop-after", "2"]);
     // Other settings than the saved run's are refused before any work.
     let mut changed = vec![
-        "tune", "--method", "partial", "--partial-layers", "2", "--data", &text, "--eval",
-        &eval, "--steps", "4", "--accumulation", "2", "--seq-len", "16", "--eval-chunks",
-        "1", "--out", &b, "--resume", "--lr", "0.1",
+        "tune",
+        "--method",
+        "partial",
+        "--partial-layers",
+        "2",
+        "--data",
+        &text,
+        "--eval",
+        &eval,
+        "--steps",
+        "4",
+        "--accumulation",
+        "2",
+        "--seq-len",
+        "16",
+        "--eval-chunks",
+        "1",
+        "--out",
+        &b,
+        "--resume",
+        "--lr",
+        "0.1",
     ];
     let out = edgesim(&changed);
     let err = String::from_utf8_lossy(&out.stderr);
     assert_eq!(out.status.code(), Some(2), "{err}");
-    assert!(err.contains("config") && err.contains("\"lr\":0.1"), "{err}");
+    assert!(
+        err.contains("config") && err.contains("\"lr\":0.1"),
+        "{err}"
+    );
     let resumed = run(&b, &["--resume"]);
     assert_eq!(resumed["training_tokens"].as_u64(), Some(2 * 2 * 16));
     assert_eq!(resumed["first_step"].as_u64(), Some(2));
@@ -169,10 +191,16 @@ fn bad_flags_exit_2_naming_the_flag() {
             "--exits",
         ),
         (vec!["tune", "--resume"], "--out"),
-        (vec!["tune", "--method", "edge-llm", "--steps", "3"], "--steps"),
+        (
+            vec!["tune", "--method", "edge-llm", "--steps", "3"],
+            "--steps",
+        ),
         (vec!["tune", "--rank", "1000"], "--rank"),
         (vec!["tune", "--trace-out", "/tmp"], "--trace-out"),
-        (vec!["tune", "--method", "partial", "--partial-layers", "31"], "--partial-layers"),
+        (
+            vec!["tune", "--method", "partial", "--partial-layers", "31"],
+            "--partial-layers",
+        ),
         (
             vec!["tune", "--checkpoint", "/nonexistent/model.gguf"],
             "model.gguf",
