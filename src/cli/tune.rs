@@ -518,6 +518,27 @@ pub fn run(a: &TuneArgs) -> Result<()> {
         Some(p) => {
             let pol = Policy::from_file(p)?;
             crate::luc::compress::check_policy(&ckpt, &pol, &p.display().to_string())?;
+            // The policy gives the bits (the weights are stored dequantised); the sparsity
+            // is measured. A large gap means the policy does not describe this checkpoint.
+            let (mut zeros, mut n) = (0usize, 0usize);
+            for lw in &ckpt.weights.layers {
+                for l in crate::model::Linear::ALL {
+                    let w = lw.linear(l);
+                    zeros += w.iter().filter(|v| **v == 0.0).count();
+                    n += w.len();
+                }
+            }
+            let measured = zeros as f64 / n.max(1) as f64;
+            if (measured - pol.mean_sparsity()).abs() > 0.05 {
+                eprintln!(
+                    "warning: {}: the policy's mean sparsity is {:.3} but the checkpoint's \
+                     decoder linears are {:.3} zeros; was it compressed with this policy \
+                     (`edgesim luc compress`)? Its bits are taken as given.",
+                    p.display(),
+                    pol.mean_sparsity(),
+                    measured
+                );
+            }
             Some(pol)
         }
         None => None,
