@@ -340,7 +340,7 @@ mod tests {
         zero.entries[2].gemms[1].k = 0;
         let e = err(&zero.to_json_string());
         assert!(
-            e.contains("entries[2].gemms[1].k") && e.contains(">= 1"),
+            e.contains("entries[2].gemms[1].k") && e.contains("allowed 1..="),
             "{e}"
         );
         let mut sp = tiny();
