@@ -103,8 +103,8 @@ fn resumed_run_equals_uninterrupted_run() {
     let dir = tempfile::tempdir().unwrap();
     let text = data.novel("emma").display().to_string();
     let eval = data.novel("persuasion").display().to_string();
-    let run = |out: &str, extra: &[&str]| {
-        let mut args = vec![
+    let args = |out: &str, extra: &[&str]| -> Vec<String> {
+        let mut v: Vec<String> = [
             "tune",
             "--method",
             "partial",
@@ -125,39 +125,24 @@ fn resumed_run_equals_uninterrupted_run() {
             "--out",
             out,
             "--json",
-        ];
-        args.extend_from_slice(extra);
-        json(&edgesim(&args))
+        ]
+        .iter()
+        .map(|s| s.to_string())
+        .collect();
+        v.extend(extra.iter().map(|s| s.to_string()));
+        v
+    };
+    let run = |out: &str, extra: &[&str]| {
+        let a = args(out, extra);
+        json(&edgesim(&a.iter().map(String::as_str).collect::<Vec<_>>()))
     };
     let a = dir.path().join("a").display().to_string();
     let b = dir.path().join("b").display().to_string();
     run(&a, &[]);
     run(&b, &["--stop-after", "2"]);
     // Other settings than the saved run's are refused before any work.
-    let mut changed = vec![
-        "tune",
-        "--method",
-        "partial",
-        "--partial-layers",
-        "2",
-        "--data",
-        &text,
-        "--eval",
-        &eval,
-        "--steps",
-        "4",
-        "--accumulation",
-        "2",
-        "--seq-len",
-        "16",
-        "--eval-chunks",
-        "1",
-        "--out",
-        &b,
-        "--resume",
-        "--lr",
-        "0.1",
-    ];
+    let changed_args = args(&b, &["--resume", "--lr", "0.1"]);
+    let mut changed: Vec<&str> = changed_args.iter().map(String::as_str).collect();
     let out = edgesim(&changed);
     let err = String::from_utf8_lossy(&out.stderr);
     assert_eq!(out.status.code(), Some(2), "{err}");

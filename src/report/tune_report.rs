@@ -74,6 +74,19 @@ fn lora_row(rows: &[TuneRow]) -> Option<&TuneRow> {
     rows.iter().find(|r| r.summary.method == "lora")
 }
 
+/// A row against the LoRA row: (peak saved activations ratio, simulated speed-up,
+/// simulated memory ratio).
+fn vs_lora(r: &TuneRow, lora: Option<&TuneRow>) -> (Option<f64>, Option<f64>, Option<f64>) {
+    let act = lora
+        .map(|l| r.summary.peak_activation_bytes as f64 / l.summary.peak_activation_bytes as f64);
+    let speed = ratio(
+        lora.and_then(|l| l.sim.seconds_per_step),
+        r.sim.seconds_per_step,
+    );
+    let mem = ratio(r.sim.memory_bytes, lora.and_then(|l| l.sim.memory_bytes));
+    (act, speed, mem)
+}
+
 /// Header and lines of `tune.csv`: per run, per predictor (each exit, the vote), the
 /// untuned and tuned held-out scores, with the run's cost columns repeated.
 pub fn csv_rows(rows: &[TuneRow]) -> (Vec<String>, Vec<Vec<String>>) {
@@ -108,13 +121,7 @@ pub fn csv_rows(rows: &[TuneRow]) -> (Vec<String>, Vec<Vec<String>>) {
     let mut out = Vec::new();
     for r in rows {
         let s = &r.summary;
-        let act_ratio =
-            lora.map(|l| s.peak_activation_bytes as f64 / l.summary.peak_activation_bytes as f64);
-        let speedup = ratio(
-            lora.and_then(|l| l.sim.seconds_per_step),
-            r.sim.seconds_per_step,
-        );
-        let mem = ratio(r.sim.memory_bytes, lora.and_then(|l| l.sim.memory_bytes));
+        let (act_ratio, speedup, mem) = vs_lora(r, lora);
         let cost = vec![
             s.trainable_parameters.to_string(),
             s.training_tokens.to_string(),
@@ -240,13 +247,7 @@ pub fn markdown(rows: &[TuneRow], s: &TuneSetup) -> String {
     for r in rows {
         let x = &r.summary;
         let (u, t) = (x.untuned.last(), x.tuned.last());
-        let act =
-            lora.map(|l| x.peak_activation_bytes as f64 / l.summary.peak_activation_bytes as f64);
-        let speed = ratio(
-            lora.and_then(|l| l.sim.seconds_per_step),
-            r.sim.seconds_per_step,
-        );
-        let mem = ratio(r.sim.memory_bytes, lora.and_then(|l| l.sim.memory_bytes));
+        let (act, speed, mem) = vs_lora(r, lora);
         let _ = writeln!(
             m,
             "| {} | {:.2} | {} | {} | {:.3} -> {:.3} | {} -> {} | {} | {} / {} | {} | {} | {:.2} | {:.0} | {} | {} | {} | {} |",
