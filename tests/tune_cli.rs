@@ -181,6 +181,14 @@ fn bad_flags_exit_2_naming_the_flag() {
             "--steps",
         ),
         (vec!["tune", "--rank", "1000"], "--rank"),
+        (
+            vec!["tune", "--method", "lora", "--exits", "14,29"],
+            "--exits",
+        ),
+        (
+            vec!["tune", "--method", "edge-llm", "--partial-layers", "4"],
+            "--partial-layers",
+        ),
         (vec!["tune", "--trace-out", "/tmp"], "--trace-out"),
         (
             vec!["tune", "--method", "partial", "--partial-layers", "31"],

@@ -91,16 +91,16 @@ pub struct TuneArgs {
     /// AdamW decoupled weight decay.
     #[arg(long, default_value_t = 0.0)]
     pub weight_decay: f64,
-    /// partial: trained layers at the top.
-    #[arg(long, default_value_t = 8, value_parser = clap::value_parser!(u64).range(1..=100_000))]
-    pub partial_layers: u64,
+    /// partial: trained layers at the top [default: 8].
+    #[arg(long, value_parser = clap::value_parser!(u64).range(1..=100_000))]
+    pub partial_layers: Option<u64>,
     /// edge-llm: decoder layers (0-based) after which exits sit, the last being the last
     /// layer. Default: 4 exits splitting the layers evenly.
     #[arg(long, value_delimiter = ',')]
     pub exits: Vec<u64>,
-    /// edge-llm: layers per backprop window, ending at the active exit.
-    #[arg(long, default_value_t = 8, value_parser = clap::value_parser!(u64).range(1..=100_000))]
-    pub window: u64,
+    /// edge-llm: layers per backprop window, ending at the active exit [default: 8].
+    #[arg(long, value_parser = clap::value_parser!(u64).range(1..=100_000))]
+    pub window: Option<u64>,
     /// edge-llm: run the forward through every layer, as the reference code does
     /// (default: stop at the active exit, whose loss is all the step needs).
     #[arg(long)]
@@ -394,10 +394,36 @@ fn run_config(o: &TuneOptions) -> String {
 /// The options of the flags (validated).
 pub fn options(a: &TuneArgs, cfg: &crate::llm::checkpoint::LlamaConfig) -> Result<TuneOptions> {
     let layers = cfg.num_hidden_layers;
+    // A flag of another method would be silently ignored: refuse it.
+    let edge_only = [
+        ("--exits", !a.exits.is_empty()),
+        ("--window", a.window.is_some()),
+        ("--full-forward", a.full_forward),
+        ("--train-exit-heads", a.train_exit_heads),
+    ];
+    let (method_name, foreign) = match a.method {
+        MethodArg::EdgeLlm => (
+            "edge-llm",
+            vec![("--partial-layers", a.partial_layers.is_some())],
+        ),
+        MethodArg::Partial => ("partial", edge_only.to_vec()),
+        MethodArg::Lora => {
+            let mut v = edge_only.to_vec();
+            v.push(("--partial-layers", a.partial_layers.is_some()));
+            ("lora", v)
+        }
+    };
+    if let Some((flag, _)) = foreign.iter().find(|(_, given)| *given) {
+        return Err(Error::input(
+            *flag,
+            "--method",
+            format!("{flag} does not apply to --method {method_name}"),
+        ));
+    }
     let method = match a.method {
         MethodArg::Lora => Method::Lora,
         MethodArg::Partial => Method::Partial {
-            layers: a.partial_layers as usize,
+            layers: a.partial_layers.unwrap_or(8) as usize,
         },
         MethodArg::EdgeLlm => Method::EdgeLlm {
             exits: if a.exits.is_empty() {
@@ -405,7 +431,7 @@ pub fn options(a: &TuneArgs, cfg: &crate::llm::checkpoint::LlamaConfig) -> Resul
             } else {
                 a.exits.iter().map(|&e| e as usize).collect()
             },
-            window: a.window as usize,
+            window: a.window.unwrap_or(8) as usize,
             full_forward: a.full_forward,
             train_exit_heads: a.train_exit_heads,
         },
