@@ -7,6 +7,7 @@ pub mod luc_eval;
 pub mod luc_policy;
 pub mod luc_tokenize;
 pub mod merge;
+pub mod out;
 pub mod repro;
 pub mod repro_real;
 pub mod repro_tune;
@@ -145,27 +146,29 @@ pub fn load_hw(path: Option<&std::path::Path>) -> crate::Result<crate::hw::HwCon
 
 fn hw_cmd(a: &HwArgs) -> crate::Result<()> {
     let hw = load_hw(a.hw.as_deref())?;
-    println!(
+    crate::outln!(
         "{}: {} x {} PEs at {} GHz = {:.3e} native MAC/s",
         hw.name,
         hw.compute.pe_rows,
         hw.compute.pe_cols,
         hw.clock_ghz,
         hw.peak_macs_per_s()
-    );
-    println!(
+    )?;
+    crate::outln!(
         "SRAM {} KiB, {:.1} GB/s",
         hw.sram.capacity_kib,
         hw.sram_bytes_per_s() / 1e9
-    );
-    println!(
+    )?;
+    crate::outln!(
         "DRAM {} GiB, {:.1} GB/s peak",
         hw.dram.capacity_gib,
         hw.dram.peak_bytes_per_s() / 1e9
-    );
-    println!(
+    )?;
+    crate::outln!(
         "SSD  {} GiB, {} GB/s read, {} GB/s write",
-        hw.ssd.capacity_gib, hw.ssd.read_gbps, hw.ssd.write_gbps
-    );
+        hw.ssd.capacity_gib,
+        hw.ssd.read_gbps,
+        hw.ssd.write_gbps
+    )?;
     Ok(())
 }
