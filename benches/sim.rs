@@ -9,7 +9,8 @@
 //!   (row traversal with prefetch on the Jetson-class board: 1,073 steps, ~275k chunks).
 //! - `dram/*`: the LPDDR4 controller model, in requests per second, on a sequential
 //!   256 B stream, random 64 B reads and a 50/50 read/write mix; and the one-off
-//!   characterisation of the efficiency table (11 read fractions).
+//!   characterisation of the efficiency table (11 read fractions); `dram/probe_random_64B`
+//!   is one `edgesim dram` run at its defaults (loaded and unloaded simulations).
 //!
 //! Run: `cargo bench --bench sim`.
 
@@ -18,7 +19,7 @@ use edgesim::hw::HwConfig;
 use edgesim::search::SearchOptions;
 use edgesim::sim::dram::{
     Access, AddressMapping, ControllerConfig, DramFeatures, DramParams, EfficiencyTable, Pattern,
-    simulate as dram_sim, stream,
+    ProbeSpec, probe, simulate as dram_sim, stream,
 };
 use edgesim::sim::replay::replay_best;
 use edgesim::sim::{SimOptions, simulate};
@@ -30,7 +31,7 @@ fn replay_case(c: &mut Criterion, name: &str, hw: &HwConfig, workload: &str) {
     let trace = Workload::embedded(workload).unwrap().trace().unwrap();
     let r = replay_best(hw, &trace, &SearchOptions::default(), SimOptions::full()).unwrap();
     let t0 = Instant::now();
-    let report = simulate(hw, &r.sim_steps, &r.options).report;
+    let report = simulate(hw, &r.sim_steps, &r.options).unwrap().report;
     let wall = t0.elapsed();
     eprintln!(
         "{name}: schedule {}; {} steps, {} chunks, {} events; one replay {:.3} s = {:.2} M events/s; simulated {:.3} s",
@@ -46,7 +47,12 @@ fn replay_case(c: &mut Criterion, name: &str, hw: &HwConfig, workload: &str) {
     g.sample_size(10).measurement_time(Duration::from_secs(8));
     g.throughput(Throughput::Elements(report.events));
     g.bench_function(name, |b| {
-        b.iter(|| simulate(hw, &r.sim_steps, &r.options).report.cycles)
+        b.iter(|| {
+            simulate(hw, &r.sim_steps, &r.options)
+                .unwrap()
+                .report
+                .cycles
+        })
     });
     g.finish();
 }
@@ -92,6 +98,7 @@ fn bench_dram(c: &mut Criterion) {
                     &cfg,
                     stream(&m, pattern, n, bytes, rf, 3),
                 )
+                .unwrap()
                 .stats
                 .cycles
             })
@@ -99,7 +106,18 @@ fn bench_dram(c: &mut Criterion) {
     }
     g.throughput(Throughput::Elements(11));
     g.bench_function("characterise_efficiency_table", |b| {
-        b.iter(|| EfficiencyTable::characterise(&p, DramFeatures::ALL, Access::DMA).efficiency[5])
+        b.iter(|| {
+            EfficiencyTable::characterise(&p, &m, &cfg, DramFeatures::ALL, Access::DMA)
+                .unwrap()
+                .efficiency[5]
+        })
+    });
+    // `edgesim dram --pattern random --request-bytes 64` at its default size.
+    let spec = ProbeSpec::default();
+    g.throughput(Throughput::Elements(spec.requests));
+    let dram = HwConfig::paper_default().dram;
+    g.bench_function("probe_random_64B", |b| {
+        b.iter(|| probe(&dram, &spec).unwrap().efficiency)
     });
     g.finish();
 }

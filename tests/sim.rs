@@ -79,7 +79,8 @@ fn simulator_agrees_with_analytic_paper_under_its_assumptions_and_never_beats_th
             &hw,
             &r.sim_steps,
             &options_for(prefetch, SimOptions::ideal()),
-        );
+        )
+        .unwrap();
         // Ideal DRAM and independent links: the analytic model's assumptions.
         let rel = ideal.report.seconds / paper - 1.0;
         assert!(
@@ -143,7 +144,8 @@ fn simulated_energy_equals_analytic_energy_by_component() {
             &hw,
             &r.sim_steps,
             &options_for(prefetch, SimOptions::ideal()),
-        );
+        )
+        .unwrap();
         // Timing effects change when bytes move, not how many: the ideal and the full
         // replay charge the same energy, equal to the analytic one (up to the rounding of
         // each step's bytes to whole bytes in the expansion).

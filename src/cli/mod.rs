@@ -2,6 +2,7 @@
 //! here and in `report`; everything below is pure.
 
 pub mod data;
+pub mod dram;
 pub mod luc;
 pub mod luc_eval;
 pub mod luc_policy;
@@ -95,6 +96,11 @@ pub enum Command {
     Tune(tune::TuneArgs),
     /// Regenerate the paper's comparisons (Table 1 memory, speed-ups, ablation) into results/.
     Repro(repro::ReproArgs),
+    /// Drive the LPDDR4 controller model with one synthetic stream: bandwidth, efficiency
+    /// vs peak, read latency (unloaded and loaded), row-hit rate, activates, refreshes.
+    ///
+    /// Example: edgesim dram --pattern random --request-bytes 64 --read-fraction 1
+    Dram(dram::DramArgs),
 }
 
 /// Arguments of `edgesim hw`.
@@ -126,6 +132,7 @@ pub fn main() -> i32 {
         Command::Merge(a) => merge::run(&a),
         Command::Tune(a) => tune::run(&a),
         Command::Repro(a) => repro::run(&a),
+        Command::Dram(a) => dram::run(&a),
     };
     match result {
         Ok(()) => 0,

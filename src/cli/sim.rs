@@ -185,7 +185,7 @@ pub fn sim_cmd(a: &SimArgs) -> Result<()> {
     spinner.set_message(format!("searching and simulating {}", trace.workload));
     spinner.enable_steady_tick(std::time::Duration::from_millis(120));
     let replay = replay_best(&hw, &trace, &search_opts, opts)?;
-    let comparison = replay.comparison(&hw);
+    let comparison = replay.comparison(&hw)?;
     let attribution = if a.attribute {
         let mut i = 0;
         let a = attribute_with_progress(&hw, &trace, &replay, &mut |name| {

@@ -107,24 +107,51 @@ impl HwConfig {
 
         let d = root.section("dram")?;
         let timing_section = d.opt_section("timing")?;
-        let dram = Dram {
-            kind: match d.choice_or("kind", "lpddr4", &["lpddr4", "ideal"])? {
-                "ideal" => DramKind::Ideal,
-                _ => DramKind::Lpddr4,
-            },
-            capacity_gib: d.f64_in("capacity_gib", 1.0 / 1024.0, 1.0e6)?,
-            data_rate_mtps: d.f64_in("data_rate_mtps", 1.0, 1.0e9)?,
-            bus_width_bits: d.u64_in("bus_width_bits", 1, 1 << 20)? as u32,
-            channels: d.u64_in("channels", 1, 1024)? as u32,
-            energy_pj_per_byte: d.f64_in("energy_pj_per_byte", 0.0, 1e6)?,
-            timing: DramTiming::from_section(timing_section.as_ref())?,
+        let controller_section = d.opt_section("controller")?;
+        let kind = match d.choice_or("kind", "lpddr4", &["lpddr4", "ideal"])? {
+            "ideal" => DramKind::Ideal,
+            _ => DramKind::Lpddr4,
         };
-        d.deny_unknown()?;
-        if !dram.bus_width_bits.is_multiple_of(dram.channels) {
+        // LPDDR4 plausibility: JESD209-4 allows tCK(avg) up to 100 ns (20 MT/s) and tops
+        // out at LPDDR4X-4266; an ideal memory is only a bandwidth.
+        let (rate_lo, rate_hi) = match kind {
+            DramKind::Lpddr4 => (20.0, 4266.0),
+            DramKind::Ideal => (1.0, 1.0e9),
+        };
+        let capacity_gib = d.f64_in("capacity_gib", 1.0 / 1024.0, 1.0e6)?;
+        let data_rate_mtps = d.f64_in("data_rate_mtps", rate_lo, rate_hi)?;
+        let bus_width_bits = d.u64_in("bus_width_bits", 1, 1 << 20)? as u32;
+        let channels = d.u64_in("channels", 1, 1024)? as u32;
+        let energy_pj_per_byte = d.f64_in("energy_pj_per_byte", 0.0, 1e6)?;
+        let timing = DramTiming::from_section(timing_section.as_ref())?;
+        if !bus_width_bits.is_multiple_of(channels) {
             return Err(d.err(
                 "channels",
-                format!("must divide bus_width_bits ({})", dram.bus_width_bits),
+                format!("must divide bus_width_bits ({bus_width_bits})"),
             ));
+        }
+        let burst_bytes = (bus_width_bits / channels * timing.burst_length / 8).max(1);
+        let controller = DramController::from_section(
+            controller_section.as_ref(),
+            timing.page_bytes,
+            burst_bytes,
+        )?;
+        let dram = Dram {
+            kind,
+            capacity_gib,
+            data_rate_mtps,
+            bus_width_bits,
+            channels,
+            energy_pj_per_byte,
+            timing,
+            controller,
+        };
+        d.deny_unknown()?;
+        if dram.kind == DramKind::Lpddr4 {
+            let p = crate::sim::dram::DramParams::from_dram(&dram);
+            if let Some(msg) = p.refresh_gap_problem() {
+                return Err(Error::input(file, "dram.timing.t_rfc_ns", msg));
+            }
         }
 
         let f = root.section("ssd")?;

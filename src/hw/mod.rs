@@ -5,9 +5,11 @@
 //! `_pj`). Every derived quantity below states its formula; every default in the shipped
 //! TOML files states its source or assumption.
 
+mod dram_controller;
 mod dram_timing;
 mod load;
 
+pub use dram_controller::DramController;
 pub use dram_timing::DramTiming;
 pub use load::{DEFAULT_HW_TOML, apply_override};
 
@@ -155,6 +157,8 @@ pub struct Dram {
     pub energy_pj_per_byte: f64,
     /// Device timing for the cycle-level model.
     pub timing: DramTiming,
+    /// Controller and rank organisation for the cycle-level model (`[dram.controller]`).
+    pub controller: DramController,
 }
 
 impl Dram {

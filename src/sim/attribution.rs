@@ -123,14 +123,14 @@ pub fn attribute_with_progress(
     let paper = cost::steps_seconds(hw, Mode::Paper, prefetch, &r.steps);
     let shared = cost::steps_seconds(hw, Mode::SharedBus, prefetch, &r.steps);
     let lb = Model::new(hw, trace)?.lower_bound(Mode::SharedBus).seconds;
-    Ok(attribute_steps(
+    attribute_steps(
         hw,
         &r.sim_steps,
         prefetch,
         r.options,
         [paper, shared, lb],
         progress,
-    ))
+    )
 }
 
 /// Attribution from simulator steps and the analytic figures `[paper, shared-bus,
@@ -142,14 +142,14 @@ pub fn attribute_steps(
     full: SimOptions,
     [analytic_paper, analytic_shared_bus, lower_bound]: [f64; 3],
     progress: &mut dyn FnMut(&str),
-) -> Attribution {
+) -> crate::Result<Attribution> {
     let full = options_for(prefetch, full);
-    let mut run = |name: &str, o: &SimOptions| {
+    let mut run = |name: &str, o: &SimOptions| -> crate::Result<f64> {
         progress(name);
-        super::simulate(hw, steps, o).report.seconds
+        Ok(super::simulate(hw, steps, o)?.report.seconds)
     };
-    let sim = run("full", &full);
-    let ideal = run("ideal", &options_for(prefetch, SimOptions::ideal()));
+    let sim = run("full", &full)?;
+    let ideal = run("ideal", &options_for(prefetch, SimOptions::ideal()))?;
     let scale = analytic_paper.max(f64::MIN_POSITIVE);
     let effect = |name: &str, seconds: f64| Effect {
         name: name.to_string(),
@@ -159,12 +159,12 @@ pub fn attribute_steps(
     let mut effects = vec![effect("pipeline", ideal - analytic_paper)];
     let mut explained = 0.0;
     for (name, o) in effect_switches(full) {
-        let d = sim - run(name, &o);
+        let d = sim - run(name, &o)?;
         explained += d;
         effects.push(effect(name, d));
     }
     effects.push(effect("interaction", (sim - ideal) - explained));
-    Attribution {
+    Ok(Attribution {
         analytic_paper_seconds: analytic_paper,
         analytic_shared_bus_seconds: analytic_shared_bus,
         shared_bus_lower_bound_seconds: lower_bound,
@@ -173,5 +173,5 @@ pub fn attribute_steps(
         ideal_vs_paper: ideal / scale - 1.0,
         sim_vs_paper: sim / scale - 1.0,
         effects,
-    }
+    })
 }

@@ -30,6 +30,7 @@
 use super::machine::Machine;
 use super::options::SimOptions;
 use super::step::{Engine, SimStep};
+use crate::error::Error;
 use serde::Serialize;
 use std::cmp::Reverse;
 use std::collections::BinaryHeap;
@@ -199,6 +200,8 @@ struct Sim<'a> {
     out: RawRun,
     sram: u64,
     resident: u64,
+    /// Last cycle at which an engine finished a chunk (the watchdog's reference).
+    retired_at: u64,
 }
 
 impl<'a> Sim<'a> {
@@ -421,6 +424,7 @@ impl<'a> Sim<'a> {
     fn finish(&mut self, e: Engine, g: usize) {
         let i = e.idx();
         let now = self.now;
+        self.retired_at = now;
         self.done[g][i] = now;
         let work = self.chunks[g].work[i];
         self.out.work[i] += work;
@@ -525,7 +529,40 @@ impl<'a> Sim<'a> {
         }
     }
 
-    fn run(mut self) -> RawRun {
+    /// The engines' state for an error: which chunk (and step) each runs or waits for.
+    fn stuck(&self, what: &str) -> Error {
+        let mut parts = Vec::new();
+        for e in Engine::ALL {
+            let st = &self.eng[e.idx()];
+            if let Some(g) = st.running {
+                let step = self.chunks[g].step as usize;
+                parts.push(format!(
+                    "{} running chunk {g} of step {step} ({}), {:.0} of {} left",
+                    e.name(),
+                    self.steps[step].label,
+                    self.flows[e.idx()].remaining,
+                    self.chunks[g].work[e.idx()],
+                ));
+            } else if st.next < self.chunks.len() {
+                let step = self.chunks[st.next].step as usize;
+                parts.push(format!(
+                    "{} waiting ({:?}) for chunk {} of step {step} ({})",
+                    e.name(),
+                    st.reason,
+                    st.next,
+                    self.steps[step].label,
+                ));
+            }
+        }
+        Error::Other(format!(
+            "simulation watchdog: {what} at cycle {} (last chunk finished at cycle {}); engines: {}",
+            self.now,
+            self.retired_at,
+            parts.join("; ")
+        ))
+    }
+
+    fn run(mut self) -> crate::Result<RawRun> {
         if self.start_ready() {
             self.rerate();
         }
@@ -533,6 +570,13 @@ impl<'a> Sim<'a> {
             let e = Engine::ALL[i];
             if e.is_transfer() && version != self.flows[i].version {
                 continue;
+            }
+            if t.saturating_sub(self.retired_at) > self.o.watchdog_cycles {
+                self.now = t;
+                return Err(self.stuck(&format!(
+                    "no chunk finished for more than {} cycles",
+                    self.o.watchdog_cycles
+                )));
             }
             self.out.events += 1;
             self.now = t;
@@ -567,6 +611,9 @@ impl<'a> Sim<'a> {
                 self.rerate();
             }
         }
+        if self.eng.iter().any(|st| st.next < self.chunks.len()) {
+            return Err(self.stuck("no event left but chunks unfinished"));
+        }
         let end = self.now;
         self.out.cycles = end;
         for e in Engine::ALL {
@@ -579,12 +626,17 @@ impl<'a> Sim<'a> {
         }
         self.out.spans.sort_by_key(|s| (s.engine, s.start));
         self.out.chunks = self.chunks.len() as u64;
-        self.out
+        Ok(self.out)
     }
 }
 
 /// Replays `steps` on the machine. Deterministic.
-pub fn replay(steps: &[SimStep], m: &Machine, o: &SimOptions) -> RawRun {
+///
+/// # Errors
+/// [`Error::Other`] from the watchdog, naming each engine's chunk, step and stall
+/// reason, when simulated time advances by more than `o.watchdog_cycles` without a
+/// chunk finishing, or when the events run out before every chunk has finished.
+pub fn replay(steps: &[SimStep], m: &Machine, o: &SimOptions) -> crate::Result<RawRun> {
     let (chunks, last_of) = cut(steps, m, o);
     let n = chunks.len();
     let idle = EngState {
@@ -609,6 +661,7 @@ pub fn replay(steps: &[SimStep], m: &Machine, o: &SimOptions) -> RawRun {
         out: RawRun::default(),
         sram: 0,
         resident: 0,
+        retired_at: 0,
     };
     sim.run()
 }

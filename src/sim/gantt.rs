@@ -115,7 +115,7 @@ mod tests {
                 ..Default::default()
             })
             .collect();
-        let sim = simulate(&HwConfig::paper_default(), &steps, &SimOptions::full());
+        let sim = simulate(&HwConfig::paper_default(), &steps, &SimOptions::full()).unwrap();
         let dir = tempfile::tempdir().unwrap();
         let written = write_gantt(&sim, 4, "test", &dir.path().join("g.png")).unwrap();
         assert_eq!(written.len(), 2);

@@ -1,7 +1,7 @@
 //! The hardware as the simulator sees it: rates in bytes per accelerator cycle, derived
 //! once from the [`HwConfig`].
 
-use super::dram::{Access, DramParams, EfficiencyTable, Pattern};
+use super::dram::{Access, EfficiencyTable, Pattern};
 use super::options::SimOptions;
 use crate::hw::{DramKind, HwConfig};
 use std::sync::Arc;
@@ -35,18 +35,22 @@ pub use crate::cost::EnergyPerAccess;
 
 impl Machine {
     /// Derives the rates; characterises the DRAM (cached) when `opts.dram_timing` is on.
-    pub fn new(hw: &HwConfig, opts: &SimOptions) -> Self {
+    ///
+    /// # Errors
+    /// The DRAM controller's watchdog error when the characterisation cannot finish.
+    pub fn new(hw: &HwConfig, opts: &SimOptions) -> crate::Result<Self> {
         let clock_hz = hw.clock_hz();
         let dram_eff = if opts.dram_timing && hw.dram.kind == DramKind::Lpddr4 {
             let access = Access {
                 pattern: Pattern::Sequential,
                 request_bytes: opts.dma_request_bytes,
             };
-            EfficiencyTable::cached(&DramParams::from_dram(&hw.dram), opts.dram_features, access)
+            let (p, map, cfg) = super::dram::device(&hw.dram);
+            EfficiencyTable::cached(&p, &map, &cfg, opts.dram_features, access)?
         } else {
             Arc::new(EfficiencyTable::ideal())
         };
-        Machine {
+        Ok(Machine {
             clock_hz,
             dram_peak: hw.dram.peak_bytes_per_s() / clock_hz,
             ssd_read: hw.ssd.read_bytes_per_s() / clock_hz,
@@ -56,6 +60,6 @@ impl Machine {
             sram_capacity: hw.sram.capacity_bytes(),
             dram_eff,
             energy_pj: EnergyPerAccess::of(hw),
-        }
+        })
     }
 }

@@ -27,18 +27,22 @@ pub use step::{Engine, SimStep};
 use crate::hw::HwConfig;
 
 /// Simulates `steps` on `hw` with the given effects.
-pub fn simulate(hw: &HwConfig, steps: &[SimStep], opts: &SimOptions) -> Simulation {
-    let m = Machine::new(hw, opts);
-    let raw = engine::replay(steps, &m, opts);
+///
+/// # Errors
+/// A watchdog error of the DRAM characterisation ([`dram::simulate`]) or of the replay
+/// ([`engine::replay`]) naming what was stuck.
+pub fn simulate(hw: &HwConfig, steps: &[SimStep], opts: &SimOptions) -> crate::Result<Simulation> {
+    let m = Machine::new(hw, opts)?;
+    let raw = engine::replay(steps, &m, opts)?;
     let report = report::build(&raw, steps, &m);
-    Simulation {
+    Ok(Simulation {
         report,
         labels: steps.iter().map(|s| s.label.clone()).collect(),
         sram_points: raw.sram_occupancy,
         dram_points: raw.dram_occupancy,
         spans: raw.spans,
         clock_hz: m.clock_hz,
-    }
+    })
 }
 
 #[cfg(test)]

@@ -32,6 +32,11 @@ pub struct SimOptions {
     pub ssd_latency: bool,
     /// Upper bound of chunks a step is split into (simulation resolution vs speed).
     pub max_chunks_per_step: u64,
+    /// Watchdog: the replay stops with an error when simulated time advances by more
+    /// than this many accelerator cycles without any engine finishing a chunk (default
+    /// 2^42, 73 minutes at 1 GHz: no chunk of a shipped workload comes near it, while a
+    /// livelocked or starved model is caught instead of running for ever).
+    pub watchdog_cycles: u64,
 }
 
 impl SimOptions {
@@ -48,6 +53,7 @@ impl SimOptions {
             overlap: true,
             ssd_latency: true,
             max_chunks_per_step: 256,
+            watchdog_cycles: 1 << 42,
         }
     }
 

@@ -160,7 +160,7 @@ pub fn replay_evaluation(
     let prefetch = evaluation.schedule.prefetch;
     let sim_steps = sim_steps(&steps, prefetch, Some(&evaluation));
     let options = options_for(prefetch, opts);
-    let sim = super::simulate(hw, &sim_steps, &options);
+    let sim = super::simulate(hw, &sim_steps, &options)?;
     Ok(Replay {
         search,
         evaluation,
@@ -174,14 +174,17 @@ pub fn replay_evaluation(
 impl Replay {
     /// Analytic figures of the replayed schedule beside the simulated ones (runs the
     /// ideal replay in addition).
-    pub fn comparison(&self, hw: &HwConfig) -> Comparison {
+    ///
+    /// # Errors
+    /// The simulator's watchdog error ([`super::simulate`]).
+    pub fn comparison(&self, hw: &HwConfig) -> Result<Comparison> {
         let prefetch = self.evaluation.schedule.prefetch;
         let ideal = super::simulate(
             hw,
             &self.sim_steps,
             &options_for(prefetch, SimOptions::ideal()),
-        );
-        Comparison {
+        )?;
+        Ok(Comparison {
             analytic_paper_seconds: cost::steps_seconds(hw, Mode::Paper, prefetch, &self.steps),
             analytic_shared_bus_seconds: cost::steps_seconds(
                 hw,
@@ -192,6 +195,6 @@ impl Replay {
             lower_bound_seconds: self.search.lower_bound.seconds,
             sim_ideal_seconds: ideal.report.seconds,
             sim_seconds: self.sim.report.seconds,
-        }
+        })
     }
 }

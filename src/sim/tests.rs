@@ -13,7 +13,10 @@ fn step(din: u64, array: u64, vector: u64, dout: u64, ssd_in: u64, ssd_out: u64)
 }
 
 fn cycles(steps: &[SimStep], o: &SimOptions) -> u64 {
-    simulate(&HwConfig::paper_default(), steps, o).report.cycles
+    simulate(&HwConfig::paper_default(), steps, o)
+        .unwrap()
+        .report
+        .cycles
 }
 
 #[test]
@@ -121,7 +124,9 @@ fn every_engine_cycle_is_busy_or_has_a_stall_reason() {
     for (i, x) in s.iter_mut().enumerate().skip(1) {
         x.deps = vec![i - 1];
     }
-    let r = simulate(&HwConfig::paper_default(), &s, &SimOptions::full()).report;
+    let r = simulate(&HwConfig::paper_default(), &s, &SimOptions::full())
+        .unwrap()
+        .report;
     for e in &r.engines {
         let stalls: u64 = e.stalls.values().sum();
         assert_eq!(e.busy_cycles + stalls, r.cycles, "{}", e.name);
@@ -177,8 +182,8 @@ mod properties {
             let hw = HwConfig::paper_default();
             let full = SimOptions { overlap, ..SimOptions::full() };
             let ideal = SimOptions { overlap, ..SimOptions::ideal() };
-            let f = simulate(&hw, &steps, &full).report;
-            let i = simulate(&hw, &steps, &ideal).report;
+            let f = simulate(&hw, &steps, &full).unwrap().report;
+            let i = simulate(&hw, &steps, &ideal).unwrap().report;
             let sum = |e: Engine| steps.iter().map(|s| s.get(e)).sum::<u64>() as f64;
             let compute = sum(Engine::Array) + sum(Engine::Vector);
             let ssd = |e: Engine, bw: f64| {
@@ -197,4 +202,27 @@ mod properties {
             }
         }
     }
+}
+
+#[test]
+fn watchdog_names_the_engine_step_and_waiting_queue() {
+    // Step 1's array work (5,000 cycles) is longer than a 1,000-cycle watchdog: the
+    // replay stops with an error naming the MAC array, the chunk and step it runs, and
+    // the vector unit waiting for it; with the default bound the same steps finish.
+    let mut s = vec![step(0, 100, 10, 0, 0, 0), step(0, 5000, 10, 0, 0, 0)];
+    s[1].label = "long".into();
+    let o = SimOptions {
+        watchdog_cycles: 1000,
+        ..SimOptions::ideal()
+    };
+    let err = simulate(&HwConfig::paper_default(), &s, &o)
+        .expect_err("watchdog fires")
+        .to_string();
+    assert!(err.contains("watchdog"), "{err}");
+    assert!(
+        err.contains("mac_array running chunk 1 of step 1 (long)"),
+        "{err}"
+    );
+    assert!(err.contains("vector_unit waiting"), "{err}");
+    assert_eq!(cycles(&s, &SimOptions::ideal()), 100 + 10 + 5000 + 10);
 }

@@ -86,7 +86,7 @@ mod tests {
                 ..Default::default()
             })
             .collect();
-        let sim = simulate(&HwConfig::paper_default(), &steps, &SimOptions::full());
+        let sim = simulate(&HwConfig::paper_default(), &steps, &SimOptions::full()).unwrap();
         let dir = tempfile::tempdir().unwrap();
         let path = dir.path().join("t.json");
         write_trace(&sim, "test", &path).unwrap();

@@ -1,7 +1,9 @@
 //! Physical address -> (channel, bank, row, column) mapping.
 //!
-//! Layout, most to least significant: `row : bank : column-high : channel : column-low`,
-//! where `column-low` spans one interleave unit (default 256 B). So consecutive 256 B
+//! Layout, most to least significant: `row : rank : bank : column-high : channel :
+//! column-low`, where `column-low` spans one interleave unit (default 256 B, the
+//! `interleave_bytes` key). Ranks sit above the banks, so a sequential stream stays in
+//! one rank for banks x pages and random addresses spread over all ranks. So consecutive 256 B
 //! units rotate over the channels, a channel's units fill its 2 KiB page, and the next
 //! page-group (channels x page = 8 KiB on the default part) moves to the next bank.
 //!
@@ -18,7 +20,9 @@
 pub struct Location {
     /// Channel index.
     pub channel: u32,
-    /// Bank within the channel.
+    /// Rank within the channel.
+    pub rank: u32,
+    /// Bank within the rank.
     pub bank: u32,
     /// Row within the bank.
     pub row: u64,
@@ -31,7 +35,9 @@ pub struct Location {
 pub struct AddressMapping {
     /// Channels.
     pub channels: u32,
-    /// Banks per channel.
+    /// Ranks per channel.
+    pub ranks: u32,
+    /// Banks per rank.
     pub banks: u32,
     /// Row size per channel, bytes.
     pub page_bytes: u32,
@@ -45,9 +51,20 @@ impl AddressMapping {
     pub fn new(channels: u32, banks: u32, page_bytes: u32) -> Self {
         AddressMapping {
             channels: channels.max(1),
+            ranks: 1,
             banks: banks.max(1),
             page_bytes: page_bytes.max(1),
             interleave_bytes: 256.min(page_bytes.max(1)),
+        }
+    }
+
+    /// The mapping of a device with `ranks` ranks per channel and the given interleave
+    /// (a power of two, clamped to the page).
+    pub fn with(channels: u32, ranks: u32, banks: u32, page_bytes: u32, interleave: u32) -> Self {
+        AddressMapping {
+            ranks: ranks.max(1),
+            interleave_bytes: interleave.clamp(1, page_bytes.max(1)),
+            ..Self::new(channels, banks, page_bytes)
         }
     }
 
@@ -62,17 +79,20 @@ impl AddressMapping {
         let col_high = per_channel % units_per_page;
         let group = per_channel / units_per_page;
         let bank = (group % self.banks as u64) as u32;
-        let row = group / self.banks as u64;
+        let rank_group = group / self.banks as u64;
+        let rank = (rank_group % self.ranks as u64) as u32;
+        let row = rank_group / self.ranks as u64;
         Location {
             channel,
+            rank,
             bank,
             row,
             column: (col_high * il + low) as u32,
         }
     }
 
-    /// Bytes covered by one row of every bank of every channel (the address stride after
-    /// which a sequential stream returns to the same bank).
+    /// Bytes covered by one row of every channel (the address stride after which a
+    /// sequential stream moves to the next bank).
     pub fn bank_stride_bytes(&self) -> u64 {
         self.page_bytes as u64 * self.channels as u64
     }
@@ -89,6 +109,7 @@ mod tests {
             m.locate(0),
             Location {
                 channel: 0,
+                rank: 0,
                 bank: 0,
                 row: 0,
                 column: 0
@@ -100,6 +121,7 @@ mod tests {
             m.locate(1024),
             Location {
                 channel: 0,
+                rank: 0,
                 bank: 0,
                 row: 0,
                 column: 256
@@ -110,6 +132,7 @@ mod tests {
             m.locate(8192),
             Location {
                 channel: 0,
+                rank: 0,
                 bank: 1,
                 row: 0,
                 column: 0
@@ -120,11 +143,27 @@ mod tests {
             m.locate(65536),
             Location {
                 channel: 0,
+                rank: 0,
                 bank: 0,
                 row: 1,
                 column: 0
             }
         );
         assert_eq!(m.locate(65536 + 8191).column, 2047);
+    }
+
+    #[test]
+    fn ranks_sit_above_banks_and_interleave_sets_the_channel_unit() {
+        // 2 ranks: after 8 banks x 8 KiB = 64 KiB the next group is rank 1, row 0; after
+        // 128 KiB rank 0, row 1.
+        let m = AddressMapping::with(4, 2, 8, 2048, 256);
+        assert_eq!((m.locate(65536).rank, m.locate(65536).row), (1, 0));
+        assert_eq!((m.locate(131072).rank, m.locate(131072).row), (0, 1));
+        // 64 B interleave: channel changes every 64 B; 4 ch x 2 KiB per bank still.
+        let m = AddressMapping::with(4, 1, 8, 2048, 64);
+        assert_eq!(m.locate(64).channel, 1);
+        assert_eq!(m.locate(256).channel, 0);
+        assert_eq!(m.locate(256).column, 64);
+        assert_eq!(m.locate(8192).bank, 1);
     }
 }

@@ -12,7 +12,9 @@ use crate::hw::{Dram, DramTiming};
 pub struct DramParams {
     /// Independent channels.
     pub channels: u32,
-    /// Banks per channel.
+    /// Ranks per channel (each with `banks` banks, its own tRRD/tFAW and refresh).
+    pub ranks: u32,
+    /// Banks per rank.
     pub banks: u32,
     /// Row (page) size per channel, bytes.
     pub page_bytes: u32,
@@ -52,6 +54,8 @@ pub struct DramParams {
     pub rfc: u64,
     /// Average refresh interval.
     pub refi: u64,
+    /// Rank-to-rank switch on the data bus (clocks between bursts of different ranks).
+    pub rtrs: u64,
 }
 
 /// `ceil(ns / tck)` but at least `min_nck`. Works in picoseconds to stay exact.
@@ -63,10 +67,14 @@ fn nck(ns: f64, t_ck_ps: u64, min_nck: u64) -> u64 {
 impl DramParams {
     /// Converts the hardware description. Channel width = `bus_width_bits / channels`.
     pub fn from_dram(d: &Dram) -> Self {
-        Self::from_timing(d.data_rate_mtps, d.bus_width_bits, d.channels, &d.timing)
+        let mut p = Self::from_timing(d.data_rate_mtps, d.bus_width_bits, d.channels, &d.timing);
+        p.ranks = d.controller.ranks.max(1);
+        p.rtrs = d.controller.t_rtrs_nck as u64;
+        p
     }
 
-    /// Converts timing for `channels` channels sharing `bus_width_bits` at `data_rate_mtps`.
+    /// Converts timing for `channels` channels sharing `bus_width_bits` at `data_rate_mtps`,
+    /// one rank per channel (tRTRS = 1, the [`crate::hw::DramController`] default).
     pub fn from_timing(
         data_rate_mtps: f64,
         bus_width_bits: u32,
@@ -83,6 +91,7 @@ impl DramParams {
         // (3200 bin), tWTR >= 8, tRRD >= 4, tRTP >= 8.
         DramParams {
             channels,
+            ranks: 1,
             banks: t.banks.max(1),
             page_bytes: t.page_bytes,
             burst_bytes,
@@ -103,7 +112,38 @@ impl DramParams {
             rtp: nck(t.t_rtp_ns, t_ck_ps, 8),
             rfc: nck(t.t_rfc_ns, t_ck_ps, 1),
             refi: nck(t.t_refi_ns, t_ck_ps, 1),
+            rtrs: 1,
         }
+    }
+
+    /// Why no access could issue between two refreshes, if so. After a REF the bank
+    /// needs tRFC, then ACT and tRCD before a column command; the refresh that follows
+    /// may have waited for the last access's write recovery (WR to PRE) or tRAS, then
+    /// tRPab. All of it, plus two 4-clock commands, must fit in tREFI:
+    /// tRFC + tRPab + tRCD + max(WR-to-PRE, tRAS - tRCD) + 8 <= tREFI (clocks).
+    pub fn refresh_gap_problem(&self) -> Option<String> {
+        let need = self.rfc
+            + self.rpab
+            + self.rcd
+            + self.wr_to_pre().max(self.ras.saturating_sub(self.rcd))
+            + 8;
+        if need <= self.refi {
+            return None;
+        }
+        let ns = |c: u64| c as f64 * self.t_ck_ps as f64 / 1000.0;
+        let room = ns(self.rfc) - ns(need - self.refi);
+        let fix = if room > 0.0 {
+            format!("lower t_rfc_ns (<= {room:.1} ns here) or raise t_refi_ns")
+        } else {
+            "raise t_refi_ns or data_rate_mtps (the nCK floors of tRPab, tRCD and tWR fill tREFI at this clock)".to_string()
+        };
+        Some(format!(
+            "no access fits between refreshes: t_rfc_ns + t_rpab_ns + t_rcd_ns + write-to-precharge + 2 commands = {need} clocks ({:.1} ns) must be <= t_refi_ns = {} clocks ({:.1} ns) at tCK = {:.3} ns; {fix}",
+            ns(need),
+            self.refi,
+            ns(self.refi),
+            self.t_ck_ps as f64 / 1000.0,
+        ))
     }
 
     /// Row cycle time tRC = tRAS + tRP: the minimum spacing of two ACTs to one bank.

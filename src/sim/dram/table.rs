@@ -21,6 +21,7 @@ use super::controller::{ControllerConfig, DramFeatures, simulate};
 use super::mapping::AddressMapping;
 use super::params::DramParams;
 use super::traffic::{Pattern, stream};
+use crate::error::Result;
 use rayon::prelude::*;
 use std::collections::HashMap;
 use std::sync::{Arc, Mutex, OnceLock};
@@ -56,21 +57,29 @@ pub struct EfficiencyTable {
 }
 
 impl EfficiencyTable {
-    /// Characterises the device for `access` by simulation (a few hundred ms).
-    pub fn characterise(p: &DramParams, f: DramFeatures, access: Access) -> Self {
+    /// Characterises the device (`p`, mapped by `map`, controlled by `cfg`) for `access`
+    /// by simulation (a few hundred ms).
+    ///
+    /// # Errors
+    /// The controller's watchdog error ([`simulate`]) of the first failing point.
+    pub fn characterise(
+        p: &DramParams,
+        map: &AddressMapping,
+        cfg: &ControllerConfig,
+        f: DramFeatures,
+        access: Access,
+    ) -> Result<Self> {
         let n = (POINT_BYTES / access.request_bytes.max(1) as u64).max(1024);
-        let map = AddressMapping::new(p.channels, p.banks, p.page_bytes);
-        let cfg = ControllerConfig::default();
         // Points are independent: characterise them in parallel.
         let efficiency = (0..=STEPS)
             .into_par_iter()
             .map(|i| {
                 let rf = i as f64 / STEPS as f64;
-                let reqs = stream(&map, access.pattern, n, access.request_bytes, rf, 1);
-                simulate(p, &map, f, &cfg, reqs).stats.efficiency(p)
+                let reqs = stream(map, access.pattern, n, access.request_bytes, rf, 1);
+                Ok(simulate(p, map, f, cfg, reqs)?.stats.efficiency(p))
             })
-            .collect();
-        EfficiencyTable { efficiency }
+            .collect::<Result<Vec<f64>>>()?;
+        Ok(EfficiencyTable { efficiency })
     }
 
     /// A perfect memory: efficiency 1 at every mix.
@@ -81,21 +90,36 @@ impl EfficiencyTable {
     }
 
     /// Cached [`characterise`](Self::characterise): one characterisation per distinct
-    /// (device, features, access) per process.
-    pub fn cached(p: &DramParams, f: DramFeatures, access: Access) -> Arc<Self> {
-        type Key = (DramParams, DramFeatures, Access);
+    /// (device, mapping, controller, features, access) per process; errors are not cached.
+    ///
+    /// # Errors
+    /// As [`characterise`](Self::characterise).
+    pub fn cached(
+        p: &DramParams,
+        map: &AddressMapping,
+        cfg: &ControllerConfig,
+        f: DramFeatures,
+        access: Access,
+    ) -> Result<Arc<Self>> {
+        type Key = (
+            DramParams,
+            AddressMapping,
+            ControllerConfig,
+            DramFeatures,
+            Access,
+        );
         type Cache = Mutex<HashMap<Key, Arc<EfficiencyTable>>>;
         static CACHE: OnceLock<Cache> = OnceLock::new();
         let cache = CACHE.get_or_init(|| Mutex::new(HashMap::new()));
-        let key = (p.clone(), f, access);
+        let key = (p.clone(), *map, *cfg, f, access);
         if let Some(t) = cache.lock().ok().and_then(|c| c.get(&key).cloned()) {
-            return t;
+            return Ok(t);
         }
-        let t = Arc::new(Self::characterise(p, f, access));
+        let t = Arc::new(Self::characterise(p, map, cfg, f, access)?);
         if let Ok(mut c) = cache.lock() {
             c.insert(key, t.clone());
         }
-        t
+        Ok(t)
     }
 
     /// Efficiency at `read_fraction` (linear interpolation between characterised points).

@@ -28,7 +28,7 @@ fn run(
     f: DramFeatures,
     reqs: impl IntoIterator<Item = Request>,
 ) -> (f64, DramRun) {
-    let r = simulate(p, m, f, &ControllerConfig::default(), reqs);
+    let r = simulate(p, m, f, &ControllerConfig::default(), reqs).unwrap();
     (r.stats.efficiency(p), r)
 }
 
@@ -227,14 +227,15 @@ fn random_64b_reads_fall_between_bank_and_act_bounds() {
 #[test]
 fn efficiency_table_interpolates_characterised_mix() {
     let (p, _) = device();
-    let t = EfficiencyTable::characterise(&p, DramFeatures::ALL, Access::DMA);
+    let (m, cfg) = (device().1, ControllerConfig::default());
+    let t = EfficiencyTable::characterise(&p, &m, &cfg, DramFeatures::ALL, Access::DMA).unwrap();
     // Pure streams ~ 91-92% (refresh only); a 50/50 mix ~ 75.5% (turnaround + refresh).
     assert!((t.at(1.0) - 0.9176).abs() < 0.005);
     assert!((t.at(0.0) - 0.9112).abs() < 0.005);
     assert!((t.at(0.5) - 0.7552).abs() < 0.01, "{}", t.at(0.5));
     let mid = t.at(0.55);
     assert!((mid - (t.efficiency[5] + t.efficiency[6]) / 2.0).abs() < 1e-12);
-    let cached = EfficiencyTable::cached(&p, DramFeatures::ALL, Access::DMA);
+    let cached = EfficiencyTable::cached(&p, &m, &cfg, DramFeatures::ALL, Access::DMA).unwrap();
     assert_eq!(*cached, t);
 }
 
@@ -278,17 +279,21 @@ fn table_dimensions_access_size_and_sequentiality() {
     // set by the drain watermarks); skewed mixes may differ (requests enter the queues 2
     // or 8 bursts at a time, which changes how many minority-direction bursts a drain
     // round trip carries). Random 64 B reads lose at every read fraction.
-    let (p, _) = device();
+    let (p, m) = device();
+    let cfg = ControllerConfig::default();
     let f = DramFeatures::ALL;
     let seq = |b| {
         EfficiencyTable::characterise(
             &p,
+            &m,
+            &cfg,
             f,
             Access {
                 pattern: Pattern::Sequential,
                 request_bytes: b,
             },
         )
+        .unwrap()
     };
     let (s64, s256) = (seq(64), seq(256));
     for i in [0, 5, 10] {
@@ -296,12 +301,15 @@ fn table_dimensions_access_size_and_sequentiality() {
     }
     let rnd = EfficiencyTable::characterise(
         &p,
+        &m,
+        &cfg,
         f,
         Access {
             pattern: Pattern::Random,
             request_bytes: 64,
         },
-    );
+    )
+    .unwrap();
     for i in 0..=10 {
         assert!(
             rnd.efficiency[i] < s256.efficiency[i] - 0.05,

@@ -11,6 +11,13 @@ pub enum Pattern {
     Sequential,
     /// Uniformly random aligned addresses over 1 GiB (seeded, deterministic).
     Random,
+    /// Blocks of `bytes` at uniformly random block-aligned addresses over 1 GiB, each
+    /// read or written whole and sequentially (tiles of a larger tensor, a page of a
+    /// paged buffer); the read fraction picks the direction per block.
+    Block {
+        /// Block size, bytes (a multiple of the request size).
+        bytes: u32,
+    },
 }
 
 /// Whether request `k` of a mix with `read_fraction` reads is a read: reads are spread
@@ -23,7 +30,8 @@ pub fn is_read(k: u64, read_fraction: f64) -> bool {
 /// Saturating stream (all requests arrive at clock 0) of `n` requests of `bytes` each.
 ///
 /// Sequential: reads start at 0, writes at 1 GiB plus half the banks' stride, so the two
-/// streams advance through different banks and never conflict in a row buffer.
+/// streams advance through different banks and never conflict in a row buffer. Block:
+/// `Block { bytes: B }` issues `B / bytes` consecutive requests per block.
 pub fn stream(
     map: &AddressMapping,
     pattern: Pattern,
@@ -36,9 +44,18 @@ pub fn stream(
     let mut next_read = 0u64;
     let mut next_write = write_base;
     let mut rng = seed.max(1);
-    let span = (1u64 << 30) / bytes.max(1) as u64;
+    let mut block_addr = 0u64;
+    let mut block_read = true;
     (0..n).map(move |k| {
-        let read = is_read(k, read_fraction);
+        let mut draw = |unit: u64| {
+            // xorshift64* (Vigna 2016): fast, deterministic, good low-bit quality.
+            rng ^= rng >> 12;
+            rng ^= rng << 25;
+            rng ^= rng >> 27;
+            let r = rng.wrapping_mul(0x2545_F491_4F6C_DD1D);
+            (r >> 11) % ((1u64 << 30) / unit.max(1)) * unit
+        };
+        let mut read = is_read(k, read_fraction);
         let addr = match pattern {
             Pattern::Sequential => {
                 let a = if read {
@@ -50,13 +67,15 @@ pub fn stream(
                 *a += bytes as u64;
                 v
             }
-            Pattern::Random => {
-                // xorshift64* (Vigna 2016): fast, deterministic, good low-bit quality.
-                rng ^= rng >> 12;
-                rng ^= rng << 25;
-                rng ^= rng >> 27;
-                let r = rng.wrapping_mul(0x2545_F491_4F6C_DD1D);
-                (r >> 11) % span * bytes as u64
+            Pattern::Random => draw(bytes as u64),
+            Pattern::Block { bytes: block } => {
+                let per = (block / bytes.max(1)).max(1) as u64;
+                if k % per == 0 {
+                    block_addr = draw(block as u64);
+                    block_read = is_read(k / per, read_fraction);
+                }
+                read = block_read;
+                block_addr + (k % per) * bytes as u64
             }
         };
         Request {
