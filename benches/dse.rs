@@ -2,6 +2,10 @@
 //! search on `llama7b_edge_llm_b5`, the time of a 1,000-point sweep (target: < 60 s on 2
 //! cores), and the time of `edgesim repro`.
 //!
+//! `dse/expand_1e6_points`: lazy expansion and validation of every point of a
+//! 1000 x 1000 spec (the work a sweep adds per point besides the search; memory stays
+//! that of the value lists, see docs/dse.md for peak RSS figures).
+//!
 //! Run: `cargo bench --bench dse`. The 1,000-point sweep runs once (it is the target, not
 //! a micro-benchmark) and prints its wall time and points/s.
 
@@ -59,7 +63,7 @@ fn bench_sweep(c: &mut Criterion) {
     let w = evaluate::load_traces(&small.workloads).expect("workload loads");
     let mut g = c.benchmark_group("dse");
     g.sample_size(10).measurement_time(Duration::from_secs(10));
-    g.throughput(Throughput::Elements(small.points.len() as u64));
+    g.throughput(Throughput::Elements(small.point_count as u64));
     g.bench_function("sweep_16_points_edge_llm_b5", |b| {
         b.iter(|| run_sweep(&small, &w))
     });
@@ -72,7 +76,7 @@ fn bench_sweep(c: &mut Criterion) {
     let rates: Vec<u32> = (0..10).map(|i| 1600 + 300 * i).collect();
     let rows: Vec<u32> = (0..10).map(|i| 8 + 8 * i).collect();
     let big = spec(dir.path(), &sram, &rates, &rows);
-    assert_eq!(big.points.len(), 1000);
+    assert_eq!(big.point_count, 1000);
     let t0 = Instant::now();
     let n = run_sweep(&big, &w);
     let dt = t0.elapsed().as_secs_f64();
@@ -81,6 +85,27 @@ fn bench_sweep(c: &mut Criterion) {
         n as f64 / dt,
         rayon::current_num_threads()
     );
+}
+
+fn bench_expand(c: &mut Criterion) {
+    let dir = tempfile::tempdir().expect("temp dir");
+    let sram: Vec<u32> = (1..=1000).collect();
+    let rates: Vec<u32> = (1000..2000).collect();
+    let s = spec(dir.path(), &sram, &rates, &[32]);
+    assert_eq!(s.point_count, 1_000_000);
+    let mut g = c.benchmark_group("dse");
+    g.sample_size(10).measurement_time(Duration::from_secs(30));
+    g.throughput(Throughput::Elements(s.point_count as u64));
+    g.bench_function("expand_1e6_points", |b| {
+        b.iter(|| {
+            let mut sram_sum = 0.0;
+            for i in s.shard_indices(Shard::ALL) {
+                sram_sum += s.point(i).expect("valid point").hw.sram.capacity_kib;
+            }
+            sram_sum
+        })
+    });
+    g.finish();
 }
 
 fn bench_repro(c: &mut Criterion) {
@@ -97,7 +122,7 @@ fn bench_repro(c: &mut Criterion) {
 criterion_group! {
     name = benches;
     config = Criterion::default().without_plots();
-    targets = bench_sweep, bench_repro
+    targets = bench_sweep, bench_expand, bench_repro
 }
 
 fn main() {

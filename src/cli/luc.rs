@@ -474,12 +474,15 @@ fn compress_cmd(a: &CompressArgs) -> Result<()> {
     )?;
     bar.finish_and_clear();
     let seconds = start.elapsed().as_secs_f64();
-    out.save(&a.out, a.dtype.into(), 1)?;
+    // Checkpoint, tokenizer and report are one output set: --out is locked while they
+    // are written and receives all of them at once (crate::io_util::OutputSet).
+    let set = crate::io_util::OutputSet::begin(&a.out)?;
+    out.save(set.dir(), a.dtype.into(), 1)?;
     // The compressed checkpoint keeps the source's tokenizer, so text evaluation and
     // calibration on it tokenise as the original model does.
-    Tokenizer::for_checkpoint(&a.checkpoint)?.save_beside(&a.out)?;
-    let report_path = a.out.join("compression_report.csv");
-    crate::io_util::write_atomic(&report_path, report.to_csv().as_bytes())?;
+    Tokenizer::for_checkpoint(&a.checkpoint)?.save_beside(set.dir())?;
+    set.write("compression_report.csv", report.to_csv().as_bytes())?;
+    set.commit()?;
     if a.json {
         println!("{}", to_json(&report)?);
     } else {

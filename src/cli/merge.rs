@@ -1,9 +1,14 @@
 //! `edgesim merge`: joins the `sweep.csv` files of `edgesim sweep --shard i/n` runs into
 //! the table a single run writes (same rows, same order, Pareto front recomputed over all
-//! rows), and redraws the sweep plots next to it.
+//! rows), and redraws the sweep plots next to it. The table and the plots are one output
+//! set in the table's directory (`io_util::OutputSet`): locked while written, replaced
+//! whole; other files there (e.g. the shard tables) stay.
 
-use crate::dse;
-use crate::error::Result;
+use super::sweep::{dir_or_dot, file_names, print_workloads};
+use crate::cli::out::note;
+use crate::dse::{self, SweepSummary};
+use crate::error::{Error, Result};
+use crate::io_util::OutputSet;
 use crate::report::{csv_table, sweep_plots};
 use std::path::PathBuf;
 
@@ -32,36 +37,50 @@ pub fn run(a: &MergeArgs) -> Result<()> {
         .map(|p| Ok((p.display().to_string(), csv_table::read_sweep_table(p)?)))
         .collect::<Result<Vec<_>>>()?;
     let merged = dse::merge(tables)?;
-    csv_table::write_sweep_table(&a.out, &merged)?;
-    let mut files = vec![a.out.clone()];
+    let name = a
+        .out
+        .file_name()
+        .map(|n| n.to_string_lossy().into_owned())
+        .ok_or_else(|| {
+            Error::input(
+                a.out.display().to_string(),
+                "--out",
+                "expected a file path, e.g. out/sweep.csv",
+            )
+        })?;
+    let dir = dir_or_dot(a.out.parent());
+    let set = OutputSet::begin(&dir)?;
+    csv_table::write_sweep_table(&set.dir().join(&name), &merged)?;
+    let mut names = vec![name];
     if !a.no_plots {
-        let dir = a
-            .out
-            .parent()
-            .filter(|d| !d.as_os_str().is_empty())
-            .map(PathBuf::from)
-            .unwrap_or_else(|| PathBuf::from("."));
-        files.extend(sweep_plots::write_sweep_plots(&dir, &merged)?);
+        names.extend(file_names(&sweep_plots::write_sweep_plots(
+            set.dir(),
+            &merged,
+        )?));
     }
-    let pareto = merged.column("pareto")?;
-    let on_front = merged.rows.iter().filter(|r| r[pareto] == "true").count();
+    set.commit()?;
+    let files: Vec<PathBuf> = names.iter().map(|n| dir.join(n)).collect();
+    let summary = SweepSummary::of_table(&merged)?;
+    let on_front: u64 = summary.workloads.iter().map(|w| w.pareto).sum();
     if a.json {
         let v = serde_json::json!({
             "inputs": a.inputs,
             "rows": merged.rows.len(),
             "pareto_rows": on_front,
+            "workloads": super::sweep::workload_json(&summary),
             "files": files,
         });
-        println!("{v}");
+        crate::outln!("{v}")?;
     } else {
-        println!(
+        crate::outln!(
             "merged {} tables: {} rows, {} on the Pareto front",
             a.inputs.len(),
             merged.rows.len(),
             on_front
-        );
+        )?;
+        print_workloads(&summary)?;
         for f in files {
-            println!("wrote {}", f.display());
+            note(format!("wrote {}", f.display()));
         }
     }
     Ok(())

@@ -184,7 +184,15 @@ pub fn run(a: &ReproArgs) -> Result<()> {
     let r = compute(a.workloads.as_deref());
     spinner.finish_and_clear();
     let r = r?;
-    let files = repro_report::write_repro(&a.out, &r)?;
+    // The report's files are one output set: --out is locked while they are written and
+    // receives all of them at once; other entries there (e.g. real/) stay.
+    let set = crate::io_util::OutputSet::begin(&a.out)?;
+    let written = repro_report::write_repro(set.dir(), &r)?;
+    set.commit()?;
+    let files: Vec<std::path::PathBuf> = super::sweep::file_names(&written)
+        .iter()
+        .map(|n| a.out.join(n))
+        .collect();
     if a.json {
         let v = serde_json::json!({ "repro": r, "files": files });
         println!("{v}");

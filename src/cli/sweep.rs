@@ -1,10 +1,27 @@
 //! `edgesim sweep`: runs the schedule search on every point of a sweep spec for every
 //! workload, in parallel, and writes `sweep.csv` plus plots.
+//!
+//! Points are expanded lazily and rows streamed to disk (`dse::sweep::run_streaming`,
+//! `dse::SweepWriter`), so memory stays flat whatever the number of points; plots are
+//! drawn for up to [`PLOT_MAX_ROWS`] rows. The files form one output set
+//! (`io_util::OutputSet`): `--out` is locked while the sweep runs and receives the whole
+//! new set at once when it ends.
 
-use crate::dse::{self, Shard, SweepSpec, evaluate};
+use crate::cli::out::{note, warn};
+use crate::dse::{self, Shard, SweepSpec, SweepSummary, SweepWriter, evaluate};
 use crate::error::Result;
+use crate::io_util::OutputSet;
 use crate::report::{csv_table, sweep_plots};
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
+
+/// Largest table the plots are drawn for: drawing reads the table back into memory
+/// (about 1 KiB per row with its cells), and a chart of more points than a figure has
+/// pixels shows nothing more. Larger sweeps keep every row in sweep.csv.
+pub const PLOT_MAX_ROWS: u64 = 20_000;
+
+/// Default of `--max-points`: 10^6 points run in bounded memory but take hours of
+/// searches; a larger spec is more often a typo (one list too many) than intended.
+pub const DEFAULT_MAX_POINTS: usize = 1_000_000;
 
 /// Arguments of `edgesim sweep`.
 #[derive(clap::Args, Debug)]
@@ -47,6 +64,9 @@ pub struct SweepArgs {
     /// Print a JSON summary (per workload: best point, front size) on stdout.
     #[arg(long)]
     pub json: bool,
+    /// Refuse specs of more points than this (the whole spec, before sharding).
+    #[arg(long, default_value_t = DEFAULT_MAX_POINTS)]
+    pub max_points: usize,
 }
 
 /// Runs `edgesim sweep`.
@@ -55,13 +75,26 @@ pub fn run(a: &SweepArgs) -> Result<()> {
         Some(s) => Shard::parse(s)?,
         None => Shard::ALL,
     };
-    // Everything is validated before the first search starts.
+    // Everything that can be checked before the first search is checked here.
     let opts =
         evaluate::with_memory_limit(evaluate::options(a.mode.as_deref())?, a.max_memory_gib)?;
     let spec = SweepSpec::from_file(&a.spec)?;
+    spec.check_max_points(a.max_points)?;
     let workloads = evaluate::load_traces(&spec.workloads)?;
     let jobs = dse::sweep::job_count(&spec, workloads.len(), shard);
+    note(format!(
+        "sweep {}: {} points x {} workloads; shard {}/{}: {} points, {jobs} searches",
+        a.spec.display(),
+        spec.point_count,
+        workloads.len(),
+        shard.index,
+        shard.count,
+        spec.shard_point_count(shard),
+    ));
 
+    let set = OutputSet::begin(&a.out)?;
+    let csv_path = set.dir().join("sweep.csv");
+    let mut writer = SweepWriter::create(&csv_path, &spec.key_names())?;
     let bar = indicatif::ProgressBar::new(jobs as u64);
     bar.set_style(
         indicatif::ProgressStyle::with_template(
@@ -71,120 +104,138 @@ pub fn run(a: &SweepArgs) -> Result<()> {
         .progress_chars("=> "),
     );
     bar.set_message(format!("sweep {}", a.spec.display()));
-    let table = dse::sweep::run(
+    dse::sweep::run_streaming(
         &spec,
         &workloads,
         shard,
         |hw, t| evaluate::outcome_with(hw, t, &opts, a.engine == "cycle"),
         || bar.inc(1),
+        |row| writer.push(&row),
     )?;
     bar.finish_and_clear();
+    let summary = writer.finish()?;
 
-    let csv_path = a.out.join("sweep.csv");
-    csv_table::write_sweep_table(&csv_path, &table)?;
-    let mut files = vec![csv_path];
+    let mut names = vec!["sweep.csv".to_string()];
     if !a.no_plots {
-        files.extend(sweep_plots::write_sweep_plots(&a.out, &table)?);
+        if summary.rows <= PLOT_MAX_ROWS {
+            let table = csv_table::read_sweep_table(&csv_path)?;
+            names.extend(file_names(&sweep_plots::write_sweep_plots(
+                set.dir(),
+                &table,
+            )?));
+        } else {
+            warn(format!(
+                "{} rows exceed the {PLOT_MAX_ROWS} rows plots are drawn for; no plots \
+                 written (sweep.csv has every row; plot a subset or a shard)",
+                summary.rows
+            ));
+        }
     }
-    summarise(a, &spec, shard, &table, &files)
+    set.commit()?;
+    let files: Vec<PathBuf> = names.iter().map(|n| a.out.join(n)).collect();
+    summarise(a, &spec, shard, &summary, &files)
+}
+
+/// The file names of `paths` (written into a staging directory, reported at their final
+/// place).
+pub(crate) fn file_names(paths: &[PathBuf]) -> Vec<String> {
+    paths
+        .iter()
+        .filter_map(|p| p.file_name().map(|n| n.to_string_lossy().into_owned()))
+        .collect()
+}
+
+/// The per-workload summary as JSON values (`--json`) and text lines.
+pub(crate) fn workload_json(s: &SweepSummary) -> Vec<serde_json::Value> {
+    s.workloads
+        .iter()
+        .map(|w| {
+            serde_json::json!({
+                "workload": w.workload,
+                "rows": w.rows,
+                "feasible": w.feasible,
+                "pareto": w.pareto,
+                "best": w.best.as_ref().map(|b| {
+                    let mut m = serde_json::Map::new();
+                    m.insert("point".into(), b.point.clone().into());
+                    for (k, v) in &b.values {
+                        m.insert(k.clone(), v.clone().into());
+                    }
+                    m.insert("seconds_per_step".into(), b.seconds_per_step.into());
+                    serde_json::Value::Object(m)
+                }),
+            })
+        })
+        .collect()
 }
 
 fn summarise(
     a: &SweepArgs,
     spec: &SweepSpec,
     shard: Shard,
-    t: &dse::SweepTable,
+    s: &SweepSummary,
     files: &[PathBuf],
 ) -> Result<()> {
-    let wl = t.column("workload")?;
-    let secs = t.column("seconds_per_step")?;
-    let feas = t.column("feasible")?;
-    let par = t.column("pareto")?;
-    let keys = t.key_columns();
-    let mut per_wl = Vec::new();
-    let mut names: Vec<&str> = Vec::new();
-    for r in &t.rows {
-        if !names.contains(&r[wl].as_str()) {
-            names.push(&r[wl]);
-        }
-    }
-    for w in names {
-        let rows: Vec<usize> = (0..t.rows.len()).filter(|&i| t.rows[i][wl] == w).collect();
-        let best = rows
-            .iter()
-            .filter(|&&i| t.rows[i][feas] == "true")
-            .min_by(|&&i, &&j| {
-                let (x, y) = (
-                    t.num(i, secs).unwrap_or(f64::INFINITY),
-                    t.num(j, secs).unwrap_or(f64::INFINITY),
-                );
-                x.total_cmp(&y)
-            })
-            .copied();
-        per_wl.push(serde_json::json!({
-            "workload": w,
-            "rows": rows.len(),
-            "feasible": rows.iter().filter(|&&i| t.rows[i][feas] == "true").count(),
-            "pareto": rows.iter().filter(|&&i| t.rows[i][par] == "true").count(),
-            "best": best.map(|i| {
-                let mut m = serde_json::Map::new();
-                m.insert("point".into(), t.rows[i][0].clone().into());
-                for k in &keys {
-                    if let Ok(c) = t.column(k) {
-                        m.insert(k.clone(), t.rows[i][c].clone().into());
-                    }
-                }
-                m.insert("seconds_per_step".into(), t.num(i, secs).unwrap_or(f64::NAN).into());
-                serde_json::Value::Object(m)
-            }),
-        }));
-    }
     if a.json {
         let v = serde_json::json!({
             "spec": a.spec,
-            "points": spec.points.len(),
+            "points": spec.point_count,
             "shard": format!("{}/{}", shard.index, shard.count),
-            "rows": t.rows.len(),
-            "workloads": per_wl,
+            "rows": s.rows,
+            "workloads": workload_json(s),
             "files": files,
         });
-        println!("{v}");
+        crate::outln!("{v}")?;
     } else {
-        println!(
+        crate::outln!(
             "{} points x {} workloads (shard {}/{}): {} rows",
-            spec.points.len(),
+            spec.point_count,
             spec.workloads.len(),
             shard.index,
             shard.count,
-            t.rows.len()
-        );
-        for w in &per_wl {
-            let best = match w["best"].as_object() {
-                Some(b) => {
-                    let keys: Vec<String> = b
-                        .iter()
-                        .filter(|(k, _)| k.contains('.'))
-                        .map(|(k, v)| format!("{k} = {}", v.as_str().unwrap_or("")))
-                        .collect();
-                    format!(
-                        "fastest: point {} ({}) at {:.4} s/step",
-                        b["point"].as_str().unwrap_or(""),
-                        keys.join(", "),
-                        b["seconds_per_step"].as_f64().unwrap_or(f64::NAN)
-                    )
-                }
-                None => "no feasible point".into(),
-            };
-            println!(
-                "  {}: {} feasible, {} on the Pareto front; {best}",
-                w["workload"].as_str().unwrap_or(""),
-                w["feasible"],
-                w["pareto"],
-            );
-        }
+            s.rows
+        )?;
+        print_workloads(s)?;
         for f in files {
-            println!("wrote {}", f.display());
+            note(format!("wrote {}", f.display()));
         }
     }
     Ok(())
+}
+
+/// One line per workload: feasible rows, front size and the fastest point.
+pub(crate) fn print_workloads(s: &SweepSummary) -> Result<()> {
+    for w in &s.workloads {
+        let best = match &w.best {
+            Some(b) => {
+                let keys: Vec<String> = b
+                    .values
+                    .iter()
+                    .filter(|(k, _)| k.contains('.'))
+                    .map(|(k, v)| format!("{k} = {v}"))
+                    .collect();
+                format!(
+                    "fastest: point {} ({}) at {:.4} s/step",
+                    b.point,
+                    keys.join(", "),
+                    b.seconds_per_step
+                )
+            }
+            None => "no feasible point".into(),
+        };
+        crate::outln!(
+            "  {}: {} feasible, {} on the Pareto front; {best}",
+            w.workload,
+            w.feasible,
+            w.pareto,
+        )?;
+    }
+    Ok(())
+}
+
+/// `dir` for messages: `.` when empty.
+pub(crate) fn dir_or_dot(dir: Option<&Path>) -> PathBuf {
+    dir.filter(|d| !d.as_os_str().is_empty())
+        .map(PathBuf::from)
+        .unwrap_or_else(|| PathBuf::from("."))
 }

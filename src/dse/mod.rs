@@ -8,10 +8,12 @@ pub mod pareto;
 pub mod repro;
 pub mod shard;
 pub mod spec;
+pub mod stream;
 pub mod sweep;
 pub mod table;
 
 pub use merge::merge;
 pub use shard::Shard;
 pub use spec::{Combine, SweepPoint, SweepSpec, SweptKey};
+pub use stream::{SweepSummary, SweepWriter};
 pub use table::{Outcome, SweepRow, SweepTable};

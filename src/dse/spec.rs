@@ -2,10 +2,14 @@
 //! to run on every point, and value lists per dotted hardware key, combined as a cartesian
 //! product or zipped.
 //!
-//! Every point's hardware table (the base file's table with that point's overrides) is read
-//! by the hardware reader [`HwConfig::from_table`] while the spec is loaded, so a bad key or
-//! an out-of-range value is reported (file, key, allowed range) before any work starts.
-//! The hardware reader owns every range check; this module only expands the points.
+//! Points are never materialised: point `i` is decoded from its index on demand
+//! ([`SweepSpec::assignment`], [`SweepSpec::point`]), so a spec of any size costs the
+//! memory of its value lists. While the spec is loaded, every value of every list is
+//! validated by the hardware reader [`HwConfig::from_table`] on the first point that uses
+//! it (a bad key or an out-of-range value is reported with file, key, allowed range and
+//! that point before any work starts); a point that is invalid only through a
+//! combination of values is reported when it is reached ([`SweepSpec::point`]). The
+//! hardware reader owns every range check; this module only expands the points.
 
 use crate::error::{Error, Result};
 use crate::hw::{HwConfig, apply_override};
@@ -42,7 +46,7 @@ pub struct SweepPoint {
     pub hw: HwConfig,
 }
 
-/// A parsed and fully validated sweep specification.
+/// A parsed sweep specification; its points are expanded lazily from their index.
 #[derive(Debug, Clone)]
 pub struct SweepSpec {
     /// The spec file.
@@ -55,8 +59,11 @@ pub struct SweepSpec {
     pub combine: Combine,
     /// Swept keys in alphabetical order.
     pub keys: Vec<SweptKey>,
-    /// All points, already validated.
-    pub points: Vec<SweepPoint>,
+    /// Number of points: the product of the list lengths (saturating at `usize::MAX`)
+    /// or, zipped, the common length.
+    pub point_count: usize,
+    /// The base hardware table every point overrides.
+    base_table: toml::Table,
 }
 
 /// Resolves `p` against `dir` unless it is absolute.
@@ -199,37 +206,126 @@ impl SweepSpec {
             }
         }
 
-        let assignments = expand(&keys, combine);
-        let mut points = Vec::with_capacity(assignments.len());
-        for (index, values) in assignments.into_iter().enumerate() {
-            let mut t = base_table.clone();
-            for (k, v) in &values {
-                apply_override(&mut t, k, v.clone()).map_err(|e| rename_file(e, &file))?;
-            }
-            let hw = HwConfig::from_table(&file, &t).map_err(|e| {
-                let desc: Vec<String> = values
-                    .iter()
-                    .map(|(k, v)| format!("{k} = {}", value_label(v)))
-                    .collect();
-                match e {
-                    Error::Input { file, key, msg } => Error::input(
-                        file,
-                        format!("sweep.\"{key}\""),
-                        format!("{msg} (point {index}: {})", desc.join(", ")),
-                    ),
-                    other => other,
-                }
-            })?;
-            points.push(SweepPoint { index, values, hw });
-        }
-        Ok(SweepSpec {
+        let point_count = count(&keys, combine);
+        let spec = SweepSpec {
             file: path.to_path_buf(),
             base,
             workloads,
             combine,
             keys,
-            points,
-        })
+            point_count,
+            base_table,
+        };
+        // Every value on the first point that uses it, in point order, so the first
+        // error reported is the lowest-indexed point's among these.
+        let mut firsts: Vec<usize> = Vec::new();
+        let mut stride = 1usize;
+        for k in spec.keys.iter().rev() {
+            for j in 0..k.values.len() {
+                firsts.push(match combine {
+                    Combine::Zip => j,
+                    Combine::Product => j.saturating_mul(stride),
+                });
+            }
+            stride = stride.saturating_mul(k.values.len());
+        }
+        firsts.sort_unstable();
+        firsts.dedup();
+        for i in firsts {
+            spec.point(i)?;
+        }
+        Ok(spec)
+    }
+
+    /// The `(key, value)` overrides of point `index` (`index < point_count`): the
+    /// product's mixed-radix digits (last key fastest) or the zip's `index`-th values.
+    pub fn assignment(&self, index: usize) -> Vec<(String, toml::Value)> {
+        let mut digits = vec![0usize; self.keys.len()];
+        match self.combine {
+            Combine::Zip => digits.iter_mut().for_each(|d| *d = index),
+            Combine::Product => {
+                let mut rest = index;
+                for (d, k) in digits.iter_mut().zip(&self.keys).rev() {
+                    *d = rest % k.values.len();
+                    rest /= k.values.len();
+                }
+            }
+        }
+        self.keys
+            .iter()
+            .zip(digits)
+            .map(|(k, d)| (k.key.clone(), k.values[d].clone()))
+            .collect()
+    }
+
+    /// Point `index` with its hardware validated by the hardware reader. Errors name the
+    /// spec file, the swept key, the allowed range and the point with its values.
+    pub fn point(&self, index: usize) -> Result<SweepPoint> {
+        let file = self.file.display().to_string();
+        let values = self.assignment(index);
+        let mut t = self.base_table.clone();
+        for (k, v) in &values {
+            apply_override(&mut t, k, v.clone()).map_err(|e| rename_file(e, &file))?;
+        }
+        let hw = HwConfig::from_table(&file, &t).map_err(|e| {
+            let desc: Vec<String> = values
+                .iter()
+                .map(|(k, v)| format!("{k} = {}", value_label(v)))
+                .collect();
+            match e {
+                Error::Input { file, key, msg } => Error::input(
+                    file,
+                    format!("sweep.\"{key}\""),
+                    format!("{msg} (point {index}: {})", desc.join(", ")),
+                ),
+                other => other,
+            }
+        })?;
+        Ok(SweepPoint { index, values, hw })
+    }
+
+    /// Indices of the points of `shard` in increasing order, lazily.
+    pub fn shard_indices(&self, shard: super::Shard) -> impl Iterator<Item = usize> + use<> {
+        (shard.index..self.point_count).step_by(shard.count)
+    }
+
+    /// Number of points of `shard`.
+    pub fn shard_point_count(&self, shard: super::Shard) -> usize {
+        if shard.index >= self.point_count {
+            0
+        } else {
+            (self.point_count - shard.index).div_ceil(shard.count)
+        }
+    }
+
+    /// Refuses a spec of more than `max` points, with the flag that raises the limit.
+    pub fn check_max_points(&self, max: usize) -> Result<()> {
+        if self.point_count > max {
+            let sizes: Vec<String> = self
+                .keys
+                .iter()
+                .map(|k| format!("{} ({})", k.key, k.values.len()))
+                .collect();
+            let how = match self.combine {
+                Combine::Product => "the product of the list lengths",
+                Combine::Zip => "the common list length",
+            };
+            let n = if self.point_count == usize::MAX {
+                "more than 2^64".to_string()
+            } else {
+                self.point_count.to_string()
+            };
+            return Err(Error::input(
+                self.file.display().to_string(),
+                "sweep",
+                format!(
+                    "{n} points ({how} of {}) exceed --max-points {max}; \
+                     pass --max-points {n} or more to run them all, or shard the sweep",
+                    sizes.join(", ")
+                ),
+            ));
+        }
+        Ok(())
     }
 
     /// Swept key names in column order.
@@ -245,35 +341,14 @@ fn rename_file(e: Error, file: &str) -> Error {
     }
 }
 
-/// Expands swept keys into per-point assignments: the cartesian product (last key
-/// fastest) or the zip of the lists.
-pub fn expand(keys: &[SweptKey], combine: Combine) -> Vec<Vec<(String, toml::Value)>> {
+/// Number of points of `keys` combined by `combine` (saturating at `usize::MAX`).
+fn count(keys: &[SweptKey], combine: Combine) -> usize {
     match combine {
-        Combine::Zip => {
-            let n = keys.iter().map(|k| k.values.len()).min().unwrap_or(0);
-            (0..n)
-                .map(|i| {
-                    keys.iter()
-                        .map(|k| (k.key.clone(), k.values[i].clone()))
-                        .collect()
-                })
-                .collect()
-        }
-        Combine::Product => {
-            let mut out: Vec<Vec<(String, toml::Value)>> = vec![Vec::new()];
-            for k in keys {
-                let mut next = Vec::with_capacity(out.len() * k.values.len());
-                for prefix in &out {
-                    for v in &k.values {
-                        let mut p = prefix.clone();
-                        p.push((k.key.clone(), v.clone()));
-                        next.push(p);
-                    }
-                }
-                out = next;
-            }
-            if keys.is_empty() { Vec::new() } else { out }
-        }
+        Combine::Zip => keys.iter().map(|k| k.values.len()).min().unwrap_or(0),
+        Combine::Product if keys.is_empty() => 0,
+        Combine::Product => keys
+            .iter()
+            .fold(1usize, |n, k| n.saturating_mul(k.values.len())),
     }
 }
 
@@ -303,37 +378,36 @@ mod tests {
             "[sweep]\n\"sram.capacity_kib\" = [256, 512, 1024, 2048, 4096]\n\"dram.data_rate_mtps\" = [1600, 3200, 4266]\n",
         );
         let s = s.unwrap();
-        assert_eq!(s.points.len(), 15);
+        assert_eq!(s.point_count, 15);
         assert_eq!(s.combine, Combine::Product);
         // Alphabetical key order, last key fastest: dram outer, sram inner.
         assert_eq!(
             s.key_names(),
             vec!["dram.data_rate_mtps", "sram.capacity_kib"]
         );
-        assert_eq!(s.points[1].hw.sram.capacity_kib, 512.0);
-        assert_eq!(s.points[1].hw.dram.data_rate_mtps, 1600.0);
-        assert_eq!(s.points[5].hw.dram.data_rate_mtps, 3200.0);
-        assert_eq!(s.points[14].index, 14);
+        assert_eq!(s.point(1).unwrap().hw.sram.capacity_kib, 512.0);
+        assert_eq!(s.point(1).unwrap().hw.dram.data_rate_mtps, 1600.0);
+        assert_eq!(s.point(5).unwrap().hw.dram.data_rate_mtps, 3200.0);
+        assert_eq!(s.point(14).unwrap().index, 14);
         // Unswept keys keep the base value.
-        assert!(s.points.iter().all(|p| p.hw.compute.pe_rows == 32));
+        assert!((0..15).all(|i| s.point(i).unwrap().hw.compute.pe_rows == 32));
 
         let (_d, _p, s) = spec_with(
             "combine = \"zip\"\n[sweep]\n\"compute.pe_rows\" = [16, 32, 64]\n\"compute.pe_cols\" = [16, 32, 64]\n",
         );
         let s = s.unwrap();
-        assert_eq!(s.points.len(), 3);
-        assert!(
-            s.points
-                .iter()
-                .all(|p| p.hw.compute.pe_rows == p.hw.compute.pe_cols)
-        );
-        assert_eq!(s.points[2].hw.compute.pes(), 64 * 64);
+        assert_eq!(s.point_count, 3);
+        assert!((0..3).all(|i| {
+            let p = s.point(i).unwrap();
+            p.hw.compute.pe_rows == p.hw.compute.pe_cols
+        }));
+        assert_eq!(s.point(2).unwrap().hw.compute.pes(), 64 * 64);
 
         // A string-valued key sweeps too.
         let (_d, _p, s) = spec_with(
             "[sweep]\n\"compute.precision_scaling\" = [\"bit-flexible\", \"fixed\"]\n\"sram.capacity_kib\" = [512, 1024]\n",
         );
-        assert_eq!(s.unwrap().points.len(), 4);
+        assert_eq!(s.unwrap().point_count, 4);
     }
 
     #[test]
@@ -412,5 +486,113 @@ mod tests {
         assert!(s.unwrap_err().to_string().contains("quote dotted keys"));
         let (_d, _p, s) = spec_with("extra = 1\n[sweep]\n\"sram.capacity_kib\" = [1]\n");
         assert!(s.unwrap_err().to_string().contains("extra: unknown key"));
+    }
+
+    /// The expansion of the old eager code, written out as nested loops: cartesian
+    /// product with the last key fastest.
+    fn naive_product(lists: &[Vec<i64>]) -> Vec<Vec<i64>> {
+        let mut out = vec![Vec::new()];
+        for l in lists {
+            let mut next = Vec::new();
+            for prefix in &out {
+                for v in l {
+                    let mut p = prefix.clone();
+                    p.push(*v);
+                    next.push(p);
+                }
+            }
+            out = next;
+        }
+        out
+    }
+
+    #[test]
+    fn lazy_points_equal_the_nested_loop_expansion() {
+        let (_d, _p, s) = spec_with(
+            "[sweep]\n\"sram.capacity_kib\" = [256, 512]\n\"dram.data_rate_mtps\" = [1600, 3200, 4266]\n\"compute.pe_rows\" = [8, 16, 32, 64]\n",
+        );
+        let s = s.unwrap();
+        // Alphabetical: compute.pe_rows, dram.data_rate_mtps, sram.capacity_kib.
+        let expected =
+            naive_product(&[vec![8, 16, 32, 64], vec![1600, 3200, 4266], vec![256, 512]]);
+        assert_eq!(s.point_count, expected.len());
+        for (i, e) in expected.iter().enumerate() {
+            let got: Vec<i64> = s
+                .assignment(i)
+                .iter()
+                .map(|(_, v)| v.as_integer().unwrap())
+                .collect();
+            assert_eq!(&got, e, "point {i}");
+        }
+        // Shards partition the points, in increasing order.
+        let shard = crate::dse::Shard { index: 2, count: 5 };
+        let idx: Vec<usize> = s.shard_indices(shard).collect();
+        assert_eq!(idx, vec![2, 7, 12, 17, 22]);
+        assert_eq!(s.shard_point_count(shard), 5);
+        let total: usize = (0..5)
+            .map(|i| s.shard_point_count(crate::dse::Shard { index: i, count: 5 }))
+            .sum();
+        assert_eq!(total, 24);
+        assert_eq!(
+            s.shard_point_count(crate::dse::Shard {
+                index: 30,
+                count: 31
+            }),
+            0
+        );
+    }
+
+    #[test]
+    fn a_million_point_spec_loads_in_bounded_work_and_is_refused_above_the_limit() {
+        // 1024 x 1024 = 2^20 points; loading validates each value once (2048 points).
+        let list = |from: usize| {
+            (from..from + 1024)
+                .map(|v| v.to_string())
+                .collect::<Vec<_>>()
+                .join(", ")
+        };
+        let (_d, p, s) = spec_with(&format!(
+            "[sweep]\n\"sram.capacity_kib\" = [{}]\n\"dram.data_rate_mtps\" = [{}]\n",
+            list(1),
+            list(1000)
+        ));
+        let s = s.unwrap();
+        assert_eq!(s.point_count, 1 << 20);
+        let last = s.point((1 << 20) - 1).unwrap();
+        assert_eq!(last.hw.sram.capacity_kib, 1024.0);
+        assert_eq!(last.hw.dram.data_rate_mtps, 2023.0);
+        let e = s.check_max_points(1_000_000).unwrap_err().to_string();
+        assert!(e.starts_with(&p.display().to_string()), "{e}");
+        assert!(
+            e.contains("1048576 points") && e.contains("--max-points 1048576"),
+            "{e}"
+        );
+        assert!(s.check_max_points(1 << 20).is_ok());
+        // Lists whose product overflows are counted as "more than 2^64", not wrapped.
+        let keys: Vec<SweptKey> = (0..8)
+            .map(|i| SweptKey {
+                key: format!("k{i}"),
+                values: vec![toml::Value::Integer(1); 1 << 10],
+            })
+            .collect();
+        assert_eq!(count(&keys, Combine::Product), usize::MAX);
+    }
+
+    #[test]
+    fn a_point_invalid_only_in_combination_is_reported_when_reached() {
+        // 36 bits splits into 4 channels but not 8: every value is valid on its first
+        // point, the combination (36, 8) of point 3 is not.
+        let (_d, p, s) =
+            spec_with("[sweep]\n\"dram.bus_width_bits\" = [64, 36]\n\"dram.channels\" = [4, 8]\n");
+        let s = s.unwrap();
+        for i in 0..3 {
+            assert!(s.point(i).is_ok(), "point {i}");
+        }
+        let e = s.point(3).unwrap_err().to_string();
+        assert!(e.starts_with(&p.display().to_string()), "{e}");
+        assert!(
+            e.contains("channels") && e.contains("must divide") && e.contains("point 3"),
+            "{e}"
+        );
     }
 }

@@ -93,41 +93,52 @@ pub struct SweepRow {
     pub outcome: Outcome,
 }
 
+/// The header of a sweep table over the swept `keys`: `point`, `workload`, the keys,
+/// then [`TAIL_COLUMNS`].
+pub fn header(keys: &[String]) -> Vec<String> {
+    let mut header = vec!["point".to_string(), "workload".to_string()];
+    header.extend(keys.iter().cloned());
+    header.extend(TAIL_COLUMNS.iter().map(|s| s.to_string()));
+    header
+}
+
+impl SweepRow {
+    /// The row's cells in [`header`] order, numbers in shortest round-trip form; the
+    /// `pareto` cell is `false` (the front needs every row, see
+    /// [`SweepTable::mark_pareto`]).
+    pub fn cells(&self) -> Vec<String> {
+        let o = &self.outcome;
+        let mut c = vec![self.point.to_string(), self.workload.clone()];
+        c.extend(self.values.iter().cloned());
+        c.extend([
+            self.sram_kib.to_string(),
+            self.dram_gbps.to_string(),
+            self.pe_count.to_string(),
+            o.feasible.to_string(),
+            o.seconds_per_step.to_string(),
+            o.optimal_seconds.to_string(),
+            o.memory_bytes.to_string(),
+            o.peak_bytes[0].to_string(),
+            o.peak_bytes[1].to_string(),
+            o.peak_bytes[2].to_string(),
+            o.energy_j.to_string(),
+            o.bound.clone(),
+            o.schedule.clone(),
+            o.lower_bound_s.to_string(),
+            o.gap.to_string(),
+            o.sim_seconds.map(|x| x.to_string()).unwrap_or_default(),
+            "false".to_string(),
+        ]);
+        c
+    }
+}
+
 impl SweepTable {
     /// Builds the table of `rows` (already in order) for the swept `keys`, and marks the
     /// Pareto front per workload.
     pub fn from_rows(keys: &[String], rows: &[SweepRow]) -> SweepTable {
-        let mut header = vec!["point".to_string(), "workload".to_string()];
-        header.extend(keys.iter().cloned());
-        header.extend(TAIL_COLUMNS.iter().map(|s| s.to_string()));
-        let rows = rows
-            .iter()
-            .map(|r| {
-                let o = &r.outcome;
-                let mut c = vec![r.point.to_string(), r.workload.clone()];
-                c.extend(r.values.iter().cloned());
-                c.extend([
-                    r.sram_kib.to_string(),
-                    r.dram_gbps.to_string(),
-                    r.pe_count.to_string(),
-                    o.feasible.to_string(),
-                    o.seconds_per_step.to_string(),
-                    o.optimal_seconds.to_string(),
-                    o.memory_bytes.to_string(),
-                    o.peak_bytes[0].to_string(),
-                    o.peak_bytes[1].to_string(),
-                    o.peak_bytes[2].to_string(),
-                    o.energy_j.to_string(),
-                    o.bound.clone(),
-                    o.schedule.clone(),
-                    o.lower_bound_s.to_string(),
-                    o.gap.to_string(),
-                    o.sim_seconds.map(|x| x.to_string()).unwrap_or_default(),
-                    "false".to_string(),
-                ]);
-                c
-            })
-            .collect();
+        let header = header(keys);
+        let rows = rows.iter().map(SweepRow::cells).collect();
         let mut t = SweepTable { header, rows };
         // Cannot fail: the columns were just written.
         let _ = t.mark_pareto();
