@@ -110,7 +110,7 @@ pub fn read_to_string_capped(path: &Path, cap: u64) -> Result<String> {
 /// `268435456 bytes (256 MiB)`, or `64 bytes` when not a whole number of MiB.
 fn bytes_text(n: u64) -> String {
     const MIB: u64 = 1 << 20;
-    if n >= MIB && n % MIB == 0 {
+    if n >= MIB && n.is_multiple_of(MIB) {
         format!("{n} bytes ({} MiB)", n / MIB)
     } else {
         format!("{n} bytes")

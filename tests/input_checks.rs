@@ -171,6 +171,26 @@ fn devices_and_oversized_text_inputs_are_refused() {
     );
     let o = edgesim(d, &["trace", "--workload", "/dev/zero"], &[]);
     assert_eq!(o.status.code(), Some(2), "{}", stderr(&o));
+    // The base hardware file of a sweep spec is read the same way.
+    let w = root().join("workloads/tiny_lora.toml");
+    std::fs::write(
+        d.join("spec.toml"),
+        format!(
+            "base = \"/dev/zero\"\nworkloads = [\"{}\"]\n[sweep]\n\"sram.capacity_kib\" = [256]\n",
+            w.display()
+        ),
+    )
+    .unwrap();
+    let start = Instant::now();
+    let o = edgesim(d, &["sweep", "--spec", "spec.toml", "--out", "o"], &[]);
+    assert!(start.elapsed() < Duration::from_secs(10));
+    assert_eq!(o.status.code(), Some(2), "{}", stderr(&o));
+    assert!(
+        stderr(&o).contains("base: cannot read base hardware file /dev/zero")
+            && stderr(&o).contains("not a regular file"),
+        "{}",
+        stderr(&o)
+    );
 
     let hw = root().join("hw_configs/edge_llm_paper.toml");
     let len = std::fs::metadata(&hw).unwrap().len();
