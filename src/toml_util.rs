@@ -108,7 +108,13 @@ impl<'a> Section<'a> {
             }
         };
         if !v.is_finite() || v < lo || v > hi {
-            return Err(self.err(key, format!("{v} is out of range; allowed [{lo}, {hi}]")));
+            return Err(self.err(
+                key,
+                format!(
+                    "{} is out of range; allowed [{lo}, {hi}]",
+                    float_as_written(v)
+                ),
+            ));
         }
         Ok(Some(v))
     }
@@ -124,12 +130,41 @@ impl<'a> Section<'a> {
             .ok_or_else(|| self.err(key, format!("missing; expected an integer in [{lo}, {hi}]")))
     }
 
-    /// An optional integer in `[lo, hi]`.
+    /// An optional integer in `[lo, hi]`. A float is accepted only when it is integral and
+    /// in range (`4.0`); `32.5`, `1e308` and `-1e308` are errors quoting the value as
+    /// written, never rounded or saturated into range.
     pub fn opt_u64_in(&self, key: &str, lo: u64, hi: u64) -> Result<Option<u64>> {
+        let out_of_range = |shown: String| {
+            self.err(
+                key,
+                format!("{shown} is out of range; allowed [{lo}, {hi}]"),
+            )
+        };
         let v = match self.get(key) {
             None => return Ok(None),
-            Some(toml::Value::Integer(i)) => *i,
-            Some(toml::Value::Float(f)) if f.fract() == 0.0 && f.is_finite() => *f as i64,
+            Some(toml::Value::Integer(i)) => {
+                u64::try_from(*i).map_err(|_| out_of_range(i.to_string()))?
+            }
+            Some(toml::Value::Float(f)) => {
+                if !f.is_finite() || f.fract() != 0.0 {
+                    return Err(self.err(
+                        key,
+                        format!(
+                            "{} is not an integer; expected an integer in [{lo}, {hi}]",
+                            float_as_written(*f)
+                        ),
+                    ));
+                }
+                // 2^64 is the first float above u64::MAX; `as` would saturate to it.
+                if *f < 0.0 || *f >= 18_446_744_073_709_551_616.0 {
+                    return Err(out_of_range(float_as_written(*f)));
+                }
+                let v = *f as u64;
+                if v < lo || v > hi {
+                    return Err(out_of_range(float_as_written(*f)));
+                }
+                v
+            }
             Some(other) => {
                 return Err(self.err(
                     key,
@@ -141,10 +176,10 @@ impl<'a> Section<'a> {
                 ));
             }
         };
-        if v < 0 || (v as u64) < lo || (v as u64) > hi {
-            return Err(self.err(key, format!("{v} is out of range; allowed [{lo}, {hi}]")));
+        if v < lo || v > hi {
+            return Err(out_of_range(v.to_string()));
         }
-        Ok(Some(v as u64))
+        Ok(Some(v))
     }
 
     /// An integer in `[lo, hi]` with a default when absent.
@@ -167,6 +202,23 @@ impl<'a> Section<'a> {
     pub fn str(&self, key: &str) -> Result<&'a str> {
         self.opt_str(key)?
             .ok_or_else(|| self.err(key, "missing; expected a string"))
+    }
+
+    /// An optional name: a string with at least one non-whitespace character (an empty
+    /// name would leave blank labels in tables, plots and file names).
+    pub fn opt_name(&self, key: &str) -> Result<Option<&'a str>> {
+        match self.opt_str(key)? {
+            Some(s) if s.trim().is_empty() => {
+                Err(self.err(key, format!("{s:?} is blank; expected a non-empty name")))
+            }
+            other => Ok(other),
+        }
+    }
+
+    /// A required name (see [`Section::opt_name`]).
+    pub fn name(&self, key: &str) -> Result<&'a str> {
+        self.opt_name(key)?
+            .ok_or_else(|| self.err(key, "missing; expected a non-empty name"))
     }
 
     /// An optional string that must be one of `allowed`.
@@ -225,7 +277,10 @@ impl<'a> Section<'a> {
             if !x.is_finite() || x < lo || x > hi {
                 return Err(self.err(
                     &format!("{key}[{i}]"),
-                    format!("{x} is out of range; allowed [{lo}, {hi}]"),
+                    format!(
+                        "{} is out of range; allowed [{lo}, {hi}]",
+                        float_as_written(x)
+                    ),
                 ));
             }
             out.push(x);
@@ -247,6 +302,13 @@ impl<'a> Section<'a> {
         }
         Ok(())
     }
+}
+
+/// A TOML float as a person writes it: Rust's shortest round-trip form, in exponent
+/// notation beyond 1e16 or below 1e-4 (`1e308`, `32.5`, `4.0`), never the 309-digit
+/// expansion of `{}`.
+pub fn float_as_written(f: f64) -> String {
+    format!("{f:?}")
 }
 
 #[cfg(test)]
@@ -276,6 +338,63 @@ mod tests {
         assert!(e.is_ok(), "all keys were read");
         let e = root.u64_in("missing", 1, 2).unwrap_err().to_string();
         assert!(e.contains("missing"), "{e}");
+    }
+
+    #[test]
+    fn integer_keys_refuse_floats_that_are_not_integers() {
+        let t = parse(
+            "hw.toml",
+            "seed = 1e308\npe_rows = -1e308\nhalf = 32.5\nfour = 4.0\nneg = -3\nbig = 9e18\n\
+             two64 = 18446744073709551616.0\nnan = nan\n",
+        )
+        .unwrap();
+        let root = Section::root("hw.toml", &t);
+        let e = root
+            .u64_in("seed", 0, u64::MAX >> 1)
+            .unwrap_err()
+            .to_string();
+        assert_eq!(
+            e,
+            format!(
+                "hw.toml: seed: 1e308 is out of range; allowed [0, {}]",
+                u64::MAX >> 1
+            )
+        );
+        let e = root.u64_in("pe_rows", 1, 65536).unwrap_err().to_string();
+        assert_eq!(
+            e,
+            "hw.toml: pe_rows: -1e308 is out of range; allowed [1, 65536]"
+        );
+        let e = root.u64_in("half", 1, 65536).unwrap_err().to_string();
+        assert_eq!(
+            e,
+            "hw.toml: half: 32.5 is not an integer; expected an integer in [1, 65536]"
+        );
+        assert_eq!(root.u64_in("four", 1, 8).unwrap(), 4);
+        let e = root.u64_in("neg", 0, 8).unwrap_err().to_string();
+        assert!(e.contains("-3 is out of range"), "{e}");
+        // 9e18 is an integer and below 2^63: accepted when the range allows it.
+        assert_eq!(
+            root.u64_in("big", 0, u64::MAX).unwrap(),
+            9_000_000_000_000_000_000
+        );
+        let e = root.u64_in("two64", 0, u64::MAX).unwrap_err().to_string();
+        assert!(e.contains("1.8446744073709552e19 is out of range"), "{e}");
+        let e = root.u64_in("nan", 0, 8).unwrap_err().to_string();
+        assert!(e.contains("NaN is not an integer"), "{e}");
+    }
+
+    #[test]
+    fn blank_names_are_refused() {
+        let t = parse("w.toml", "a = \"\"\nb = \" \\t\"\nc = \"x\"\n").unwrap();
+        let root = Section::root("w.toml", &t);
+        let e = root.name("a").unwrap_err().to_string();
+        assert_eq!(e, "w.toml: a: \"\" is blank; expected a non-empty name");
+        let e = root.opt_name("b").unwrap_err().to_string();
+        assert!(e.contains("is blank"), "{e}");
+        assert_eq!(root.name("c").unwrap(), "x");
+        assert_eq!(root.opt_name("d").unwrap(), None);
+        assert!(root.name("d").unwrap_err().to_string().contains("missing"));
     }
 
     #[test]

@@ -106,27 +106,32 @@ fn austen_cmd(a: &AustenArgs) -> Result<()> {
                 "pinned": pin.as_ref().map(|p| p == sum),
             })).collect::<Vec<_>>(),
         });
-        println!("{}", serde_json::to_string_pretty(&v).map_err(other)?);
+        crate::outln!("{}", serde_json::to_string_pretty(&v).map_err(other)?)?;
     } else {
-        println!("wrote {} novels to {}", rows.len(), out.display());
-        println!(
+        crate::outln!("wrote {} novels to {}", rows.len(), out.display())?;
+        crate::outln!(
             "{:<22} {:<17} {:>6} {:>6} {:>8}  {:<64}  pinned",
-            "novel", "r object", "lines", "paras", "chars", "sha256"
-        );
+            "novel",
+            "r object",
+            "lines",
+            "paras",
+            "chars",
+            "sha256"
+        )?;
         for (n, sum, pin) in &rows {
             let pin = match pin {
                 Some(p) if p == sum => "ok",
                 Some(_) => "DIFFERS",
                 None => "-",
             };
-            println!(
+            crate::outln!(
                 "{:<22} {:<17} {:>6} {:>6} {:>8}  {sum}  {pin}",
                 n.name,
                 n.r_object,
                 n.lines,
                 n.paragraphs,
                 n.chars()
-            );
+            )?;
         }
     }
     Ok(())
@@ -160,16 +165,16 @@ fn status_cmd(a: &StatusArgs) -> Result<()> {
                 })
             }).collect::<Vec<_>>(),
         });
-        println!("{}", serde_json::to_string_pretty(&v).map_err(other)?);
+        crate::outln!("{}", serde_json::to_string_pretty(&v).map_err(other)?)?;
     } else {
-        println!("data directory: {} ({source})", dir.display());
+        crate::outln!("data directory: {} ({source})", dir.display())?;
         for s in &st {
             let state = match &s.state {
                 FileState::Ok => "ok".to_string(),
                 FileState::Mismatch(x) => format!("MISMATCH (sha256 {x})"),
                 FileState::Missing => "missing".to_string(),
             };
-            println!("  {:<42} {state}", s.pinned.path);
+            crate::outln!("  {:<42} {state}", s.pinned.path)?;
         }
     }
     if bad == 0 {

@@ -270,9 +270,9 @@ fn synth_cmd(a: &SynthArgs) -> Result<()> {
             .map(|(i, t)| serde_json::json!({"layer": i, "residual_scale": t.residual_scale, "outliers": t.outliers}))
             .collect();
         let v = serde_json::json!({"out": a.out, "params": params, "layers": layers});
-        println!("{}", to_json(&v)?);
+        crate::outln!("{}", to_json(&v)?)?;
     } else {
-        println!(
+        crate::outln!(
             "wrote {}: {} layers, hidden {}, {} heads ({} KV), MLP {}, vocab {}, {} parameters",
             a.out.display(),
             c.num_hidden_layers,
@@ -282,14 +282,14 @@ fn synth_cmd(a: &SynthArgs) -> Result<()> {
             c.intermediate_size,
             c.vocab_size,
             params
-        );
-        println!("layer  residual_scale  outliers");
+        )?;
+        crate::outln!("layer  residual_scale  outliers")?;
         for (i, t) in traits.iter().enumerate() {
-            println!(
+            crate::outln!(
                 "{i:>5}  {:>14.3}  {}",
                 t.residual_scale,
                 if t.outliers { "yes" } else { "no" }
-            );
+            )?;
         }
     }
     Ok(())
@@ -347,7 +347,7 @@ fn sensitivity_cmd(a: &SensitivityArgs) -> Result<()> {
     opts.validate()?;
     let layers = ckpt.config.num_hidden_layers;
     let tokens: usize = calib.samples.iter().map(Vec::len).sum();
-    eprintln!(
+    crate::cli::out::note(format_args!(
         "{} calibration samples ({:?}), {tokens} tokens; {} layers x ({} bit-widths + {} sparsities); {}",
         calib.samples.len(),
         calib.format,
@@ -355,7 +355,7 @@ fn sensitivity_cmd(a: &SensitivityArgs) -> Result<()> {
         opts.bits.len(),
         opts.sparsities.len(),
         describe(&opts)
-    );
+    ));
     let bar = layer_bar(layers, "sensitivity");
     let start = Instant::now();
     let s = measure(&ckpt, &calib.samples, &opts, &|_| bar.inc(1))?;
@@ -412,33 +412,37 @@ fn print_sensitivity(
             "skip_positions": opts.skip_positions, "layers": per_layer,
             "quant_sensitive_layers": quant_sensitive, "prune_sensitive_layers": prune_sensitive,
         });
-        println!("{}", to_json(&v)?);
+        crate::outln!("{}", to_json(&v)?)?;
         return Ok(());
     }
-    println!(
+    crate::outln!(
         "wrote {} and {} in {seconds:.2} s ({})",
         prune_path.display(),
         quant_path.display(),
         describe(opts)
-    );
-    print!("layer");
+    )?;
+    crate::cli::out::print("layer")?;
     for (b, _) in &quant_means {
-        print!("  quant_mse@{b}b");
+        crate::cli::out::print(&format!("  quant_mse@{b}b"))?;
     }
-    println!("  prune_mse@0.5  prune_mse_mean");
+    crate::outln!("  prune_mse@0.5  prune_mse_mean")?;
     let at_half = s.pruning_layer_means_at(layers, 0.5);
     for j in 0..layers {
-        print!("{j:>5}");
+        crate::cli::out::print(&format!("{j:>5}"))?;
         for (b, v) in &quant_means {
-            print!("  {:>width$.3e}", v[j], width = 10 + b.to_string().len());
+            crate::cli::out::print(&format!(
+                "  {:>width$.3e}",
+                v[j],
+                width = 10 + b.to_string().len()
+            ))?;
         }
-        println!("  {:>13.3e}  {:>14.3e}", at_half[j], prune_mean[j]);
+        crate::outln!("  {:>13.3e}  {:>14.3e}", at_half[j], prune_mean[j])?;
     }
-    println!(
+    crate::outln!(
         "quantisation-sensitive layers (>= mean at {} bits): {quant_sensitive:?}",
         opts.bits.first().copied().unwrap_or(0)
-    );
-    println!("pruning-sensitive layers (>= mean over sparsities): {prune_sensitive:?}");
+    )?;
+    crate::outln!("pruning-sensitive layers (>= mean over sparsities): {prune_sensitive:?}")?;
     Ok(())
 }
 
@@ -484,23 +488,23 @@ fn compress_cmd(a: &CompressArgs) -> Result<()> {
     set.write("compression_report.csv", report.to_csv().as_bytes())?;
     set.commit()?;
     if a.json {
-        println!("{}", to_json(&report)?);
+        crate::outln!("{}", to_json(&report)?)?;
     } else {
-        print_compress(&report, &a.out, seconds);
+        print_compress(&report, &a.out, seconds)?;
     }
     Ok(())
 }
 
-fn print_compress(r: &CompressReport, out: &Path, seconds: f64) {
-    println!(
+fn print_compress(r: &CompressReport, out: &Path, seconds: f64) -> Result<()> {
+    crate::outln!(
         "wrote {} (checkpoint + compression_report.csv) in {seconds:.2} s",
         out.display()
-    );
-    println!(
+    )?;
+    crate::outln!(
         "layer  w_bits  achieved_bits  target_sp  achieved_sp  f16_bytes  compressed_bytes  output_mse"
-    );
+    )?;
     for l in &r.layers {
-        println!(
+        crate::outln!(
             "{:>5}  {:>6}  {:>13}  {:>9.3}  {:>11.4}  {:>9}  {:>16}  {:>10.3e}",
             l.layer,
             l.w_bits,
@@ -510,9 +514,9 @@ fn print_compress(r: &CompressReport, out: &Path, seconds: f64) {
             l.dense_f16_bytes,
             l.compressed_bytes,
             l.output_mse
-        );
+        )?;
     }
-    println!(
+    crate::outln!(
         "decoder linears: avg {:.3} bits, sparsity {:.4}, {} -> {} bytes ({:.2}x); embeddings/head/norms {} bytes at f16",
         r.avg_w_bits,
         r.achieved_sparsity,
@@ -520,9 +524,10 @@ fn print_compress(r: &CompressReport, out: &Path, seconds: f64) {
         r.compressed_bytes,
         r.dense_f16_bytes as f64 / r.compressed_bytes.max(1) as f64,
         r.uncompressed_bytes
-    );
-    println!(
+    )?;
+    crate::outln!(
         "model output MSE (final hidden state, compressed vs dense): {:.4e}",
         r.model_output_mse
-    );
+    )?;
+    Ok(())
 }

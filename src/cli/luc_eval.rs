@@ -84,31 +84,42 @@ pub fn run(a: &EvalArgs) -> Result<()> {
         });
         let s = serde_json::to_string_pretty(&v)
             .map_err(|e| Error::Other(format!("JSON encoding: {e}")))?;
-        println!("{s}");
+        crate::outln!("{s}")?;
     } else {
-        print_text(a, &p, data.format, tok.name(), seconds);
+        print_text(a, &p, data.format, tok.name(), seconds)?;
     }
     Ok(())
 }
 
-fn print_text(a: &EvalArgs, p: &Perplexity, format: CalibFormat, tokenizer: &str, seconds: f64) {
+fn print_text(
+    a: &EvalArgs,
+    p: &Perplexity,
+    format: CalibFormat,
+    tokenizer: &str,
+    seconds: f64,
+) -> crate::Result<()> {
     let read = match format {
         CalibFormat::Ids => "token ids".to_string(),
         _ => format!("text, {tokenizer} tokenizer"),
     };
-    println!(
+    crate::outln!(
         "{} on {} ({read})",
         a.checkpoint.display(),
         a.data.display()
-    );
+    )?;
     let of = if p.uniform_chunks() { "of" } else { "of up to" };
-    println!(
+    crate::outln!(
         "perplexity over {} chunks {of} {} tokens = {} predictions: ppl {:.4}, nll {:.5} nats/prediction",
-        p.chunks, p.chunk_tokens, p.predictions, p.ppl, p.nll
-    );
+        p.chunks,
+        p.chunk_tokens,
+        p.predictions,
+        p.ppl,
+        p.nll
+    )?;
     let tokens = p.predictions + p.chunks;
-    println!(
+    crate::outln!(
         "{seconds:.2} s, {:.0} tokens/s",
         tokens as f64 / seconds.max(1e-9)
-    );
+    )?;
+    Ok(())
 }

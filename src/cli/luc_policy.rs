@@ -153,13 +153,19 @@ pub fn run(args: &LucPolicyArgs) -> crate::Result<()> {
         }
     };
     crate::io_util::write_atomic(&args.out, policy.to_toml_string().as_bytes())?;
-    println!("{}", policy.provenance);
-    println!(
+    crate::outln!("{}", policy.provenance)?;
+    crate::outln!(
         "{:>5} {:>14} {:>14} {:>6} {:>6} {:>6} {:>9}",
-        "layer", "prune_mse", "quant_mse", "w_bits", "a_bits", "kv", "sparsity"
-    );
+        "layer",
+        "prune_mse",
+        "quant_mse",
+        "w_bits",
+        "a_bits",
+        "kv",
+        "sparsity"
+    )?;
     for (j, l) in policy.layers.iter().enumerate() {
-        println!(
+        crate::outln!(
             "{:>5} {:>14.6e} {:>14.6e} {:>6} {:>6} {:>6} {:>9.4}",
             j,
             out.prune_sensitivity[j],
@@ -168,16 +174,16 @@ pub fn run(args: &LucPolicyArgs) -> crate::Result<()> {
             l.a_bits,
             l.kv_bits,
             l.sparsity
-        );
+        )?;
     }
-    println!(
+    crate::outln!(
         "average weight bits {:.4}, mean sparsity {:.4}; written to {}",
         policy.avg_w_bits(),
         policy.mean_sparsity(),
         args.out.display()
-    );
+    )?;
     for w in &out.warnings {
-        eprintln!("warning: {w}");
+        crate::cli::out::warn(w);
     }
     Ok(())
 }

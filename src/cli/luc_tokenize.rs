@@ -99,7 +99,7 @@ pub fn run(a: &LucTokenizeArgs) -> Result<()> {
     }
     let to_stdout = a.out.as_ref().is_none_or(|p| p.as_os_str() == "-");
     if to_stdout {
-        print!("{body}");
+        crate::cli::out::print(&body)?;
     } else if let Some(p) = &a.out {
         crate::io_util::write_atomic(p, body.as_bytes())?;
     }
@@ -136,9 +136,9 @@ pub fn run(a: &LucTokenizeArgs) -> Result<()> {
         )
     };
     if to_stdout {
-        eprintln!("{report}");
+        crate::cli::out::note(&report);
     } else {
-        println!("{report}");
+        crate::outln!("{report}")?;
     }
     Ok(())
 }

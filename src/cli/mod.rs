@@ -117,7 +117,16 @@ pub fn main() -> i32 {
         Ok(c) => c,
         Err(e) => {
             let code = if e.use_stderr() { 2 } else { 0 };
-            let _ = e.print();
+            if let Err(io) = e.print() {
+                // --help / --version into a full disk: report it instead of exit 0.
+                let stream = if e.use_stderr() {
+                    "<stderr>"
+                } else {
+                    out::STDOUT
+                };
+                out::note(format_args!("error: {stream}: {io}"));
+                return 2;
+            }
             return code;
         }
     };
@@ -137,7 +146,7 @@ pub fn main() -> i32 {
     match result {
         Ok(()) => 0,
         Err(e) => {
-            eprintln!("error: {e}");
+            out::note(format_args!("error: {e}"));
             if e.is_input() { 2 } else { 1 }
         }
     }

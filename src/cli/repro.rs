@@ -136,10 +136,10 @@ fn run_real(a: &ReproArgs) -> Result<()> {
     };
     let (table, files) = super::repro_real::run_real(&data, &a.out.join("real"), &o, a.json)?;
     if a.json {
-        println!("{}", serde_json::json!({ "table2": table, "files": files }));
+        crate::outln!("{}", serde_json::json!({ "table2": table, "files": files }))?;
     } else {
         for f in files {
-            println!("wrote {}", f.display());
+            crate::outln!("wrote {}", f.display())?;
         }
     }
     Ok(())
@@ -161,10 +161,10 @@ fn run_real_tune(a: &ReproArgs) -> Result<()> {
     };
     let (rows, files) = super::repro_tune::run_real_tune(&data, &a.out.join("real"), &o, a.json)?;
     if a.json {
-        println!("{}", serde_json::json!({ "tune": rows, "files": files }));
+        crate::outln!("{}", serde_json::json!({ "tune": rows, "files": files }))?;
     } else {
         for f in files {
-            println!("wrote {}", f.display());
+            crate::outln!("wrote {}", f.display())?;
         }
     }
     Ok(())
@@ -195,11 +195,11 @@ pub fn run(a: &ReproArgs) -> Result<()> {
         .collect();
     if a.json {
         let v = serde_json::json!({ "repro": r, "files": files });
-        println!("{v}");
+        crate::outln!("{v}")?;
     } else {
-        print!("{}", repro_report::markdown(&r));
+        crate::cli::out::print(&repro_report::markdown(&r))?;
         for f in files {
-            println!("wrote {}", f.display());
+            crate::outln!("wrote {}", f.display())?;
         }
     }
     Ok(())

@@ -132,7 +132,7 @@ pub fn run_real_tune(
     let mut push =
         |label: String, ckpt: &Checkpoint, pol: Option<&Policy>, m: Method| -> Result<()> {
             if !quiet {
-                eprintln!("{label}: {}", m.describe());
+                crate::cli::out::note(format_args!("{label}: {}", m.describe()));
             }
             let r = tune_checkpoint(
                 ckpt,

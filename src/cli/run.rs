@@ -125,13 +125,13 @@ pub fn run_cmd(a: &RunArgs) -> Result<()> {
     if a.json {
         let mut doc = run_report::run_json(&results);
         super::sim::add_sim_json(&mut doc, &sims);
-        println!(
+        crate::outln!(
             "{}",
             serde_json::to_string_pretty(&doc).map_err(|e| crate::Error::Other(e.to_string()))?
-        );
+        )?;
     } else {
-        print!("{}", run_report::run_text(&results));
-        print!("{}", super::sim::sims_text(&sims));
+        crate::cli::out::print(&run_report::run_text(&results))?;
+        crate::cli::out::print(&super::sim::sims_text(&sims))?;
     }
     Ok(())
 }
@@ -153,7 +153,7 @@ fn time_slack_fraction(pct: f64) -> Result<f64> {
 /// proxies) on stderr so `--json` output stays one document.
 fn trace_of(w: &crate::workload::Workload) -> Result<Trace> {
     for msg in &w.warnings {
-        eprintln!("warning: {}: {msg}", w.file);
+        crate::cli::out::warn(format_args!("{}: {msg}", w.file));
     }
     w.trace()
 }

@@ -54,8 +54,8 @@ pub struct SimArgs {
     /// Write a Gantt chart of the first steps as FILE.png and FILE.svg.
     #[arg(long, value_name = "FILE.png")]
     pub gantt: Option<PathBuf>,
-    /// Steps shown in the Gantt chart.
-    #[arg(long, default_value_t = 12)]
+    /// Steps shown in the Gantt chart (at least 1).
+    #[arg(long, default_value_t = 12, value_parser = clap::value_parser!(u32).range(1..))]
     pub gantt_steps: u32,
     /// Print one JSON document instead of the table.
     #[arg(long)]
@@ -140,11 +140,11 @@ pub fn write_outputs(
 ) -> Result<()> {
     if let Some(p) = timeline_path {
         timeline::write_trace(&r.sim, title, p)?;
-        eprintln!("wrote {}", p.display());
+        crate::cli::out::note(format_args!("wrote {}", p.display()));
     }
     if let Some(p) = gantt_path {
         for w in gantt::write_gantt(&r.sim, gantt_steps, title, p)? {
-            eprintln!("wrote {}", w.display());
+            crate::cli::out::note(format_args!("wrote {}", w.display()));
         }
     }
     Ok(())
@@ -218,12 +218,14 @@ pub fn sim_cmd(a: &SimArgs) -> Result<()> {
             "attribution": attribution,
         });
         let text = serde_json::to_string_pretty(&doc).map_err(|e| Error::Other(e.to_string()))?;
-        println!("{text}");
+        crate::outln!("{text}")?;
     } else {
-        print!(
-            "{}",
-            text_report(&title, &replay, &comparison, attribution.as_ref())
-        );
+        crate::cli::out::print(&text_report(
+            &title,
+            &replay,
+            &comparison,
+            attribution.as_ref(),
+        ))?;
     }
     Ok(())
 }

@@ -2,7 +2,6 @@
 //! writes it as a Trace file (`--out`, the JSON that `run --trace` and `sim --trace` read).
 
 use crate::workload::{Trace, Workload};
-use std::io::Write;
 use std::path::{Path, PathBuf};
 
 /// Arguments of `edgesim trace`.
@@ -47,12 +46,12 @@ pub fn load_workload(spec: &str) -> crate::Result<Workload> {
 pub fn run(args: &TraceArgs) -> crate::Result<()> {
     let w = load_workload(&args.workload)?;
     for warning in &w.warnings {
-        eprintln!("warning: {warning}");
+        crate::cli::out::warn(warning);
     }
     let t = w.trace()?;
     if let Some(p) = &args.out {
         t.write_json_file(p)?;
-        eprintln!("wrote {}", p.display());
+        crate::cli::out::note(format_args!("wrote {}", p.display()));
         return Ok(());
     }
     let text = if args.json {
@@ -62,9 +61,7 @@ pub fn run(args: &TraceArgs) -> crate::Result<()> {
     } else {
         table_text(&w, &t)
     };
-    let mut out = std::io::stdout().lock();
-    out.write_all(text.as_bytes())
-        .map_err(|e| crate::Error::io(Path::new("<stdout>"), e))
+    crate::cli::out::print(&text)
 }
 
 fn vector_flops(e: &crate::workload::TraceEntry) -> f64 {

@@ -556,14 +556,14 @@ pub fn run(a: &TuneArgs) -> Result<()> {
             }
             let measured = zeros as f64 / n.max(1) as f64;
             if (measured - pol.mean_sparsity()).abs() > 0.05 {
-                eprintln!(
-                    "warning: {}: the policy's mean sparsity is {:.3} but the checkpoint's \
+                crate::cli::out::warn(format_args!(
+                    "{}: the policy's mean sparsity is {:.3} but the checkpoint's \
                      decoder linears are {:.3} zeros; was it compressed with this policy \
                      (`edgesim luc compress`)? Its bits are taken as given.",
                     p.display(),
                     pol.mean_sparsity(),
                     measured
-                );
+                ));
             }
             Some(pol)
         }
@@ -640,11 +640,7 @@ pub fn run(a: &TuneArgs) -> Result<()> {
     } else {
         text(&r.summary)
     };
-    use std::io::Write as _;
-    std::io::stdout()
-        .lock()
-        .write_all(body.as_bytes())
-        .map_err(|e| Error::io(Path::new("<stdout>"), e))
+    crate::cli::out::print(&body)
 }
 
 /// The text summary.

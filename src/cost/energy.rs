@@ -149,12 +149,14 @@ pub fn energy(pj: &EnergyPerAccess, a: &Activity) -> EnergyBreakdown {
     const J_PER_PJ: f64 = 1e-12;
     let dma = a.dram_to_sram + a.sram_to_dram;
     let ssd = a.ssd_to_dram + a.dram_to_ssd;
+    // pJ -> J first: the per-access energies are at most 1e6 pJ (hw/load.rs), so the
+    // factor is <= 1e-6 and a finite activity count gives a finite energy.
     EnergyBreakdown {
-        mac: a.native_macs * pj.mac * J_PER_PJ,
-        vector: a.vector_ops * pj.vector * J_PER_PJ,
-        sram: (dma + a.sram_port_bytes) * pj.sram_byte * J_PER_PJ,
-        dram: (dma + ssd) * pj.dram_byte * J_PER_PJ,
-        ssd: ssd * pj.ssd_byte * J_PER_PJ,
+        mac: a.native_macs * (pj.mac * J_PER_PJ),
+        vector: a.vector_ops * (pj.vector * J_PER_PJ),
+        sram: (dma + a.sram_port_bytes) * (pj.sram_byte * J_PER_PJ),
+        dram: (dma + ssd) * (pj.dram_byte * J_PER_PJ),
+        ssd: ssd * (pj.ssd_byte * J_PER_PJ),
     }
 }
 
@@ -197,5 +199,42 @@ mod tests {
         assert!((hw.compute.sparse_fraction(0.5) - 0.6).abs() < 1e-12);
         hw.compute.sparsity = crate::hw::SparsitySupport::Dense;
         assert_eq!(hw.compute.mac_energy_fraction(0.5), 1.0);
+    }
+}
+
+#[cfg(test)]
+mod props {
+    use super::*;
+    use proptest::prelude::*;
+
+    proptest! {
+        /// Counts up to 1e300 (far beyond any u64 byte count times any step count) and
+        /// the accepted per-access range [0, 1e6] pJ always give finite energies >= 0.
+        #[test]
+        fn energies_are_finite_for_accepted_inputs(
+            counts in proptest::array::uniform7(0.0f64..=1e300),
+            pj in proptest::array::uniform5(0.0f64..=1e6),
+        ) {
+            let a = Activity {
+                native_macs: counts[0],
+                vector_ops: counts[1],
+                sram_port_bytes: counts[2],
+                dram_to_sram: counts[3],
+                sram_to_dram: counts[4],
+                ssd_to_dram: counts[5],
+                dram_to_ssd: counts[6],
+            };
+            let p = EnergyPerAccess {
+                mac: pj[0],
+                vector: pj[1],
+                sram_byte: pj[2],
+                dram_byte: pj[3],
+                ssd_byte: pj[4],
+            };
+            let e = energy(&p, &a);
+            for x in [e.mac, e.vector, e.sram, e.dram, e.ssd, e.total()] {
+                prop_assert!(x.is_finite() && x >= 0.0, "{:?}", e);
+            }
+        }
     }
 }

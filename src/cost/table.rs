@@ -468,12 +468,33 @@ impl Table {
 pub(crate) const GIB: f64 = (1u64 << 30) as f64;
 
 /// Why a memory tier does not fit: `None` unless `peak` exceeds `cap` (bytes).
+/// Both sides are printed with the fewest decimals (at least 3) that tell them apart, so
+/// the message never reads "peak 0.001 GiB exceeds 0.001 GiB".
 fn overflow(tier: &str, peak: f64, cap: f64) -> Option<String> {
     (peak > cap).then(|| {
-        format!(
-            "{tier}: peak {:.3} GiB exceeds {:.3} GiB",
-            peak / GIB,
-            cap / GIB
-        )
+        let (p, c) = (peak / GIB, cap / GIB);
+        // Dividing by 2^30 is exact, so p > c, and the shortest round-trip forms differ.
+        let (p, c) = (3..=9)
+            .map(|d| (format!("{p:.d$}"), format!("{c:.d$}")))
+            .find(|(a, b)| a != b)
+            .unwrap_or_else(|| (format!("{p}"), format!("{c}")));
+        format!("{tier}: peak {p} GiB exceeds {c} GiB")
     })
+}
+
+#[cfg(test)]
+mod overflow_message {
+    #[test]
+    fn both_sides_of_an_overflow_differ() {
+        let gib = super::GIB;
+        // 1 MiB + 1 B over 1 MiB: 0.001 GiB at 3 decimals on both sides before.
+        let m = super::overflow("DRAM", 1048577.0, 1048576.0).unwrap();
+        assert_eq!(m, "DRAM: peak 0.000976563 GiB exceeds 0.000976562 GiB");
+        let m = super::overflow("SRAM", 1.5 * gib, gib).unwrap();
+        assert_eq!(m, "SRAM: peak 1.500 GiB exceeds 1.000 GiB");
+        let m = super::overflow("SSD", 2.0 * gib + 1e-3, 2.0 * gib).unwrap();
+        let (a, b) = m.split_once(" exceeds ").unwrap();
+        assert_ne!(a.trim_start_matches("SSD: peak "), b, "{m}");
+        assert!(super::overflow("SSD", gib, gib).is_none());
+    }
 }

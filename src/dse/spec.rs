@@ -104,7 +104,7 @@ impl SweepSpec {
 
         let base_rel = root.str("base")?;
         let base = resolve(dir, base_rel);
-        let base_text = std::fs::read_to_string(&base).map_err(|e| {
+        let base_text = crate::io_util::read_to_string(&base).map_err(|e| {
             root.err(
                 "base",
                 format!("cannot read base hardware file {}: {e}", base.display()),

@@ -62,7 +62,7 @@ impl HwConfig {
     /// Reads a parsed table (after any overrides have been applied).
     pub fn from_table(file: &str, table: &toml::Table) -> Result<Self> {
         let root = Section::root(file, table);
-        let name = root.str("name")?.to_string();
+        let name = root.name("name")?.to_string();
         let clock_ghz = root.f64_in("clock_ghz", 1e-3, 100.0)?;
 
         let c = root.section("compute")?;

@@ -50,7 +50,9 @@ pub fn eq1_bits(s_quant: &[f64], base_bits: u32) -> Vec<u32> {
     if s_quant.is_empty() {
         return Vec::new();
     }
-    let mean = s_quant.iter().sum::<f64>() / s_quant.len() as f64;
+    // Overflow-free mean: with `sum / n`, MSEs near f64::MAX give an infinite mean and
+    // no layer would get the extra bit.
+    let mean = super::stats::finite_mean(s_quant);
     s_quant
         .iter()
         .map(|&s| base_bits + u32::from(s >= mean))
@@ -71,12 +73,29 @@ pub fn top_k_bits(s: &[f64], base_bits: u32, k: usize) -> Vec<u32> {
 
 /// eq. 2: per-layer sparsity with mean `target` from pruning sensitivities (one value per
 /// layer, e.g. the mean MSE). Degenerate inputs (all layers equal, or all zero in paper
-/// semantics) give every layer `target`.
+/// semantics) give every layer `target`. Finite inputs always give finite outputs (both
+/// readings are scale-invariant, so sensitivities are divided by their largest magnitude
+/// before any difference or sum); a NaN or infinite sensitivity gives NaN for every layer,
+/// which the caller must reject, never a plausible sparsity.
 pub fn eq2_sparsity(s_prune: &[f64], target: f64, mode: Eq2) -> Vec<f64> {
     let l = s_prune.len();
     if l == 0 {
         return Vec::new();
     }
+    if s_prune.iter().any(|s| !s.is_finite()) {
+        return vec![f64::NAN; l];
+    }
+    // Rescaling only when a sum or a difference could overflow keeps the usual results
+    // bit for bit; |s| <= 1e300 leaves 1e8 headroom for differences and sums of up to 1e8
+    // layers.
+    let m = super::stats::max_abs(s_prune);
+    let scaled: Vec<f64>;
+    let s_prune = if m > 1e300 {
+        scaled = s_prune.iter().map(|&s| s / m).collect();
+        &scaled[..]
+    } else {
+        s_prune
+    };
     let weights: Vec<f64> = match mode {
         Eq2::Code => {
             let lo = s_prune.iter().copied().fold(f64::INFINITY, f64::min);
@@ -97,7 +116,7 @@ pub fn eq2_sparsity(s_prune: &[f64], target: f64, mode: Eq2) -> Vec<f64> {
     }
     let raw: Vec<f64> = weights
         .iter()
-        .map(|&w| target * l as f64 * w / sum)
+        .map(|&w| target * l as f64 * (w / sum))
         .collect();
     clamp_keeping_mean(&raw, target)
 }
@@ -106,7 +125,8 @@ pub fn eq2_sparsity(s_prune: &[f64], target: f64, mode: Eq2) -> Vec<f64> {
 /// the bound in proportion to their value (equally if they are all zero).
 pub(crate) fn clamp_keeping_mean(raw: &[f64], target: f64) -> Vec<f64> {
     let l = raw.len();
-    let mut p: Vec<f64> = raw.iter().map(|&x| x.max(0.0)).collect();
+    // `x.max(0.0)` would turn NaN into 0; the comparison keeps NaN visible.
+    let mut p: Vec<f64> = raw.iter().map(|&x| if x < 0.0 { 0.0 } else { x }).collect();
     let mut fixed = vec![false; l];
     let goal = target.min(MAX_SPARSITY) * l as f64;
     for _ in 0..l {
@@ -129,7 +149,9 @@ pub(crate) fn clamp_keeping_mean(raw: &[f64], target: f64) -> Vec<f64> {
         }
         if free_sum > 0.0 {
             for &j in &free {
-                p[j] *= need / free_sum;
+                // Share first: p/free_sum <= 1, while need/free_sum overflows for a
+                // subnormal free_sum (and 0 * inf is NaN).
+                p[j] = p[j] / free_sum * need;
             }
         } else {
             for &j in &free {

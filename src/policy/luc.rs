@@ -88,6 +88,18 @@ pub fn luc(
     let mut warnings = Vec::new();
     let (s_prune, missing_p) = fill(prune, layers, opts, &mut warnings)?;
     let sparsity = eq2_sparsity(&s_prune, opts.sparsity, opts.eq2);
+    if let Some(j) = sparsity.iter().position(|p| !p.is_finite()) {
+        // Unreachable for validated (finite) MSEs; kept so a NaN can never be written
+        // into a policy as a sparsity.
+        return Err(Error::input(
+            &prune.file,
+            format!("layer {j}"),
+            format!(
+                "sensitivity {:e} gives no finite sparsity under eq. 2",
+                s_prune[j]
+            ),
+        ));
+    }
 
     let (s_quant, missing_q, quant_src) = match quant {
         Some(q) => {
@@ -187,7 +199,7 @@ fn fill(
         ));
     }
     let missing: Vec<usize> = (0..means.len()).filter(|&j| means[j].is_none()).collect();
-    let avg = present.iter().sum::<f64>() / present.len() as f64;
+    let avg = super::stats::finite_mean(&present);
     let fill_value = match opts.missing {
         MissingLayers::Mean => avg,
         MissingLayers::Zero => 0.0,
@@ -321,5 +333,95 @@ mod tests {
             .unwrap_err()
             .to_string();
         assert!(e.contains("p.csv") && e.contains("non-zero"), "{e}");
+    }
+}
+
+#[cfg(test)]
+mod extreme {
+    use super::*;
+    use crate::policy::{MAX_SPARSITY, SensitivityKind};
+    use approx::assert_abs_diff_eq;
+    use proptest::prelude::*;
+
+    #[test]
+    fn overflowing_layer_sums_keep_the_requested_mean() {
+        // Layer 0's sum 1e308 + 1e308 overflows; before, inf / inf = NaN reached eq. 2 and
+        // every layer came out at sparsity 0 (requested 0.5).
+        let pr = SensitivityTable::from_csv_str(
+            "huge.csv",
+            "layer,sparsity,sample,mse\n0,0.5,0,1e308\n0,0.5,1,1e308\n1,0.5,0,0.1\n",
+            SensitivityKind::Pruning,
+        )
+        .unwrap();
+        for eq2 in [Eq2::Code, Eq2::Paper] {
+            let mut o = LucOptions::new(4, 0.5);
+            o.eq2 = eq2;
+            let out = luc(&pr, None, 2, &o).unwrap();
+            let p: Vec<f64> = out.policy.layers.iter().map(|l| l.sparsity).collect();
+            assert_abs_diff_eq!(out.policy.mean_sparsity(), 0.5, epsilon = 1e-12);
+            match eq2 {
+                // Code: layer 0 is the most sensitive -> 0, layer 1 carries 2 * 0.5 = 1.0,
+                // clamped to 0.99 with the excess 0.01 handed to the free layer 0.
+                Eq2::Code => {
+                    assert_abs_diff_eq!(p[1], MAX_SPARSITY, epsilon = 1e-12);
+                    assert_abs_diff_eq!(p[0], 1.0 - MAX_SPARSITY, epsilon = 1e-12);
+                }
+                // Paper: proportional to 1e308 : 0.1, so layer 0 gets the cap.
+                Eq2::Paper => assert_abs_diff_eq!(p[0], MAX_SPARSITY, epsilon = 1e-12),
+            }
+            // eq. 1 (proxy): mean (1e308 + 0.1) / 2 = 5e307; only layer 0 is above it.
+            let bits: Vec<u32> = out.policy.layers.iter().map(|l| l.w_bits).collect();
+            assert_eq!(bits, vec![5, 4]);
+            assert!(out.prune_sensitivity.iter().all(|s| s.is_finite()));
+        }
+    }
+
+    fn mse() -> impl Strategy<Value = f64> {
+        prop_oneof![
+            Just(0.0),
+            Just(f64::MAX),
+            Just(f64::MIN_POSITIVE),
+            Just(5e-324),
+            0.0f64..=f64::MAX,
+            (0.0f64..10.0).prop_map(|x| x * 1e307),
+            (0.0f64..1.0).prop_map(|x| x * 1e-300),
+        ]
+    }
+
+    proptest! {
+        /// Any file the reader accepts (finite MSE >= 0) gives finite per-layer
+        /// settings inside the bounds with the requested mean, or a clean error.
+        #[test]
+        fn accepted_extreme_inputs_give_finite_policies_or_an_error(
+            rows in proptest::collection::vec((0u32..6, 0u32..9, mse()), 1..40),
+            p in 0.0f64..=0.99,
+            paper in any::<bool>(),
+            zero in any::<bool>(),
+            top_k in proptest::option::of(0usize..6),
+        ) {
+            let mut csv = String::from("layer,sparsity,sample,mse\n");
+            for (layer, sample, mse) in &rows {
+                csv.push_str(&format!("{layer},0.5,{sample},{mse:e}\n"));
+            }
+            let t = SensitivityTable::from_csv_str("x.csv", &csv, SensitivityKind::Pruning)
+                .unwrap();
+            let mut o = LucOptions::new(4, p);
+            o.eq2 = if paper { Eq2::Paper } else { Eq2::Code };
+            o.missing = if zero { MissingLayers::Zero } else { MissingLayers::Mean };
+            o.extra_bit_layers = top_k;
+            match luc(&t, None, 6, &o) {
+                Ok(out) => {
+                    for l in &out.policy.layers {
+                        prop_assert!(l.sparsity.is_finite());
+                        prop_assert!((0.0..=MAX_SPARSITY + 1e-12).contains(&l.sparsity));
+                        prop_assert!(l.w_bits == 4 || l.w_bits == 5);
+                    }
+                    let mean = out.policy.mean_sparsity();
+                    prop_assert!((mean - p).abs() < 1e-9, "mean {} target {}", mean, p);
+                    prop_assert!(out.prune_sensitivity.iter().all(|s| s.is_finite()));
+                }
+                Err(e) => prop_assert!(e.is_input() && e.to_string().contains("x.csv")),
+            }
+        }
     }
 }

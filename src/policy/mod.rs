@@ -11,6 +11,7 @@ mod luc;
 mod random;
 mod rng;
 mod sensitivity;
+mod stats;
 mod toml_io;
 
 pub use eq::{Eq2, MAX_SPARSITY, eq1_bits, eq2_sparsity, top_k_bits};

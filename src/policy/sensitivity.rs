@@ -186,6 +186,7 @@ impl SensitivityTable {
     pub fn per_layer_mean(&self, layers: u32, max_samples: u32) -> Result<Vec<Option<f64>>> {
         let mut sum = vec![0.0; layers as usize];
         let mut count = vec![0u64; layers as usize];
+        let mut selected: Vec<Vec<f64>> = vec![Vec::new(); layers as usize];
         for r in &self.rows {
             if r.layer >= layers {
                 return Err(Error::input(
@@ -202,16 +203,19 @@ impl SensitivityTable {
             if r.sample < max_samples {
                 sum[r.layer as usize] += r.mse;
                 count[r.layer as usize] += 1;
+                selected[r.layer as usize].push(r.mse);
             }
         }
-        Ok(sum
-            .iter()
-            .zip(&count)
-            .map(|(&s, &c)| {
-                if c == 0 || s == 0.0 {
+        Ok((0..layers as usize)
+            .map(|j| {
+                if count[j] == 0 || sum[j] == 0.0 {
                     None
+                } else if sum[j].is_finite() {
+                    Some(sum[j] / count[j] as f64)
                 } else {
-                    Some(s / c as f64)
+                    // The plain sum of MSEs near f64::MAX overflowed (inf / count would
+                    // reach eq. 2 as NaN): the scaled mean of the same values is finite.
+                    Some(super::stats::finite_mean(&selected[j]))
                 }
             })
             .collect())
@@ -251,6 +255,30 @@ mod tests {
         assert_eq!(m, vec![Some(2.0), Some(3.0), None]);
         let e = t.per_layer_mean(1, 7).unwrap_err().to_string();
         assert!(e.contains("line 2") && e.contains("[0, 0]"), "{e}");
+    }
+
+    #[test]
+    fn means_of_huge_mses_stay_finite() {
+        // The per-layer sum 1e308 + 1e308 overflows; the mean (1e308) does not.
+        let t = SensitivityTable::from_csv_str(
+            "s.csv",
+            "layer,sparsity,sample,mse\n0,0.5,0,1e308\n0,0.5,1,1e308\n1,0.5,0,0.1\n",
+            SensitivityKind::Pruning,
+        )
+        .unwrap();
+        let m = t.per_layer_mean(2, 7).unwrap();
+        let m0 = m[0].unwrap();
+        assert!((m0 - 1e308).abs() <= 1e308 * 1e-15, "{m0}");
+        assert_eq!(m[1], Some(0.1));
+        // f64::MAX everywhere: the mean is f64::MAX itself.
+        let max = format!("{:e}", f64::MAX);
+        let t = SensitivityTable::from_csv_str(
+            "s.csv",
+            &format!("layer,sparsity,sample,mse\n0,0.5,0,{max}\n0,0.1,0,{max}\n"),
+            SensitivityKind::Pruning,
+        )
+        .unwrap();
+        assert_eq!(t.per_layer_mean(1, 7).unwrap(), vec![Some(f64::MAX)]);
     }
 
     #[test]

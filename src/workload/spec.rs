@@ -413,7 +413,7 @@ pub(super) fn parse(file: &str, text: &str, src: &Source) -> Result<super::Workl
         .file_stem()
         .map(|s| s.to_string_lossy().to_string())
         .unwrap_or_else(|| "workload".into());
-    let name = root.opt_str("name")?.map(str::to_string).unwrap_or(stem);
+    let name = root.opt_name("name")?.map(str::to_string).unwrap_or(stem);
     let model = read_model(&root)?;
     let batch = read_batch(&root.section("batch")?)?;
     let method = read_method(&root.section("method")?, &model)?;

@@ -282,7 +282,7 @@ pub fn measure(
                         ))
                     })
                     .collect::<Result<_>>()?;
-                result.push_layer(j, &variants, per_variant);
+                result.push_layer(j, &variants, per_variant)?;
                 x = y;
                 on_layer(j);
             }
@@ -331,7 +331,7 @@ pub fn measure(
                         ))
                     })
                     .collect::<Result<_>>()?;
-                result.push_layer(j, &variants, per_variant);
+                result.push_layer(j, &variants, per_variant)?;
                 on_layer(j);
             }
         }
@@ -342,9 +342,30 @@ pub fn measure(
 impl Sensitivity {
     /// Appends the rows of layer `j`: `per_variant[i][sample]` is the MSE of
     /// `variants[i]`.
-    fn push_layer(&mut self, j: usize, variants: &[Variant], per_variant: Vec<Vec<f64>>) {
+    ///
+    /// # Errors
+    /// A NaN or infinite MSE (an f32 overflow in the dense or compressed forward pass)
+    /// is an error naming the layer, the variant and the sample: it would otherwise be
+    /// written to the CSV as `nan` and only refused later by the policy reader.
+    fn push_layer(
+        &mut self,
+        j: usize,
+        variants: &[Variant],
+        per_variant: Vec<Vec<f64>>,
+    ) -> Result<()> {
         for (v, mses) in variants.iter().zip(per_variant) {
             for (sample, mse) in mses.into_iter().enumerate() {
+                if !mse.is_finite() {
+                    let what = match *v {
+                        Variant::Quant(bits) => format!("{bits}-bit quantisation"),
+                        Variant::Prune(p) => format!("sparsity {p}"),
+                    };
+                    return Err(Error::Other(format!(
+                        "sensitivity of layer {j} at {what}, calibration sample {sample}: the \
+                         MSE is {mse} (the layer's output overflowed f32); check the \
+                         checkpoint's weights"
+                    )));
+                }
                 match *v {
                     Variant::Quant(bits) => self.quant.push(QuantMse {
                         layer: j,
@@ -361,6 +382,7 @@ impl Sensitivity {
                 }
             }
         }
+        Ok(())
     }
 
     /// Mean pruning MSE per layer over all sparsities and samples.

@@ -524,3 +524,25 @@ fn final_is_zero_without_compression_and_positive_with_it() {
         }
     }
 }
+
+#[test]
+fn an_overflowing_layer_is_an_error_not_a_nan_row() {
+    // Layer 1's down projection at 1e38 everywhere: its output (a sum of 176 such
+    // products) overflows f32, so the MSE against it is not finite.
+    let (mut ck, _) = synth(SynthShape::Tiny, 3);
+    ck.weights.layers[1].down.fill(1e38);
+    let opts = SensitivityOptions {
+        bits: vec![],
+        sparsities: vec![0.5],
+        method: PruneMethod::Magnitude,
+        ..Default::default()
+    };
+    let e = measure(&ck, &samples()[..1], &opts, &|_| {})
+        .unwrap_err()
+        .to_string();
+    assert!(
+        e.starts_with("sensitivity of layer 1 at sparsity 0.5, calibration sample 0: the MSE is ")
+            && e.contains("overflowed f32"),
+        "{e}"
+    );
+}
