@@ -78,6 +78,8 @@ fn hw_run_sim_trace_report_a_full_stdout() {
     check(d, &["sim", "--workload", &tiny]);
     check(d, &["sim", "--workload", &tiny, "--json"]);
     check(d, &["trace", "--workload", &tiny]);
+    check(d, &["dram", "--pattern", "random", "--requests", "200"]);
+    check(d, &["dram", "--pattern", "random", "--requests", "200", "--json"]);
     check(d, &["trace", "--workload", &tiny, "--csv"]);
     check(d, &["trace", "--workload", &tiny, "--json"]);
     check(d, &["data", "status"]);
@@ -196,7 +198,6 @@ fn sweep_spec(d: &Path) -> PathBuf {
 }
 
 #[test]
-#[ignore = "src/cli/sweep.rs still prints with println!; converted on the sweeps branch"]
 fn sweep_reports_a_full_stdout() {
     let dir = tempfile::tempdir().unwrap();
     let d = dir.path();
@@ -218,7 +219,6 @@ fn sweep_reports_a_full_stdout() {
 }
 
 #[test]
-#[ignore = "src/cli/merge.rs still prints with println!; converted on the sweeps branch"]
 fn merge_reports_a_full_stdout() {
     let dir = tempfile::tempdir().unwrap();
     let d = dir.path();
