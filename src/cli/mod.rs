@@ -2,6 +2,7 @@
 //! here and in `report`; everything below is pure.
 
 pub mod data;
+pub mod gemm;
 pub mod luc;
 pub mod luc_eval;
 pub mod luc_policy;
@@ -95,6 +96,12 @@ pub enum Command {
     Tune(tune::TuneArgs),
     /// Regenerate the paper's comparisons (Table 1 memory, speed-ups, ablation) into results/.
     Repro(repro::ReproArgs),
+    /// One GEMM, or each layer of a SCALE-Sim GEMM topology CSV, on the array and SRAM of
+    /// a hardware file: cycles (SCALE-Sim 3.0's WS/OS/IS closed form), DRAM stall cycles,
+    /// utilisation, mapping efficiency, SRAM and DRAM bytes, energy.
+    ///
+    /// Example: edgesim gemm --m 256 --n 128 --k 256 --dataflow is
+    Gemm(gemm::GemmArgs),
 }
 
 /// Arguments of `edgesim hw`.
@@ -126,6 +133,7 @@ pub fn main() -> i32 {
         Command::Merge(a) => merge::run(&a),
         Command::Tune(a) => tune::run(&a),
         Command::Repro(a) => repro::run(&a),
+        Command::Gemm(a) => gemm::run(&a),
     };
     match result {
         Ok(()) => 0,
