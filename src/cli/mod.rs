@@ -3,6 +3,7 @@
 
 pub mod data;
 pub mod dram;
+pub mod gemm;
 pub mod luc;
 pub mod luc_eval;
 pub mod luc_policy;
@@ -101,6 +102,12 @@ pub enum Command {
     ///
     /// Example: edgesim dram --pattern random --request-bytes 64 --read-fraction 1
     Dram(dram::DramArgs),
+    /// One GEMM, or each layer of a SCALE-Sim GEMM topology CSV, on the array and SRAM of
+    /// a hardware file: cycles (SCALE-Sim 3.0's WS/OS/IS closed form), DRAM stall cycles,
+    /// utilisation, mapping efficiency, SRAM and DRAM bytes, energy.
+    ///
+    /// Example: edgesim gemm --m 256 --n 128 --k 256 --dataflow is
+    Gemm(gemm::GemmArgs),
 }
 
 /// Arguments of `edgesim hw`.
@@ -142,6 +149,7 @@ pub fn main() -> i32 {
         Command::Tune(a) => tune::run(&a),
         Command::Repro(a) => repro::run(&a),
         Command::Dram(a) => dram::run(&a),
+        Command::Gemm(a) => gemm::run(&a),
     };
     match result {
         Ok(()) => 0,

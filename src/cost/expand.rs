@@ -30,6 +30,7 @@ fn step_of(d: &Detail, p: &Placement, index: usize, kind: StepKind) -> Step {
         r_to_dram: class_bytes(&d.ssd_r, |c| Detail::frac(p, c)),
         w_to_ssd: class_bytes(&d.ssd_w, |c| Detail::frac(p, c)),
         array_cycles: d.array_cycles.round() as u64,
+        stall_cycles: d.stall_cycles.round() as u64,
         sram_port_cycles: d.sram_port_cycles.round() as u64,
         vector_cycles: d.vector_cycles.round() as u64,
         native_macs: d.native_macs,
@@ -145,7 +146,9 @@ pub fn step_seconds(hw: &HwConfig, mode: Mode, prefetch: bool, s: &Step) -> (f64
     let ws = s.w_to_ssd.total() as f64;
     let t_rd = r.ssd_read_seconds(rd);
     let t_ws = r.ssd_write_seconds(ws);
-    let t_c = ((s.array_cycles.max(s.sram_port_cycles) + s.vector_cycles) as f64) / r.clock;
+    let t_c = (((s.array_cycles + s.stall_cycles).max(s.sram_port_cycles) + s.vector_cycles)
+        as f64)
+        / r.clock;
     combine(
         mode,
         prefetch,

@@ -300,7 +300,7 @@ impl Model {
         let fwd_detail = |c: usize| -> Detail {
             let e = &self.trace.entries[c];
             let cc = &costs[c];
-            let mut d = base_detail(c, cc);
+            let mut d = base_detail(c, cc, prefetch);
             d.r_sram[W] = weights_read(e, sq, cc);
             d.r_sram[A] = cc.act_read.max(e.act_in_bytes as f64 * sq);
             let k = kept(c) * sq;
@@ -325,7 +325,7 @@ impl Model {
                 mem.saved_peak += kept(c) * sq;
                 fwd_detail(c)
             } else {
-                let mut d = base_detail(c, cc);
+                let mut d = base_detail(c, cc, prefetch);
                 let partner = self.partners[c];
                 let k = partner.map_or(0.0, &kept) * sq;
                 let act_r = cc.act_read.max(e.act_in_bytes as f64 * sq);
@@ -350,6 +350,7 @@ impl Model {
                         d.w_dram[A] += fd.w_dram.iter().sum::<f64>();
                         d.ssd_r[W] += fd.ssd_r[W];
                         d.array_cycles += fd.array_cycles;
+                        d.stall_cycles += fd.stall_cycles;
                         d.sram_port_cycles += fd.sram_port_cycles;
                         d.vector_cycles += fd.vector_cycles;
                         d.native_macs += fd.native_macs;
@@ -501,10 +502,14 @@ impl Model {
     }
 }
 
-fn base_detail(c: usize, cc: &ColumnCost) -> Detail {
+/// The mapper's figures of column `c`. Stall cycles enter only with prefetching (double
+/// buffered tiles): a step without prefetching loads, computes and stores in sequence, so
+/// its loads are already charged in full by the step's serial sum.
+fn base_detail(c: usize, cc: &ColumnCost, prefetch: bool) -> Detail {
     Detail {
         column: Some(c),
         array_cycles: cc.array_cycles,
+        stall_cycles: if prefetch { cc.stall_cycles } else { 0.0 },
         sram_port_cycles: cc.sram_port_cycles,
         vector_cycles: cc.vector_cycles,
         native_macs: cc.native_macs,

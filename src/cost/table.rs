@@ -119,6 +119,10 @@ pub(crate) struct Detail {
     /// DRAM -> SSD bytes per class if that class were entirely on the SSD.
     pub ssd_w: [f64; 5],
     pub array_cycles: f64,
+    /// Bandwidth stalls of the step's GEMMs ([`crate::mapper::ColumnCost::stall_cycles`]),
+    /// charged with prefetching only: without it the step already pays every load in
+    /// sequence with its compute.
+    pub stall_cycles: f64,
     pub sram_port_cycles: f64,
     pub vector_cycles: f64,
     pub native_macs: f64,
@@ -144,7 +148,8 @@ impl Detail {
     }
 
     fn compute_seconds(&self, clock: f64) -> f64 {
-        (self.array_cycles.max(self.sram_port_cycles) + self.vector_cycles) / clock
+        ((self.array_cycles + self.stall_cycles).max(self.sram_port_cycles) + self.vector_cycles)
+            / clock
     }
 }
 

@@ -193,8 +193,11 @@ pub struct Step {
     pub w_to_ssd: ClassBytes,
     /// MAC-array cycles.
     pub array_cycles: u64,
+    /// Cycles the array waits for DRAM fills within the step's GEMMs (prefetching steps
+    /// only, see `mapper::stall`).
+    pub stall_cycles: u64,
     /// Cycles the SRAM port is busy (array operands + DRAM fills); compute time is
-    /// `max(array, sram_port) + vector`.
+    /// `max(array + stall, sram_port) + vector`.
     pub sram_port_cycles: u64,
     /// Vector-unit cycles.
     pub vector_cycles: u64,

@@ -87,9 +87,10 @@ impl HwConfig {
             dataflow: match c.choice_or(
                 "dataflow",
                 "weight-stationary",
-                &["weight-stationary", "output-stationary"],
+                &["weight-stationary", "output-stationary", "input-stationary"],
             )? {
                 "output-stationary" => Dataflow::OutputStationary,
+                "input-stationary" => Dataflow::InputStationary,
                 _ => Dataflow::WeightStationary,
             },
             mac_energy_pj: c.f64_in("mac_energy_pj", 0.0, 1e6)?,

@@ -44,6 +44,9 @@ pub enum Dataflow {
     WeightStationary,
     /// Each PE accumulates one output; both operands stream.
     OutputStationary,
+    /// Inputs (activations, the A operand) are preloaded into the array; weights stream
+    /// (SCALE-Sim's `is`).
+    InputStationary,
 }
 
 /// DRAM technology, selecting the timing model of the cycle-level simulator.

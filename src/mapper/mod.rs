@@ -5,7 +5,11 @@
 //! 1. picks SRAM tile sizes and a loop order that minimise DRAM<->SRAM traffic subject to
 //!    the SRAM budget ([`tiling`], Timeloop-style loop-nest reuse analysis), and
 //! 2. counts array cycles from the array size and the dataflow ([`array`](mod@array), the
-//!    SCALE-Sim analytical model), independently of the SRAM tiling.
+//!    SCALE-Sim analytical model of the weight-, output- and input-stationary dataflows),
+//!    independently of the SRAM tiling, and
+//! 3. counts the cycles the array stalls because the tiles of that tiling cannot arrive
+//!    from DRAM while the previous tile computes ([`stall`]); the cost model adds them to
+//!    the array cycles of a prefetching step (see `cost::table`).
 //!
 //! Assumptions (the model's, stated once here):
 //! - Every GEMM reads its operands from DRAM and writes its output to DRAM: no tensor stays
@@ -21,6 +25,8 @@
 //!   double-buffering): a search evaluates the same squares many times.
 
 pub mod array;
+pub mod probe;
+pub mod stall;
 pub mod tiling;
 
 use crate::hw::HwConfig;
@@ -149,6 +155,11 @@ pub struct GemmMapping {
     pub compulsory: GemmTraffic,
     /// Array cycles over all batch repetitions.
     pub array_cycles: f64,
+    /// Cycles the array waits for DRAM fills after the first tile ([`stall`]), over all
+    /// repetitions; 0 with infinite DRAM bandwidth.
+    pub stall_cycles: f64,
+    /// Cycles of the first tile's load, exposed when nothing precedes the GEMM.
+    pub prologue_cycles: f64,
     /// Bytes moved between SRAM and the array over all repetitions.
     pub sram_port_bytes: f64,
     /// Native-MAC equivalents executed (MACs x mac_cost x the fraction that fires,
@@ -161,6 +172,11 @@ pub struct GemmMapping {
 pub struct ColumnCost {
     /// MAC-array cycles.
     pub array_cycles: f64,
+    /// Cycles the array waits for DRAM fills within its GEMMs ([`GemmMapping::stall_cycles`]).
+    pub stall_cycles: f64,
+    /// Sum of the GEMMs' first-tile loads ([`GemmMapping::prologue_cycles`]), reported but
+    /// not charged by the cost model (the DRAM term covers those bytes).
+    pub prologue_cycles: f64,
     /// Vector-unit cycles.
     pub vector_cycles: f64,
     /// Cycles the SRAM port needs for the array's operand traffic plus DRAM fills.
@@ -210,14 +226,28 @@ struct Key {
 #[derive(Debug, Clone)]
 pub struct Mapper {
     hw: HwConfig,
+    /// What of `hw` a mapping depends on (the array and the DRAM bandwidth), the key of
+    /// the process-wide memo.
+    fingerprint: String,
     cache: HashMap<Key, GemmMapping>,
 }
+
+/// Process-wide memo of mappings, shared by every [`Mapper`]: a search, a sweep or `repro`
+/// builds many cost models of the same hardware and GEMMs, and the stall-aware tiling
+/// search costs microseconds per candidate. Results are a pure function of the key, so
+/// sharing them changes no figure. Cleared when it exceeds [`GLOBAL_MEMO_LIMIT`] entries.
+static GLOBAL_MEMO: std::sync::OnceLock<std::sync::Mutex<HashMap<(String, Key), GemmMapping>>> =
+    std::sync::OnceLock::new();
+
+/// Entries of the process-wide memo before it is cleared (~200 B each: ~25 MB).
+const GLOBAL_MEMO_LIMIT: usize = 1 << 17;
 
 impl Mapper {
     /// A mapper for `hw`.
     pub fn new(hw: &HwConfig) -> Self {
         Mapper {
             hw: hw.clone(),
+            fingerprint: format!("{:?} {:e}", hw.compute, dram_bytes_per_cycle(hw)),
             cache: HashMap::new(),
         }
     }
@@ -250,7 +280,22 @@ impl Mapper {
         if let Some(m) = self.cache.get(&key) {
             return *m;
         }
-        let mapping = map_uncached(&self.hw, g, sram_budget, double_buffered);
+        let memo = GLOBAL_MEMO.get_or_init(Default::default);
+        let global = (self.fingerprint.clone(), key);
+        let hit = memo.lock().ok().and_then(|m| m.get(&global).copied());
+        let mapping = match hit {
+            Some(m) => m,
+            None => {
+                let m = map_uncached(&self.hw, g, sram_budget, double_buffered);
+                if let Ok(mut memo) = memo.lock() {
+                    if memo.len() >= GLOBAL_MEMO_LIMIT {
+                        memo.clear();
+                    }
+                    memo.insert(global, m);
+                }
+                m
+            }
+        };
         self.cache.insert(key, mapping);
         mapping
     }
@@ -278,6 +323,8 @@ impl Mapper {
             let g = GemmShape::of(op, sequences);
             let mp = self.map(&g, sram_budget, double_buffered);
             c.array_cycles += mp.array_cycles;
+            c.stall_cycles += mp.stall_cycles;
+            c.prologue_cycles += mp.prologue_cycles;
             c.sram_port_cycles += (mp.sram_port_bytes + mp.traffic.total()) / sram_bw;
             c.sram_port_bytes += mp.sram_port_bytes;
             if g.b_is_weight {
@@ -320,17 +367,23 @@ pub fn map_uncached(
 ) -> GemmMapping {
     let choice = tiling::best_tile(hw, g, budget, double_buffered);
     let cost = hw.compute.mac_cost(g.w_bits, g.a_bits);
-    let sf = if g.b_is_weight {
-        hw.compute.sparse_fraction(g.sparsity)
-    } else {
-        1.0
-    };
     let fired = if g.b_is_weight {
         hw.compute.mac_energy_fraction(g.sparsity)
     } else {
         1.0
     };
     let batch = g.batch as f64;
+    let st = stall::stalls(
+        &hw.compute,
+        g,
+        choice.tile,
+        &choice.order,
+        &stall::Fill {
+            bytes_per_cycle: dram_bytes_per_cycle(hw),
+            double_buffered,
+            stream_scale: stream_scale(hw, g),
+        },
+    );
     GemmMapping {
         tile: choice.tile,
         order: choice.order,
@@ -338,10 +391,29 @@ pub fn map_uncached(
         sram_bytes: choice.sram_bytes,
         traffic: scale(choice.traffic, batch),
         compulsory: scale(tiling::compulsory(g), batch),
-        array_cycles: array::cycles(&hw.compute, g.m, g.k, g.n, cost * sf) * batch,
+        array_cycles: array::cycles(&hw.compute, g.m, g.k, g.n, stream_scale(hw, g)) * batch,
+        stall_cycles: st.stall_cycles,
+        prologue_cycles: st.prologue_cycles,
         sram_port_bytes: array::sram_port_bytes(&hw.compute, g) * batch,
         native_macs: g.macs() * cost * fired,
     }
+}
+
+/// `mac_cost x sparse_fraction`: the factor on the streaming phase of every fold (see
+/// [`array`](mod@array)).
+pub fn stream_scale(hw: &HwConfig, g: &GemmShape) -> f64 {
+    let sf = if g.b_is_weight {
+        hw.compute.sparse_fraction(g.sparsity)
+    } else {
+        1.0
+    };
+    hw.compute.mac_cost(g.w_bits, g.a_bits) * sf
+}
+
+/// DRAM bytes per accelerator cycle available to one GEMM's fills: the peak bandwidth
+/// (see the bandwidth assumption in [`stall`]).
+pub fn dram_bytes_per_cycle(hw: &HwConfig) -> f64 {
+    hw.dram.peak_bytes_per_s() / hw.clock_hz()
 }
 
 fn scale(t: GemmTraffic, f: f64) -> GemmTraffic {

@@ -2,6 +2,9 @@
 //! the three tile loops that minimise DRAM<->SRAM traffic while the tiles fit the SRAM
 //! budget.
 //!
+//! Objective: the least DRAM traffic, or with double buffering the least GEMM time
+//! including bandwidth stalls (see [`best_tile`]).
+//!
 //! Reuse analysis (Timeloop-style, one buffer per operand): an operand tile stays in SRAM
 //! across consecutive iterations of the loops inside its innermost indexing loop that do
 //! not index it, and is re-fetched whenever an outer loop that does not index it advances.
@@ -16,8 +19,10 @@
 //! splits of the dimension into 1..=8 tiles. Ties are broken by the smaller footprint, then by enumeration order,
 //! so the choice is deterministic.
 
+use super::stall::{self, Fill};
 use super::{GemmShape, GemmTraffic, PARTIAL_SUM_BITS};
 use crate::hw::HwConfig;
+use std::cmp::Ordering;
 
 /// A GEMM loop dimension.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, serde::Serialize)]
@@ -67,6 +72,22 @@ const ORDERS: [LoopOrder; 6] = [
     [Dim::N, Dim::K, Dim::M],
     [Dim::K, Dim::N, Dim::M],
 ];
+
+/// A fitting tiling.
+#[derive(Clone, Copy)]
+struct Cand {
+    tile: Tile,
+    order: usize,
+    traffic: GemmTraffic,
+}
+
+fn cmp_key(a: &[f64; 4], b: &[f64; 4]) -> Ordering {
+    a.iter()
+        .zip(b)
+        .map(|(x, y)| x.total_cmp(y))
+        .find(|o| *o != Ordering::Equal)
+        .unwrap_or(Ordering::Equal)
+}
 
 /// Each operand read once and the output written once, for one instance.
 pub fn compulsory(g: &GemmShape) -> GemmTraffic {
@@ -152,51 +173,127 @@ pub fn footprint(g: &GemmShape, tile: Tile, double_buffered: bool) -> f64 {
     if double_buffered { 2.0 * bytes } else { bytes }
 }
 
-/// The tiling with minimum DRAM traffic that fits `budget` bytes.
+/// The tiling that fits `budget` bytes with
+/// - single buffering: the least DRAM traffic (a step loads, computes and stores in
+///   sequence, so its time grows with the traffic alone);
+/// - double buffering: the least GEMM time `max(array + stall cycles, reads / bandwidth,
+///   writes / bandwidth)` (stalls of [`super::stall`] without the first load; reads and
+///   writes on their own links, as the cost model's mode `paper`), then the least
+///   traffic. A larger SRAM keeps every smaller tiling available, so this time never
+///   grows with the budget, which minimum traffic alone does not guarantee once stalls
+///   count (a larger tile can load in longer bursts).
+///
+/// Ties go to the smaller footprint, then to enumeration order.
 pub fn best_tile(hw: &HwConfig, g: &GemmShape, budget: u64, double_buffered: bool) -> TileChoice {
     let ms = candidates(g.m, 1);
     let ks = candidates(g.k, hw.compute.pe_rows as u64);
     let ns = candidates(g.n, hw.compute.pe_cols as u64);
     let budget = budget as f64;
-    let mut best: Option<(f64, f64, TileChoice)> = None;
-    for &tm in &ms {
-        for &tk in &ks {
-            for &tn in &ns {
-                let tile = Tile {
-                    m: tm,
-                    k: tk,
-                    n: tn,
-                };
-                let fp = footprint(g, tile, double_buffered);
-                if fp > budget {
-                    continue;
-                }
-                for order in &ORDERS {
-                    let t = traffic(g, tile, order);
-                    let total = t.total();
-                    let better = match &best {
-                        None => true,
-                        Some((bt, bfp, _)) => total < *bt || (total == *bt && fp < *bfp),
+    let fill = Fill {
+        bytes_per_cycle: super::dram_bytes_per_cycle(hw),
+        double_buffered,
+        stream_scale: super::stream_scale(hw, g),
+    };
+    // Over all batch repetitions, as the stalls.
+    let batch = g.batch as f64;
+    let array = super::array::cycles(&hw.compute, g.m, g.k, g.n, fill.stream_scale) * batch;
+    let bw = fill.bytes_per_cycle;
+    // Keys (time, traffic, footprint, enumeration index), compared lexicographically;
+    // the time is 0 for single buffering. The key without stalls is a lower bound (stalls
+    // are >= 0). Pass 1 finds the least bound; when that candidate has no stall (the
+    // usual case) it wins outright, else pass 2 evaluates, best bound first, every
+    // candidate whose bound beats it until no remaining bound beats the best found.
+    let each = |f: &mut dyn FnMut([f64; 4], Cand)| {
+        let mut index = 0.0;
+        for &tm in &ms {
+            for &tk in &ks {
+                for &tn in &ns {
+                    let tile = Tile {
+                        m: tm,
+                        k: tk,
+                        n: tn,
                     };
-                    if better {
-                        best = Some((
-                            total,
-                            fp,
-                            TileChoice {
+                    let fp = footprint(g, tile, double_buffered);
+                    if fp > budget {
+                        continue;
+                    }
+                    for (oi, order) in ORDERS.iter().enumerate() {
+                        let t = traffic(g, tile, order);
+                        let reads = (t.a_read + t.b_read + t.c_read) / bw;
+                        let link = batch * reads.max(t.c_write / bw);
+                        let time = if double_buffered {
+                            array.max(link)
+                        } else {
+                            0.0
+                        };
+                        f(
+                            [time, t.total(), fp, index],
+                            Cand {
                                 tile,
-                                order: *order,
-                                fits: true,
-                                sram_bytes: fp,
+                                order: oi,
                                 traffic: t,
                             },
-                        ));
+                        );
+                        index += 1.0;
                     }
                 }
             }
         }
+    };
+    let actual = |key: [f64; 4], c: &Cand| {
+        let mut key = key;
+        if double_buffered {
+            let st = stall::stalls(&hw.compute, g, c.tile, &ORDERS[c.order], &fill);
+            key[0] = key[0].max(array + st.stall_cycles);
+        }
+        key
+    };
+    let mut least: Option<([f64; 4], Cand)> = None;
+    each(&mut |k, c| {
+        if least
+            .as_ref()
+            .is_none_or(|(lk, _)| cmp_key(&k, lk) == Ordering::Less)
+        {
+            least = Some((k, c));
+        }
+    });
+    let mut best = least.map(|(k, c)| (actual(k, &c), c, k));
+    if let Some((bk, _, bound)) = best
+        && cmp_key(&bk, &bound) != Ordering::Equal
+    {
+        let mut rest: Vec<([f64; 4], Cand)> = Vec::new();
+        each(&mut |k, c| {
+            if cmp_key(&k, &bk) == Ordering::Less && cmp_key(&k, &bound) != Ordering::Equal {
+                rest.push((k, c));
+            }
+        });
+        rest.sort_unstable_by(|a, b| cmp_key(&a.0, &b.0));
+        for (k, c) in rest {
+            let cur = best.as_ref().map_or(bk, |b| b.0);
+            if cmp_key(&k, &cur) != Ordering::Less {
+                break;
+            }
+            let a = actual(k, &c);
+            if cmp_key(&a, &cur) == Ordering::Less {
+                best = Some((a, c, k));
+            }
+        }
     }
+    let best = best.map(|(k, c, _)| (k, c));
+    let best = best.map(|(k, c)| {
+        (
+            k,
+            TileChoice {
+                tile: c.tile,
+                order: ORDERS[c.order],
+                fits: true,
+                sram_bytes: k[2],
+                traffic: c.traffic,
+            },
+        )
+    });
     match best {
-        Some((_, _, c)) => c,
+        Some((_, c)) => c,
         None => {
             let tile = Tile {
                 m: ms[0],
