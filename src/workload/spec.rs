@@ -413,7 +413,15 @@ pub(super) fn parse(file: &str, text: &str, src: &Source) -> Result<super::Workl
         .file_stem()
         .map(|s| s.to_string_lossy().to_string())
         .unwrap_or_else(|| "workload".into());
-    let name = root.opt_str("name")?.map(str::to_string).unwrap_or(stem);
+    let name = match root.opt_str("name")? {
+        // The Trace names its workload; an empty name would make a Trace file that the
+        // Trace reader refuses.
+        Some(n) if n.trim().is_empty() => {
+            return Err(root.err("name", "must not be empty (omit it to use the file stem)"));
+        }
+        Some(n) => n.to_string(),
+        None => stem,
+    };
     let model = read_model(&root)?;
     let batch = read_batch(&root.section("batch")?)?;
     let method = read_method(&root.section("method")?, &model)?;
