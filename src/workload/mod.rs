@@ -81,9 +81,16 @@ impl Workload {
         )
     }
 
-    /// The per-layer trace of one micro-batch.
+    /// The per-layer trace of one micro-batch, checked like a Trace file
+    /// ([`Trace::validate`]), so that what the hardware side receives from a workload
+    /// satisfies the same contract as a Trace file.
+    ///
+    /// Errors: the built trace breaks a Trace file limit (e.g. a byte count above 1 PiB
+    /// for an absurd shape), naming the workload file.
     pub fn trace(&self) -> Result<Trace> {
-        Ok(build::build(self))
+        let t = build::build(self);
+        t.validate(&self.file)?;
+        Ok(t)
     }
 }
 

@@ -330,6 +330,15 @@ fn random_policy_is_the_luc_policy_in_random_layer_order() {
 }
 
 #[test]
+fn empty_workload_name_is_refused() {
+    // The Trace names its workload, and the Trace reader refuses an empty name.
+    for name in ["\"\"", "\"  \""] {
+        let e = bad(&format!("name = {name}\n{TINY}[method]\nkind = \"lora\"\n"));
+        assert!(e.contains("w.toml: name:") && e.contains("is blank"), "{e}");
+    }
+}
+
+#[test]
 fn bad_workloads_name_the_key_and_range() {
     let e = bad(
         "[model]\npreset = \"tiny\"\n[batch]\nsequences_per_step = 4\n[method]\nkind = \"lora\"\n",

@@ -89,7 +89,18 @@ impl Tokenizer {
 
     /// Reads a Hugging Face `tokenizer.json`. Errors name the file.
     pub fn from_file(file: &Path) -> Result<Self> {
-        let t = tokenizers::Tokenizer::from_file(file).map_err(|e| {
+        let text = crate::io_util::read_to_string(file)?;
+        // tokenizers 0.22 panics (`expect("Helper")` in its decoder deserialiser) on a JSON
+        // syntax error inside the "decoder" value; checking the syntax first makes that an
+        // error (found by the `tokenizer_json` fuzz target).
+        serde_json::from_str::<serde::de::IgnoredAny>(&text).map_err(|e| {
+            Error::input(
+                file.display().to_string(),
+                "tokenizer",
+                format!("not a readable Hugging Face tokenizer.json: not valid JSON: {e}"),
+            )
+        })?;
+        let t = <tokenizers::Tokenizer as std::str::FromStr>::from_str(&text).map_err(|e| {
             Error::input(
                 file.display().to_string(),
                 "tokenizer",
@@ -187,6 +198,23 @@ impl Tokenizer {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn malformed_tokenizer_json_is_an_error_naming_the_file() {
+        // A JSON syntax error inside "decoder" (tokenizers' own parser panics on it).
+        let dir = tempfile::tempdir().unwrap();
+        let file = dir.path().join("tokenizer.json");
+        std::fs::write(
+            &file,
+            r#"{"version":"1.0","decoder":{"type":"ByteLevel","add_prefix_space":tr"#,
+        )
+        .unwrap();
+        let e = Tokenizer::from_file(&file).unwrap_err().to_string();
+        assert!(
+            e.contains("tokenizer.json") && e.contains("not valid JSON"),
+            "{e}"
+        );
+    }
 
     #[test]
     fn bytes_round_trip() {
