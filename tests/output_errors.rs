@@ -79,7 +79,10 @@ fn hw_run_sim_trace_report_a_full_stdout() {
     check(d, &["sim", "--workload", &tiny, "--json"]);
     check(d, &["trace", "--workload", &tiny]);
     check(d, &["dram", "--pattern", "random", "--requests", "200"]);
-    check(d, &["dram", "--pattern", "random", "--requests", "200", "--json"]);
+    check(
+        d,
+        &["dram", "--pattern", "random", "--requests", "200", "--json"],
+    );
     check(d, &["trace", "--workload", &tiny, "--csv"]);
     check(d, &["trace", "--workload", &tiny, "--json"]);
     check(d, &["data", "status"]);
