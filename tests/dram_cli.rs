@@ -128,9 +128,9 @@ fn bad_flags_exit_2_naming_flag_and_range() {
         (
             vec!["--request-bytes", "48"],
             "--request-bytes",
-            "[32, 65536]",
+            "[32, 4096]",
         ),
-        (vec!["--requests", "0"], "--requests", "[1, 10000000]"),
+        (vec!["--requests", "0"], "--requests", "[1, 1000000]"),
         (vec!["--pattern", "zigzag"], "--pattern", "block:BYTES"),
         (
             vec!["--pattern", "block:96"],

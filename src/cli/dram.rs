@@ -27,10 +27,10 @@ pub struct DramArgs {
     /// Fraction of requests that read (of blocks, with `block:`), in [0, 1].
     #[arg(long, default_value_t = 1.0)]
     pub read_fraction: f64,
-    /// Bytes per request: a multiple of the burst (32 B on x16 channels), at most 65536.
+    /// Bytes per request: a multiple of the burst (32 B on x16 channels), at most 4096 (an AXI burst may not cross a 4 KiB boundary).
     #[arg(long, default_value_t = 64)]
     pub request_bytes: u32,
-    /// Requests of the loaded run, in [1, 10000000].
+    /// Requests of the loaded run, in [1, 1000000].
     #[arg(long, default_value_t = 20_000)]
     pub requests: u64,
     /// Seed of the random addresses.

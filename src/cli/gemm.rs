@@ -273,7 +273,12 @@ pub fn run(a: &GemmArgs) -> Result<()> {
         p.stall_cycles,
         p.prologue_cycles
     )?;
-    crate::outln!("  total cycles        {:.0}", p.total_cycles)?;
+    let bound = if p.total_cycles > p.cycles + p.stall_cycles {
+        "  (bound by the DRAM bus: reads and writes)"
+    } else {
+        ""
+    };
+    crate::outln!("  total cycles        {:.0}{bound}", p.total_cycles)?;
     crate::outln!("  utilisation         {:.2}%", 100.0 * p.utilisation)?;
     crate::outln!("  mapping efficiency  {:.2}%", 100.0 * p.mapping_efficiency)?;
     crate::outln!(

@@ -40,7 +40,12 @@ pub struct Probe {
     pub stall_cycles: f64,
     /// The first tile's load, included in `stall_cycles`.
     pub prologue_cycles: f64,
-    /// `cycles + stall_cycles`.
+    /// Cycles the DRAM bus needs for all of this GEMM's DRAM bytes, reads and writes
+    /// together at the peak rate (LPDDR4 is half-duplex: one data bus carries both).
+    pub dram_cycles: f64,
+    /// `max(cycles + stall_cycles, dram_cycles)`: the stall model charges operand reads
+    /// only, so a GEMM whose output write-back alone exceeds the array time is bound by
+    /// the bus.
     pub total_cycles: f64,
     /// Native-MAC equivalents that fire / (PEs x total cycles): SCALE-Sim's "Overall
     /// Util" for dense 8-bit operands.
@@ -71,7 +76,8 @@ pub fn probe(hw: &HwConfig, g: &GemmShape) -> Probe {
     let (row_folds, col_folds) = array::folds(c, g.m, g.k, g.n);
     let (sram_read, sram_write) = array::sram_port_traffic(c, g);
     let stall = mp.stall_cycles + mp.prologue_cycles;
-    let total = mp.array_cycles + stall;
+    let dram_cycles = mp.traffic.total() / super::dram_bytes_per_cycle(hw);
+    let total = (mp.array_cycles + stall).max(dram_cycles);
     Probe {
         m: g.m,
         n: g.n,
@@ -84,6 +90,7 @@ pub fn probe(hw: &HwConfig, g: &GemmShape) -> Probe {
         cycles: mp.array_cycles,
         stall_cycles: stall,
         prologue_cycles: mp.prologue_cycles,
+        dram_cycles,
         total_cycles: total,
         utilisation: if total > 0.0 {
             mp.native_macs / (c.pes() as f64 * total)
@@ -132,6 +139,16 @@ pub fn parse_topology(file: &str, text: &str) -> Result<Vec<TopologyLayer>> {
         }
         if header {
             header = false;
+            // A file without its header would silently lose its first layer.
+            let cols: Vec<&str> = line.split(',').map(str::trim).collect();
+            if cols.len() >= 4 && cols[1..4].iter().all(|c| c.parse::<u64>().is_ok()) {
+                return Err(Error::input(
+                    file,
+                    format!("row {}", i + 1),
+                    "looks like a layer (M, N and K are numbers); a SCALE-Sim topology \
+                     file starts with a header row such as `Layer, M, N, K,`",
+                ));
+            }
             continue;
         }
         let row = i + 1;
@@ -272,5 +289,39 @@ mod tests {
         assert_eq!((p.sram_read_bytes, p.sram_write_bytes), (12288.0, 4096.0));
         assert!((p.utilisation - 262144.0 / (1024.0 * 794.5)).abs() < 1e-12);
         assert_eq!(p.mapping_efficiency, 1.0);
+    }
+
+    #[test]
+    fn a_file_without_its_header_is_refused_not_shortened() {
+        let e = parse_topology("t.csv", "l1, 256, 128, 256,\nl2, 64, 64, 64,\n")
+            .unwrap_err()
+            .to_string();
+        assert!(e.contains("t.csv: row 1") && e.contains("header"), "{e}");
+    }
+
+    #[test]
+    fn output_write_back_can_bind_the_gemm() {
+        // 4096 x 4096 x 32, WS on 32 x 32: one row fold, 128 column folds of
+        // 2*32 + 32 + 4096 - 2 = 4190 cycles = 536320 array cycles. The 8-bit output alone
+        // is 4096 x 4096 = 16 MiB; at 25.6 B/cycle (LPDDR4-3200 x 64 bit at 1 GHz) reads and
+        // writes need (reads + 16777216) / 25.6 > 655360 cycles, more than the array.
+        let hw = HwConfig::paper_default();
+        let g = GemmShape {
+            m: 4096,
+            k: 32,
+            n: 4096,
+            batch: 1,
+            w_bits: 8,
+            a_bits: 8,
+            sparsity: 0.0,
+            b_is_weight: true,
+        };
+        let p = probe(&hw, &g);
+        assert_eq!(p.cycles, 536320.0);
+        assert!(p.dram_write_bytes >= 16777216.0);
+        let bus = (p.dram_read_bytes + p.dram_write_bytes) / 25.6;
+        assert!((p.dram_cycles - bus).abs() < 1e-6 * bus);
+        assert!(p.cycles + p.stall_cycles < bus);
+        assert_eq!(p.total_cycles, p.dram_cycles);
     }
 }

@@ -23,6 +23,15 @@ const UNLOADED_REQUESTS: u64 = 2000;
 /// Where flag errors point.
 const SRC: &str = "edgesim dram";
 
+/// Largest request: AMBA AXI (ARM IHI 0022) forbids a burst to cross a 4 KiB address
+/// boundary, so a DMA engine on an AXI fabric never issues more than 4 KiB at once (and
+/// the controller's per-request burst bookkeeping grows with the square of its size).
+pub const MAX_REQUEST_BYTES: u32 = 4096;
+
+/// Most requests of one loaded run: a million 64 B reads simulate in a few seconds and
+/// keep every latency sample in a few tens of MB.
+pub const MAX_REQUESTS: u64 = 1_000_000;
+
 /// What to drive the controller with.
 #[derive(Debug, Clone, Copy, PartialEq, serde::Serialize)]
 pub struct ProbeSpec {
@@ -68,22 +77,25 @@ impl ProbeSpec {
         }
         if self.request_bytes == 0
             || !self.request_bytes.is_multiple_of(bb)
-            || self.request_bytes > 65536
+            || self.request_bytes > MAX_REQUEST_BYTES
         {
             return Err(Error::input(
                 SRC,
                 "--request-bytes",
                 format!(
-                    "{} is not allowed; allowed multiples of the {bb} B burst in [{bb}, 65536]",
+                    "{} is not allowed; allowed multiples of the {bb} B burst in [{bb}, {MAX_REQUEST_BYTES}] (an AXI burst may not cross a 4 KiB boundary)",
                     self.request_bytes
                 ),
             ));
         }
-        if !(1..=10_000_000).contains(&self.requests) {
+        if !(1..=MAX_REQUESTS).contains(&self.requests) {
             return Err(Error::input(
                 SRC,
                 "--requests",
-                format!("{} is out of range; allowed [1, 10000000]", self.requests),
+                format!(
+                    "{} is out of range; allowed [1, {MAX_REQUESTS}]",
+                    self.requests
+                ),
             ));
         }
         if let Pattern::Block { bytes } = self.pattern

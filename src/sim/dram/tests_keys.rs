@@ -325,7 +325,7 @@ fn probe_reports_unloaded_latency_of_a_closed_bank_read() {
         .unwrap_err()
         .to_string();
     assert!(
-        e.contains("--request-bytes") && e.contains("[32, 65536]"),
+        e.contains("--request-bytes") && e.contains("[32, 4096]"),
         "{e}"
     );
 }
