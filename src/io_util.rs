@@ -259,25 +259,17 @@ impl OutputSet {
         {
             target = real;
         }
-        let parent = target
-            .parent()
-            .ok_or_else(|| {
-                Error::input(
-                    target.display().to_string(),
-                    "--out",
-                    "not a directory path",
-                )
-            })?
-            .to_path_buf();
+        let not_dir = || {
+            Error::input(
+                target.display().to_string(),
+                "--out",
+                "not a directory path",
+            )
+        };
+        let parent = target.parent().ok_or_else(not_dir)?.to_path_buf();
         let name = target
             .file_name()
-            .ok_or_else(|| {
-                Error::input(
-                    target.display().to_string(),
-                    "--out",
-                    "not a directory path",
-                )
-            })?
+            .ok_or_else(not_dir)?
             .to_string_lossy()
             .into_owned();
         if target.exists() && !target.is_dir() {

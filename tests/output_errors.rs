@@ -103,6 +103,24 @@ fn repro_reports_a_full_stdout() {
     check(dir.path(), &["repro", "--out", out.to_str().unwrap()]);
 }
 
+/// `luc policy` at 4 bits and sparsity 0.5 over the 8 layers of `s.csv`, into `out`.
+fn policy_args(out: &str) -> [&str; 12] {
+    [
+        "luc",
+        "policy",
+        "--sensitivity",
+        "s.csv",
+        "--bits",
+        "4",
+        "--sparsity",
+        "0.5",
+        "--layers",
+        "8",
+        "--out",
+        out,
+    ]
+}
+
 fn luc_fixtures(d: &Path) {
     run_ok(d, &["luc", "synth", "--out", "ck"]);
     std::fs::write(
@@ -110,23 +128,7 @@ fn luc_fixtures(d: &Path) {
         "layer,sparsity,sample,mse\n0,0.5,0,1\n1,0.5,0,2\n7,0.5,0,3\n",
     )
     .unwrap();
-    run_ok(
-        d,
-        &[
-            "luc",
-            "policy",
-            "--sensitivity",
-            "s.csv",
-            "--bits",
-            "4",
-            "--sparsity",
-            "0.5",
-            "--layers",
-            "8",
-            "--out",
-            "pol.toml",
-        ],
-    );
+    run_ok(d, &policy_args("pol.toml"));
     std::fs::write(
         d.join("calib.txt"),
         "It is a truth universally acknowledged, that a single man in possession of a good \
@@ -143,21 +145,7 @@ fn luc_commands_report_a_full_stdout() {
     luc_fixtures(d);
     check(d, &["luc", "synth", "--out", "ck2"]);
     check(d, &["luc", "synth", "--out", "ck3", "--json"]);
-    let policy = [
-        "luc",
-        "policy",
-        "--sensitivity",
-        "s.csv",
-        "--bits",
-        "4",
-        "--sparsity",
-        "0.5",
-        "--layers",
-        "8",
-        "--out",
-        "pol2.toml",
-    ];
-    check(d, &policy);
+    check(d, &policy_args("pol2.toml"));
     let compress = |out: &str, json: bool| {
         let mut a = vec![
             "luc",

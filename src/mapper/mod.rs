@@ -118,6 +118,22 @@ pub fn weight_bits_per_element(w_bits: u32, sparsity: f64) -> f64 {
     (kept * w_bits as f64) + (1.0f64).min(kept * 8.0)
 }
 
+/// A dense 8-bit GEMM with a weight B operand, one repetition: the shape the mapper's
+/// hand-derived tests use.
+#[cfg(test)]
+pub(crate) fn dense8(m: u64, k: u64, n: u64) -> GemmShape {
+    GemmShape {
+        m,
+        k,
+        n,
+        batch: 1,
+        w_bits: 8,
+        a_bits: 8,
+        sparsity: 0.0,
+        b_is_weight: true,
+    }
+}
+
 /// Bytes one operand moves across the DRAM interface.
 #[derive(Debug, Clone, Copy, PartialEq, Default)]
 pub struct GemmTraffic {

@@ -269,16 +269,7 @@ mod tests {
         // step loads a 64-byte row (2.5 cycles) while the previous row computes
         // (632 / 64 = 9.875 cycles), so there are no other stalls.
         let hw = HwConfig::paper_default();
-        let g = GemmShape {
-            m: 64,
-            k: 64,
-            n: 64,
-            batch: 1,
-            w_bits: 8,
-            a_bits: 8,
-            sparsity: 0.0,
-            b_is_weight: true,
-        };
+        let g = crate::mapper::dense8(64, 64, 64);
         let p = probe(&hw, &g);
         assert_eq!(p.cycles, 632.0);
         assert_eq!(p.tile, [1, 64, 64]);
@@ -306,16 +297,7 @@ mod tests {
         // is 4096 x 4096 = 16 MiB; at 25.6 B/cycle (LPDDR4-3200 x 64 bit at 1 GHz) reads and
         // writes need (reads + 16777216) / 25.6 > 655360 cycles, more than the array.
         let hw = HwConfig::paper_default();
-        let g = GemmShape {
-            m: 4096,
-            k: 32,
-            n: 4096,
-            batch: 1,
-            w_bits: 8,
-            a_bits: 8,
-            sparsity: 0.0,
-            b_is_weight: true,
-        };
+        let g = crate::mapper::dense8(4096, 32, 4096);
         let p = probe(&hw, &g);
         assert_eq!(p.cycles, 536320.0);
         assert!(p.dram_write_bytes >= 16777216.0);

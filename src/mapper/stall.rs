@@ -248,18 +248,7 @@ mod tests {
     use super::*;
     use crate::hw::{Dataflow, HwConfig};
 
-    fn shape(m: u64, k: u64, n: u64) -> GemmShape {
-        GemmShape {
-            m,
-            k,
-            n,
-            batch: 1,
-            w_bits: 8,
-            a_bits: 8,
-            sparsity: 0.0,
-            b_is_weight: true,
-        }
-    }
+    use crate::mapper::dense8 as shape;
 
     fn fill(bw: f64, db: bool) -> Fill {
         Fill {

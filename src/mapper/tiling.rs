@@ -315,18 +315,7 @@ pub fn best_tile(hw: &HwConfig, g: &GemmShape, budget: u64, double_buffered: boo
 mod tests {
     use super::*;
 
-    fn shape(m: u64, k: u64, n: u64) -> GemmShape {
-        GemmShape {
-            m,
-            k,
-            n,
-            batch: 1,
-            w_bits: 8,
-            a_bits: 8,
-            sparsity: 0.0,
-            b_is_weight: true,
-        }
-    }
+    use crate::mapper::dense8 as shape;
 
     #[test]
     fn whole_gemm_in_sram_moves_each_operand_once() {
