@@ -25,7 +25,7 @@ fn committed_results_match_a_fresh_repro() {
     let out = dir.path().to_str().unwrap();
     let o = edgesim(&["repro", "--out", out]);
     assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
-    for f in ["table1.csv", "ablation.csv", "repro.md"] {
+    for f in ["table1.csv", "ablation.csv", "repro.md", "modes.csv"] {
         let fresh = std::fs::read_to_string(dir.path().join(f)).unwrap();
         let committed = std::fs::read_to_string(root().join("results").join(f))
             .unwrap_or_else(|e| panic!("results/{f}: {e}; run `edgesim repro`"));

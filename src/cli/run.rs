@@ -30,10 +30,12 @@ pub struct RunArgs {
     /// for several. Compared after the --workload files, in the order given.
     #[arg(long = "trace", value_name = "FILE.json")]
     pub traces: Vec<PathBuf>,
-    /// Step-time model: `paper` (eq. 3, max of the four transfers and compute),
-    /// `chained` (also FlexGen's chained-transfer sums) or `shared-bus` (all DRAM-side
-    /// traffic on one LPDDR4 bus).
-    #[arg(long, default_value = "paper")]
+    /// Step-time model: `shared-bus` (default; all DRAM-side traffic on the one
+    /// half-duplex LPDDR4 bus: the physical model), `paper` (Edge-LLM's eq. 3 as printed,
+    /// max of the four transfers and compute, DRAM reads and writes each at the full
+    /// bandwidth at once: for reproducing the paper) or `chained` (eq. 3 plus FlexGen's
+    /// chained-transfer sums).
+    #[arg(long, default_value = "shared-bus", value_parser = Mode::NAMES)]
     pub mode: String,
     /// Print one JSON document instead of the table.
     #[arg(long)]

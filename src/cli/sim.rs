@@ -29,8 +29,12 @@ pub struct SimArgs {
     /// of a workload.
     #[arg(long, value_name = "FILE.json")]
     pub trace: Option<PathBuf>,
-    /// Step-time model the schedule search optimises: `paper`, `chained` or `shared-bus`.
-    #[arg(long, default_value = "paper")]
+    /// Step-time model the schedule search optimises and the simulation is compared with:
+    /// `shared-bus` (default; one half-duplex LPDDR4 bus for all DRAM-side traffic: the
+    /// physical model), `paper` (Edge-LLM's eq. 3 as printed, DRAM reads and writes each at
+    /// the full bandwidth at once: for reproducing the paper) or `chained` (eq. 3 plus
+    /// FlexGen's chained-transfer sums).
+    #[arg(long, default_value = "shared-bus", value_parser = Mode::NAMES)]
     pub mode: String,
     /// Replay the vanilla schedule (row traversal, workload micro-batch, no prefetch)
     /// instead of the searched best.

@@ -36,10 +36,12 @@ pub struct SweepArgs {
     /// time_vs_<key>_<workload>.{png,svg} and pareto_<workload>.{png,svg}.
     #[arg(long)]
     pub out: PathBuf,
-    /// Cost-model mode of the search: `paper` (eq. 3, max of the overlapped terms),
-    /// `chained` (FlexGen's chained transfers add up) or `shared-bus` (all DRAM-side
-    /// traffic shares the one LPDDR4 bus). Default: the search's default.
-    #[arg(long)]
+    /// Cost-model mode of the search: `shared-bus` (default; all DRAM-side traffic
+    /// shares the one half-duplex LPDDR4 bus: the physical model), `paper` (Edge-LLM's
+    /// eq. 3 as printed, max of the overlapped terms, DRAM reads and writes each at the
+    /// full bandwidth at once: for reproducing the paper) or `chained` (eq. 3 plus
+    /// FlexGen's chained transfers adding up).
+    #[arg(long, value_parser = crate::cost::Mode::NAMES)]
     pub mode: Option<String>,
     /// Time slack in percent (0 to 100): per point, the schedule with the least memory
     /// among those at most this much slower than the fastest is chosen (`optimal_seconds`

@@ -8,7 +8,7 @@ use super::types::*;
 use crate::error::{Error, Result};
 use crate::grid::forward_partners;
 use crate::hw::HwConfig;
-use crate::mapper::{ColumnCost, Mapper};
+use crate::mapper::{ColumnCost, GemmShape, Mapper};
 use crate::workload::{EntryKind, Pass, Trace, TraceEntry};
 
 /// The search space's lower bound on seconds per iteration.
@@ -16,19 +16,23 @@ use crate::workload::{EntryKind, Pass, Trace, TraceEntry};
 /// - compute: array + vector cycles of every column with all sequences of the step in one
 ///   block (fill/drain paid once per fold: the fewest any schedule pays), no
 ///   recomputation, plus the optimizer's vector cycles;
-/// - DRAM: compulsory traffic / DRAM bandwidth, where compulsory means what every
-///   schedule of the model moves: each column's weights once, each GEMM operand read
-///   once and output written once (the model keeps nothing in SRAM between GEMMs),
-///   gradient accumulators read and written once, and the optimizer's reads and writes.
-///   Reads and writes are separate links in modes paper/chained (the bound takes the
-///   larger), one bus in shared-bus (the sum);
+/// - DRAM: the least traffic / DRAM bandwidth. Per GEMM, the larger of the compulsory
+///   traffic (what every schedule of the model moves: each column's weights once, each
+///   GEMM operand read once and output written once, the model keeping nothing in SRAM
+///   between GEMMs) and the I/O lower bound of that GEMM under the SRAM
+///   ([`crate::mapper::bound`]: red-blue pebble game, all sequences of the step as one
+///   GEMM, the whole SRAM as fast memory, which also covers double-buffered tilings that
+///   use half of it per buffer); its excess over the compulsory traffic is all reads
+///   (`dram_sram_excess_bytes`). Plus gradient accumulators read and written once, and
+///   the optimizer's reads and writes. Reads and writes are separate links in modes
+///   paper/chained (the bound takes the larger), one bus in shared-bus (the sum);
 /// - SSD: what cannot be in DRAM must be read from the SSD at least once per iteration:
 ///   `max(0, weights + gradients + optimizer state + the least saved tensors (one
 ///   sequence per step, all recomputable columns recomputed) + the least activation
 ///   working set (one sequence) - DRAM capacity)` / SSD read bandwidth. Every SSD-resident
 ///   byte of those classes is read back at least once (weights by their columns, saved
 ///   tensors by their backward, gradients and state by the optimizer).
-#[derive(Debug, Clone, Copy, PartialEq, serde::Serialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Default, serde::Serialize)]
 pub struct LowerBound {
     /// Compute term (s).
     pub compute_seconds: f64,
@@ -38,6 +42,16 @@ pub struct LowerBound {
     pub ssd_seconds: f64,
     /// Their maximum (s).
     pub seconds: f64,
+    /// The DRAM term with compulsory traffic only (each operand once, no SRAM limit), the
+    /// bound before the SRAM-aware GEMM term (s); `dram_seconds` is never below it.
+    pub dram_compulsory_seconds: f64,
+    /// DRAM read bytes of the bound (compulsory plus the SRAM excess).
+    pub dram_read_bytes: f64,
+    /// DRAM write bytes of the bound.
+    pub dram_write_bytes: f64,
+    /// Read bytes the SRAM-aware GEMM bound ([`crate::mapper::bound`]) adds to the
+    /// compulsory reads.
+    pub dram_sram_excess_bytes: f64,
 }
 
 /// Per-hardware, per-trace precomputation shared by all candidates.
@@ -55,6 +69,8 @@ pub struct Model {
     lb_compute: f64,
     lb_read: f64,
     lb_write: f64,
+    /// Read bytes the SRAM-aware GEMM bound adds to `lb_read` (compulsory).
+    lb_read_excess: f64,
     lb_ssd: f64,
 }
 
@@ -123,6 +139,7 @@ impl Model {
             lb_compute: 0.0,
             lb_read: 0.0,
             lb_write: 0.0,
+            lb_read_excess: 0.0,
             lb_ssd: 0.0,
         };
         m.init_lower_bound();
@@ -132,12 +149,15 @@ impl Model {
     fn init_lower_bound(&mut self) {
         let all = self.costs.len() - 1; // the largest divisor = all sequences
         let all_seqs = self.trace.sequences_per_step as f64;
-        let (mut cyc, mut rd, mut wr) = (0.0, 0.0, 0.0);
+        let sram = self.hw.sram.capacity_bytes() as f64;
+        let (mut cyc, mut rd, mut wr, mut excess) = (0.0, 0.0, 0.0, 0.0);
         for (e, c) in self.trace.entries.iter().zip(&self.costs[all][0]) {
             cyc += c.array_cycles + c.vector_cycles;
             rd += weights_streamed(e, all_seqs) + c.act_read_compulsory + e.grad_bytes as f64;
             wr += c.act_write_compulsory + e.grad_bytes as f64;
+            excess += sram_read_excess(e, c, self.trace.sequences_per_step, sram);
         }
+        self.lb_read_excess = excess;
         let opt = self.optimizer_detail();
         cyc += opt.vector_cycles;
         rd += opt.r_sram.iter().sum::<f64>();
@@ -176,15 +196,21 @@ impl Model {
 
     /// The lower bound for `mode`.
     pub fn lower_bound(&self, mode: Mode) -> LowerBound {
-        let dram = match mode {
-            Mode::SharedBus => (self.lb_read + self.lb_write) / self.rates.dram,
-            _ => self.lb_read.max(self.lb_write) / self.rates.dram,
+        let dram_seconds = |rd: f64, wr: f64| match mode {
+            Mode::SharedBus => (rd + wr) / self.rates.dram,
+            _ => rd.max(wr) / self.rates.dram,
         };
+        let rd = self.lb_read + self.lb_read_excess;
+        let dram = dram_seconds(rd, self.lb_write);
         LowerBound {
             compute_seconds: self.lb_compute,
             dram_seconds: dram,
             ssd_seconds: self.lb_ssd,
             seconds: self.lb_compute.max(dram).max(self.lb_ssd),
+            dram_compulsory_seconds: dram_seconds(self.lb_read, self.lb_write),
+            dram_read_bytes: rd,
+            dram_write_bytes: self.lb_write,
+            dram_sram_excess_bytes: self.lb_read_excess,
         }
     }
 
@@ -530,6 +556,30 @@ fn weights_streamed(e: &TraceEntry, sequences: f64) -> f64 {
     } else {
         w
     }
+}
+
+/// Read bytes the SRAM-aware I/O bound of column `e`'s GEMMs ([`crate::mapper::bound`])
+/// adds to their compulsory reads, all `sequences` of the step in one GEMM each. The cost
+/// model reads weights as the trace stores them: the mapper's weight reads times
+/// `f = weights_streamed / weight_size` (see [`weights_read`]). So a weight GEMM's excess
+/// counts `min(1, f)` times: for `f >= 1` the model's extra reads are at least the
+/// mapper's; for `f < 1` they are at least `f` times the mapper's extra traffic, A and
+/// output traffic never being below their compulsory part. Valid for every block size: the
+/// blocks of a step run one after the other form one execution of the whole GEMM.
+fn sram_read_excess(e: &TraceEntry, c: &ColumnCost, sequences: u64, sram: f64) -> f64 {
+    let f = if c.weight_size > 0.0 {
+        (weights_streamed(e, sequences as f64) / c.weight_size).min(1.0)
+    } else {
+        1.0
+    };
+    e.gemms
+        .iter()
+        .map(|op| {
+            let g = GemmShape::of(op, sequences);
+            let x = crate::mapper::bound::gemm_io_bound(&g, sram).excess_read();
+            if g.b_is_weight { f * x } else { x }
+        })
+        .sum()
 }
 
 /// Weight bytes moved DRAM -> SRAM: [`weights_streamed`] times the mapper's re-fetch factor

@@ -16,13 +16,16 @@ pub enum Mode {
     /// `T >= r_to_sram + r_to_dram` and `T >= w_to_dram + w_to_ssd`.
     Chained,
     /// All DRAM-side traffic of the step (both directions, and the DRAM side of SSD
-    /// transfers) shares one half-duplex DRAM bus, as on LPDDR4.
+    /// transfers) shares one half-duplex DRAM bus, as on LPDDR4: the physical model and
+    /// the default of the search ([`crate::search::SearchOptions::default`]).
     SharedBus,
 }
 
 impl Mode {
     /// All modes.
     pub const ALL: [Mode; 3] = [Mode::Paper, Mode::Chained, Mode::SharedBus];
+    /// Their names, as `--mode` takes them (the default, `shared-bus`, first).
+    pub const NAMES: [&'static str; 3] = ["shared-bus", "paper", "chained"];
 }
 
 impl fmt::Display for Mode {

@@ -11,7 +11,8 @@ use crate::search::{SearchOptions, search};
 use crate::workload::{Trace, Workload};
 use std::path::{Path, PathBuf};
 
-/// The full search's options, under `mode` (`paper`, `chained`, `shared-bus`) when given.
+/// The full search's options, under `mode` (`paper`, `chained`, `shared-bus`) when given,
+/// else under the search's default, `shared-bus`.
 pub fn options(mode: Option<&str>) -> Result<SearchOptions> {
     let o = SearchOptions::default();
     Ok(match mode {
@@ -132,6 +133,7 @@ pub fn outcome_with(
             schedule: e.schedule.to_string(),
             lower_bound_s: e.lower_bound_seconds,
             gap: e.gap,
+            lower_bound_terms: r.lower_bound,
             sim_seconds,
         },
         None => Outcome {
@@ -148,6 +150,7 @@ pub fn outcome_with(
                 .unwrap_or_else(|| "no feasible schedule".into()),
             lower_bound_s: r.lower_bound.seconds,
             gap: f64::INFINITY,
+            lower_bound_terms: r.lower_bound,
             sim_seconds: None,
         },
     })

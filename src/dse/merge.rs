@@ -105,6 +105,7 @@ mod tests {
             schedule: "zigzag:4, mb=1".into(),
             lower_bound_s: s * 0.9,
             gap: 1.0 / 9.0,
+            lower_bound_terms: Default::default(),
             sim_seconds: None,
         })
     }

@@ -264,6 +264,43 @@ pub struct Repro {
     /// Edge-LLM (5.1 bit, searched) on the paper accelerator vs vanilla LoRA on the
     /// hardware baseline (second hardware): algorithm, schedule and hardware together.
     pub end_to_end_speedup: f64,
+    /// The speed-ups of the same comparisons under each step-time mode the caller ran
+    /// ([`ModeFigures::of`]); empty unless filled in by the caller.
+    pub modes: Vec<ModeFigures>,
+}
+
+/// The speed-ups of a reproduction under one step-time mode: `paper` (eq. 3 as printed,
+/// DRAM reads and writes each at the full bandwidth at once) or `shared-bus` (LPDDR4's
+/// one half-duplex bus, the physical one).
+#[derive(Debug, Clone, PartialEq, serde::Serialize)]
+pub struct ModeFigures {
+    /// The mode's name (`paper`, `chained`, `shared-bus`).
+    pub mode: String,
+    /// Per Table 1 row, seconds per optimizer step per hardware.
+    pub table1_seconds: Vec<Vec<f64>>,
+    /// Per Table 1 row, LoRA's seconds / the row's, per hardware.
+    pub table1_speedup: Vec<Vec<f64>>,
+    /// Per ablation case, the baseline's seconds / the case's, per hardware.
+    pub ablation_speedup: Vec<Vec<f64>>,
+    /// [`Repro::end_to_end_speedup`] under the mode.
+    pub end_to_end_speedup: f64,
+}
+
+impl ModeFigures {
+    /// The speed-ups of `r`, a reproduction computed under `mode`.
+    pub fn of(r: &Repro, mode: crate::cost::Mode) -> Self {
+        ModeFigures {
+            mode: mode.to_string(),
+            table1_seconds: r
+                .table1
+                .iter()
+                .map(|l| l.outcomes.iter().map(|o| o.seconds_per_step).collect())
+                .collect(),
+            table1_speedup: r.table1.iter().map(|l| l.speedup.clone()).collect(),
+            ablation_speedup: r.ablation.iter().map(|l| l.speedup.clone()).collect(),
+            end_to_end_speedup: r.end_to_end_speedup,
+        }
+    }
 }
 
 /// Mean weight bits and mean weight sparsity over the decoder layers of `t`: per layer,
@@ -421,5 +458,6 @@ where
         table1,
         ablation,
         end_to_end_speedup,
+        modes: Vec::new(),
     })
 }

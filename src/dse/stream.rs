@@ -353,6 +353,7 @@ mod tests {
                         schedule: "row, mb=1".into(),
                         lower_bound_s: s * 0.9,
                         gap: 0.1,
+                        lower_bound_terms: Default::default(),
                         sim_seconds: None,
                     },
                 }

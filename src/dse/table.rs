@@ -4,7 +4,9 @@
 //! column per swept key (dotted name), then the derived hardware figures `sram_kib`,
 //! `dram_gbps`, `pe_count`, then the search result `feasible`, `seconds_per_step`,
 //! `optimal_seconds`, `memory_bytes`, `sram_peak_bytes`, `dram_peak_bytes`, `ssd_peak_bytes`, `energy_j`,
-//! `bound`, `schedule`, `lower_bound_s`, `gap`, `sim_seconds` (cycle-level seconds with
+//! `bound`, `schedule`, `lower_bound_s`, `gap`, the bound's terms `lower_bound_compute_s`,
+//! `lower_bound_dram_s`, `lower_bound_dram_compulsory_s` (DRAM with each operand moved
+//! once, no SRAM limit), `lower_bound_ssd_s`, `sim_seconds` (cycle-level seconds with
 //! `--engine cycle`, else empty) and `pareto`. Numbers are written in
 //! Rust's shortest round-trip form, so reading a cell back yields the same `f64` and a
 //! merged table is byte-identical to a single run. No wall-clock or host column exists.
@@ -35,12 +37,15 @@ pub struct Outcome {
     pub lower_bound_s: f64,
     /// Optimality gap `seconds / lower_bound - 1`.
     pub gap: f64,
+    /// The lower bound's terms (compute, DRAM, SSD, and the DRAM term with compulsory
+    /// traffic only), so a gap can be read against each.
+    pub lower_bound_terms: crate::cost::LowerBound,
     /// Seconds of the chosen schedule on the cycle-level simulator, when it was run.
     pub sim_seconds: Option<f64>,
 }
 
 /// Column names after the swept keys.
-pub const TAIL_COLUMNS: [&str; 17] = [
+pub const TAIL_COLUMNS: [&str; 21] = [
     "sram_kib",
     "dram_gbps",
     "pe_count",
@@ -56,6 +61,10 @@ pub const TAIL_COLUMNS: [&str; 17] = [
     "schedule",
     "lower_bound_s",
     "gap",
+    "lower_bound_compute_s",
+    "lower_bound_dram_s",
+    "lower_bound_dram_compulsory_s",
+    "lower_bound_ssd_s",
     "sim_seconds",
     "pareto",
 ];
@@ -126,6 +135,10 @@ impl SweepRow {
             o.schedule.clone(),
             o.lower_bound_s.to_string(),
             o.gap.to_string(),
+            o.lower_bound_terms.compute_seconds.to_string(),
+            o.lower_bound_terms.dram_seconds.to_string(),
+            o.lower_bound_terms.dram_compulsory_seconds.to_string(),
+            o.lower_bound_terms.ssd_seconds.to_string(),
             o.sim_seconds.map(|x| x.to_string()).unwrap_or_default(),
             "false".to_string(),
         ]);

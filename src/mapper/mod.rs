@@ -25,6 +25,7 @@
 //!   double-buffering): a search evaluates the same squares many times.
 
 pub mod array;
+pub mod bound;
 pub mod probe;
 pub mod stall;
 pub mod tiling;

@@ -64,7 +64,8 @@ pub struct TileChoice {
     pub traffic: GemmTraffic,
 }
 
-const ORDERS: [LoopOrder; 6] = [
+/// The six loop orders the mapper searches.
+pub const ORDERS: [LoopOrder; 6] = [
     [Dim::M, Dim::N, Dim::K],
     [Dim::N, Dim::M, Dim::K],
     [Dim::M, Dim::K, Dim::N],
@@ -100,7 +101,9 @@ pub fn compulsory(g: &GemmShape) -> GemmTraffic {
     }
 }
 
-fn candidates(dim: u64, base: u64) -> Vec<u64> {
+/// Tile sizes the mapper tries along one dimension of `dim` elements on an array side of
+/// `base` PEs (1 for M): see the module doc.
+pub fn candidates(dim: u64, base: u64) -> Vec<u64> {
     let base = base.max(1);
     let mut v = Vec::new();
     // Powers of two times the array dimension ...

@@ -1,5 +1,6 @@
 //! Files of `edgesim repro`: `table1.csv`, `ablation.csv`, `repro.md` (our figures next to
-//! the paper's), and bar charts `speedup`, `memory`, `ablation` (PNG + SVG).
+//! the paper's), `modes.csv` (the speed-ups under step-time modes `paper` and
+//! `shared-bus`), and bar charts `speedup`, `memory`, `ablation` (PNG + SVG).
 //!
 //! Numbers are rounded for review (seconds to 4 significant digits, ratios to 2
 //! decimals, GiB to 3 decimals), so the committed files change only when a model change
@@ -272,11 +273,125 @@ pub fn markdown(r: &Repro) -> String {
         fix(PAPER_SPEEDUP, 2),
         fix(PAPER_MEMORY, 2)
     );
+    modes_markdown(&mut s, r);
     let _ = writeln!(
         s,
         "\nFigures: `speedup.png`, `memory.png`, `ablation.png` (SVG alongside)."
     );
     s
+}
+
+/// The speed-ups under each step-time mode (`Repro::modes`), after the tables above
+/// (which are under `paper`).
+fn modes_markdown(s: &mut String, r: &Repro) {
+    if r.modes.is_empty() {
+        return;
+    }
+    let _ = writeln!(s, "\n## Speed-ups under both step-time modes\n");
+    let _ = writeln!(
+        s,
+        "The tables above use mode `paper`: Edge-LLM's eq. 3 as printed, where DRAM reads \
+         and writes each move at the full peak bandwidth at the same time. LPDDR4 is \
+         half-duplex: mode `shared-bus` (the default of `run`, `sweep` and `sim`) puts all \
+         DRAM-side traffic on the one bus, which is the physical figure. Seconds per \
+         optimizer step and speed-ups (vs LoRA on the same hardware; ablation vs vanilla \
+         LoRA) under each mode (`modes.csv`):\n"
+    );
+    let mut head = String::from("| Method | Avg. bit |");
+    let mut rule = String::from("|---|---|");
+    for h in &r.hw_names {
+        for m in &r.modes {
+            let _ = write!(
+                head,
+                " s/step on {h} ({}) | Speed-up on {h} ({}) |",
+                m.mode, m.mode
+            );
+            rule.push_str("---|---|");
+        }
+    }
+    let _ = writeln!(s, "{head}\n{rule}");
+    for (i, l) in r.table1.iter().enumerate() {
+        let mut row = format!("| {} | {} |", l.paper.method, fix(l.paper.avg_bits, 1));
+        for h in 0..r.hw_names.len() {
+            for m in &r.modes {
+                let _ = write!(
+                    row,
+                    " {} | {}x |",
+                    sig(m.table1_seconds[i][h], 4),
+                    fix(m.table1_speedup[i][h], 2)
+                );
+            }
+        }
+        let _ = writeln!(s, "{row}");
+    }
+    let mut head = String::from("\n| Ablation component |");
+    let mut rule = String::from("|---|");
+    for h in &r.hw_names {
+        for m in &r.modes {
+            let _ = write!(head, " Speed-up on {h} ({}) |", m.mode);
+            rule.push_str("---|");
+        }
+    }
+    let _ = writeln!(s, "{head}\n{rule}");
+    for (i, l) in r.ablation.iter().enumerate() {
+        let mut row = format!("| {} |", l.case.component);
+        for h in 0..r.hw_names.len() {
+            for m in &r.modes {
+                let _ = write!(row, " {}x |", fix(m.ablation_speedup[i][h], 2));
+            }
+        }
+        let _ = writeln!(s, "{row}");
+    }
+    let e2e: Vec<String> = r
+        .modes
+        .iter()
+        .map(|m| format!("{}x ({})", fix(m.end_to_end_speedup, 2), m.mode))
+        .collect();
+    let _ = writeln!(s, "\nEnd to end under each mode: {}.", e2e.join(", "));
+}
+
+/// Header and rows of `modes.csv`: one row per (mode, comparison), the Table 1 rows
+/// (`table1:<method>@<bits>`) then the ablation cases (`ablation:<component>`) and the
+/// end-to-end comparison, with seconds (Table 1 rows only) and speed-up per hardware.
+pub fn modes_rows(r: &Repro) -> (Vec<String>, Vec<Vec<String>>) {
+    let mut header: Vec<String> = vec!["mode".into(), "comparison".into()];
+    for h in &r.hw_names {
+        header.push(format!("seconds_per_step@{h}"));
+        header.push(format!("speedup@{h}"));
+    }
+    let mut rows = Vec::new();
+    for m in &r.modes {
+        for (i, l) in r.table1.iter().enumerate() {
+            let mut c = vec![
+                m.mode.clone(),
+                format!("table1:{}@{}", l.paper.method, fix(l.paper.avg_bits, 1)),
+            ];
+            for h in 0..r.hw_names.len() {
+                c.push(sig(m.table1_seconds[i][h], 4));
+                c.push(fix(m.table1_speedup[i][h], 2));
+            }
+            rows.push(c);
+        }
+        for (i, l) in r.ablation.iter().enumerate() {
+            let mut c = vec![m.mode.clone(), format!("ablation:{}", l.case.component)];
+            for h in 0..r.hw_names.len() {
+                c.push(String::new());
+                c.push(fix(m.ablation_speedup[i][h], 2));
+            }
+            rows.push(c);
+        }
+        let mut c = vec![m.mode.clone(), "end_to_end".into()];
+        for h in 0..r.hw_names.len() {
+            c.push(String::new());
+            c.push(if h == 0 {
+                fix(m.end_to_end_speedup, 2)
+            } else {
+                String::new()
+            });
+        }
+        rows.push(c);
+    }
+    (header, rows)
 }
 
 /// Writes every repro file into `dir`; returns the paths.
@@ -293,6 +408,12 @@ pub fn write_repro(dir: &Path, r: &Repro) -> Result<Vec<PathBuf>> {
     let p = dir.join("repro.md");
     crate::io_util::write_atomic(&p, markdown(r).as_bytes())?;
     files.push(p);
+    if !r.modes.is_empty() {
+        let (h, rows) = modes_rows(r);
+        let p = dir.join("modes.csv");
+        write_csv(&p, &h, &rows)?;
+        files.push(p);
+    }
 
     let cats: Vec<String> = r
         .table1

@@ -75,6 +75,8 @@ pub fn result_json(r: &RunResult) -> Value {
             v["optimal_seconds"] = json!(s.optimal_seconds);
             v["optimal_memory_bytes"] = json!(s.optimal_memory_bytes);
             v["time_slack"] = json!(s.time_slack);
+            v["gap_pct"] = json!(100.0 * e.gap);
+            v["lower_bound"] = json!(s.lower_bound);
             if !s.pareto.is_empty() {
                 v["pareto"] = json!(s.pareto.iter().map(point_json).collect::<Vec<_>>());
             }
@@ -97,6 +99,7 @@ pub fn result_json(r: &RunResult) -> Value {
             "optimal_seconds": null,
             "optimal_memory_bytes": null,
             "time_slack": s.time_slack,
+            "lower_bound": s.lower_bound,
         }),
     }
 }
@@ -261,6 +264,13 @@ pub fn run_text(results: &[RunResult]) -> String {
                     s.lower_bound.dram_seconds,
                     s.lower_bound.ssd_seconds,
                     100.0 * e.gap
+                );
+                let _ = writeln!(
+                    out,
+                    "   DRAM bound                  {:.3} s = compulsory {:.3} s + SRAM-limited GEMM reads {}",
+                    s.lower_bound.dram_seconds,
+                    s.lower_bound.dram_compulsory_seconds,
+                    gib(s.lower_bound.dram_sram_excess_bytes)
                 );
                 let _ = writeln!(
                     out,

@@ -103,10 +103,12 @@ pub struct SearchOptions {
 /// (block sizes and placements whose times differ by well under a percent).
 pub const DEFAULT_TIME_SLACK: f64 = 0.01;
 
+/// The default options: the whole space under mode `shared-bus` (LPDDR4's one
+/// half-duplex bus, the physical model; `paper` is eq. 3 as printed, for reproduction).
 impl Default for SearchOptions {
     fn default() -> Self {
         SearchOptions {
-            mode: Mode::Paper,
+            mode: Mode::SharedBus,
             row: true,
             column: true,
             zigzag: true,
@@ -125,9 +127,10 @@ impl Default for SearchOptions {
 impl SearchOptions {
     /// "No complementary scheduling": row traversal at the workload's micro-batch size, no
     /// prefetch, no recomputation, everything that fits kept in DRAM and the rest on SSD.
+    /// Under mode `shared-bus`, as [`SearchOptions::default`].
     pub fn vanilla() -> Self {
         SearchOptions {
-            mode: Mode::Paper,
+            mode: Mode::SharedBus,
             row: true,
             column: false,
             zigzag: false,
@@ -218,12 +221,7 @@ pub fn search(hw: &HwConfig, trace: &Trace, o: &SearchOptions) -> SearchResult {
             optimal_schedule: None,
             time_slack: o.effective_slack(),
             pareto: Vec::new(),
-            lower_bound: LowerBound {
-                compute_seconds: 0.0,
-                dram_seconds: 0.0,
-                ssd_seconds: 0.0,
-                seconds: 0.0,
-            },
+            lower_bound: LowerBound::default(),
             gap: None,
             candidates_evaluated: 0,
             space_size: 0,
