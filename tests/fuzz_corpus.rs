@@ -88,6 +88,7 @@ replay_tests!(
     gguf_tokenizer_struct,
     hw_struct,
     workload_struct,
+    schedule_spec,
 );
 
 /// The seeds reach past the parsers: each reader accepts its shipped or written seed
@@ -131,6 +132,15 @@ fn seeds_are_accepted() {
     }
     for (p, b) in seeds("llama_config") {
         LlamaConfig::from_json_str("c.json", &text(&b)).unwrap_or_else(|e| panic!("{p:?}: {e}"));
+    }
+    for (p, b) in seeds("schedule_spec") {
+        let t = text(&b);
+        let ok = if p.extension().is_some_and(|e| e == "toml") {
+            edgesim::search::schedule_spec::schedule_from_toml("s.toml", &t).map(|_| ())
+        } else {
+            t.parse::<edgesim::cost::Schedule>().map(|_| ())
+        };
+        ok.unwrap_or_else(|e| panic!("{p:?}: {e}"));
     }
     let tmp = tempfile::tempdir().unwrap();
     std::fs::write(
@@ -198,6 +208,17 @@ fn write_seed_corpus() {
     for t in ["hw_struct", "workload_struct", "gguf_tokenizer_struct"] {
         write(t, "empty", b"");
     }
+    // Schedules: a searched line, a line with every kind of token, a `[schedule]` table.
+    let line = "zigzag:4 micro-batch 1 prefetch on recompute 0 ssd w/s/o 0%/70%/0%";
+    write("schedule_spec", "searched.txt", line.as_bytes());
+    let line = "row micro-batch 2 prefetch off recompute 3 ssd w/s/o 15%/5%/100%";
+    write("schedule_spec", "row.txt", line.as_bytes());
+    write(
+        "schedule_spec",
+        "schedule.toml",
+        b"[schedule]\ntraversal = \"column\"\nmicro_batch_size = 1\nprefetch = true\n\
+          recompute = 2\nweights_on_ssd = 0.25\nsaved_on_ssd = \"70%\"\n",
+    );
 
     // Trace files of the tiny workloads (the analytic builder's output).
     for w in [

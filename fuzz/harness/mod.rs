@@ -21,8 +21,8 @@ mod workload_struct;
 
 pub use hw_struct::hw_struct;
 pub use raw::{
-    calib, gguf, hw_toml, llama_config, policy_toml, safetensors, sensitivity_csv, sweep_spec,
-    tokenizer_json, trace_json, workload_toml,
+    calib, gguf, hw_toml, llama_config, policy_toml, safetensors, schedule_spec, sensitivity_csv,
+    sweep_spec, tokenizer_json, trace_json, workload_toml,
 };
 pub use tokenizer_struct::gguf_tokenizer_struct;
 pub use workload_struct::workload_struct;
@@ -46,6 +46,7 @@ pub const TARGETS: &[(&str, Harness)] = &[
     ("gguf_tokenizer_struct", gguf_tokenizer_struct),
     ("hw_struct", hw_struct),
     ("workload_struct", workload_struct),
+    ("schedule_spec", schedule_spec),
 ];
 
 pub use hw_struct::hw_text;

@@ -232,3 +232,39 @@ pub fn calib(data: &[u8]) {
         }
     }
 }
+
+/// `--schedule SPEC` text, read as the one-line form and as a `[schedule]` TOML table: an
+/// accepted one-line schedule prints back as the same schedule; every accepted schedule
+/// evaluates on the tiny LoRA workload to finite figures or a reason.
+pub fn schedule_spec(data: &[u8]) {
+    use edgesim::cost::{Mode, Schedule};
+    use edgesim::search::{evaluate_given, schedule_spec::schedule_from_toml};
+    static TINY: OnceLock<Trace> = OnceLock::new();
+    let Some(t) = text(data) else { return };
+    let mut accepted = Vec::new();
+    if let Ok(s) = t.parse::<Schedule>() {
+        assert_eq!(s.to_string().parse::<Schedule>().ok(), Some(s));
+        accepted.push(s);
+    }
+    if let Ok(s) = schedule_from_toml("schedule_spec.toml", t) {
+        accepted.push(s);
+    }
+    let trace = TINY.get_or_init(|| {
+        Workload::from_file(&repo_root().join("workloads/tiny_lora.toml"))
+            .and_then(|w| w.trace())
+            .expect("workloads/tiny_lora.toml")
+    });
+    let hw = HwConfig::paper_default();
+    for s in accepted {
+        let r = evaluate_given(&hw, trace, &s, Mode::Paper);
+        match r.best {
+            Some(e) => assert!(
+                e.seconds_per_iteration.is_finite()
+                    && e.memory_bytes.is_finite()
+                    && e.energy_joules.is_finite(),
+                "{s}"
+            ),
+            None => assert!(r.reason.is_some(), "{s}"),
+        }
+    }
+}

@@ -63,6 +63,13 @@ pub struct RunArgs {
     /// workload name is inserted before the extension when there are several).
     #[arg(long, value_name = "FILE.json")]
     pub timeline: Option<PathBuf>,
+    /// Evaluate this schedule instead of searching: the line `run` prints after
+    /// `schedule`, e.g. "zigzag:4 micro-batch 1 prefetch on recompute 0 ssd w/s/o
+    /// 0%/70%/0%", or a TOML file with a `[schedule]` table (docs/schedule.md). Every
+    /// workload is evaluated with it; one its grid does not admit, or that does not fit,
+    /// is reported infeasible with the reason.
+    #[arg(long, value_name = "SPEC", conflicts_with_all = ["pareto", "time_slack", "max_memory_gib"])]
+    pub schedule: Option<String>,
 }
 
 /// The workloads of a run: the given files, or the embedded defaults.
@@ -116,6 +123,9 @@ pub fn run_cmd(a: &RunArgs) -> Result<()> {
     }
     opts.time_slack = time_slack_fraction(a.time_slack)?;
     opts.pareto = a.pareto;
+    if let Some(spec) = &a.schedule {
+        opts.schedule = Some(crate::search::load_schedule(spec)?);
+    }
     let hw = super::load_hw(a.hw.as_deref())?;
     let traces = load_inputs(&a.workloads, &a.traces)?;
     let results = run_with(&hw, &traces, &opts);
@@ -127,15 +137,34 @@ pub fn run_cmd(a: &RunArgs) -> Result<()> {
     if a.json {
         let mut doc = run_report::run_json(&results);
         super::sim::add_sim_json(&mut doc, &sims);
+        add_schedule_source(&mut doc, opts.schedule.as_ref());
         crate::outln!(
             "{}",
             serde_json::to_string_pretty(&doc).map_err(|e| crate::Error::Other(e.to_string()))?
         )?;
     } else {
+        if let Some(s) = &opts.schedule {
+            crate::outln!("given schedule (--schedule, not searched): {s}")?;
+        }
         crate::cli::out::print(&run_report::run_text(&results))?;
         crate::cli::out::print(&super::sim::sims_text(&sims))?;
     }
     Ok(())
+}
+
+/// Marks each `results[]` entry of `run --json` with `"schedule_source"`: `"given"`
+/// (`--schedule`) or `"search"`; with a given schedule, the document also carries it as
+/// `"given_schedule"` (its one-line form), infeasible entries included.
+pub fn add_schedule_source(doc: &mut serde_json::Value, given: Option<&crate::cost::Schedule>) {
+    let source = if given.is_some() { "given" } else { "search" };
+    if let Some(results) = doc.get_mut("results").and_then(|r| r.as_array_mut()) {
+        for entry in results.iter_mut().filter_map(|e| e.as_object_mut()) {
+            entry.insert("schedule_source".to_string(), source.into());
+        }
+    }
+    if let (Some(s), Some(obj)) = (given, doc.as_object_mut()) {
+        obj.insert("given_schedule".to_string(), s.to_string().into());
+    }
 }
 
 /// Validates `--time-slack` (percent, 0..=100) and returns it as a fraction.

@@ -40,6 +40,12 @@ pub struct SimArgs {
     /// instead of the searched best.
     #[arg(long)]
     pub vanilla: bool,
+    /// Replay this schedule instead of the searched best: the line `edgesim run` prints
+    /// after `schedule` (e.g. "zigzag:4 micro-batch 1 prefetch on recompute 0 ssd w/s/o
+    /// 0%/70%/0%") or a TOML file with a `[schedule]` table (docs/schedule.md). A schedule
+    /// the workload does not admit or that does not fit is an error naming the reason.
+    #[arg(long, value_name = "SPEC", conflicts_with = "vanilla")]
+    pub schedule: Option<String>,
     /// Switch simulator effects off (comma-separated): `shared-bus`, `dram-timing`,
     /// `refresh`, `turnaround`, `row-misses`, `dependencies`, `capacity`, `ssd-latency`;
     /// or `ideal` for all of the analytic model's assumptions at once.
@@ -167,6 +173,10 @@ pub fn sim_cmd(a: &SimArgs) -> Result<()> {
         ));
     }
     opts.dma_request_bytes = b;
+    let given = match &a.schedule {
+        Some(spec) => Some(crate::search::load_schedule(spec)?),
+        None => None,
+    };
     let hw = super::load_hw(a.hw.as_deref())?;
     let trace = match (&a.trace, &a.workload) {
         (Some(p), _) => Trace::from_json_file(p)?,
@@ -185,6 +195,21 @@ pub fn sim_cmd(a: &SimArgs) -> Result<()> {
         SearchOptions::default()
     }
     .with_mode(mode);
+    let search_opts = SearchOptions {
+        schedule: given,
+        ..search_opts
+    };
+    if let Some(s) = &given {
+        // Refused or over capacity: nothing meaningful to replay.
+        let r = crate::search::evaluate_given(&hw, &trace, s, mode);
+        if let Some(why) = r.reason.filter(|_| r.best.is_none()) {
+            return Err(Error::input(
+                "--schedule",
+                "schedule",
+                format!("`{s}` on {} with {}: {why}", hw.name, trace.workload),
+            ));
+        }
+    }
     let spinner = indicatif::ProgressBar::new_spinner();
     spinner.set_message(format!("searching and simulating {}", trace.workload));
     spinner.enable_steady_tick(std::time::Duration::from_millis(120));
@@ -216,6 +241,7 @@ pub fn sim_cmd(a: &SimArgs) -> Result<()> {
             "hw": hw.name,
             "mode": mode.to_string(),
             "schedule": replay.evaluation.schedule.to_string(),
+            "schedule_source": if given.is_some() { "given" } else { "search" },
             "options": replay.options,
             "sim": report,
             "comparison": comparison,
@@ -224,6 +250,10 @@ pub fn sim_cmd(a: &SimArgs) -> Result<()> {
         let text = serde_json::to_string_pretty(&doc).map_err(|e| Error::Other(e.to_string()))?;
         crate::outln!("{text}")?;
     } else {
+        let title = match given {
+            Some(_) => format!("{title} (given schedule, not searched)"),
+            None => title,
+        };
         crate::cli::out::print(&text_report(
             &title,
             &replay,

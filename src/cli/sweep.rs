@@ -69,6 +69,12 @@ pub struct SweepArgs {
     /// Refuse specs of more points than this (the whole spec, before sharding).
     #[arg(long, default_value_t = DEFAULT_MAX_POINTS)]
     pub max_points: usize,
+    /// Evaluate this schedule at every point instead of searching: the line `edgesim run`
+    /// prints after `schedule` (e.g. "zigzag:4 micro-batch 1 prefetch on recompute 0 ssd
+    /// w/s/o 0%/70%/0%") or a TOML file with a `[schedule]` table (docs/schedule.md).
+    /// Points where it does not fit are infeasible rows carrying the reason.
+    #[arg(long, value_name = "SPEC", conflicts_with_all = ["time_slack", "max_memory_gib"])]
+    pub schedule: Option<String>,
 }
 
 /// Runs `edgesim sweep`.
@@ -80,6 +86,7 @@ pub fn run(a: &SweepArgs) -> Result<()> {
     // Everything that can be checked before the first search is checked here.
     let opts =
         evaluate::with_memory_limit(evaluate::options(a.mode.as_deref())?, a.max_memory_gib)?;
+    let opts = evaluate::with_schedule(opts, a.schedule.as_deref())?;
     let spec = SweepSpec::from_file(&a.spec)?;
     spec.check_max_points(a.max_points)?;
     let workloads = evaluate::load_traces(&spec.workloads)?;
@@ -184,6 +191,7 @@ fn summarise(
             "points": spec.point_count,
             "shard": format!("{}/{}", shard.index, shard.count),
             "rows": s.rows,
+            "schedule_source": if a.schedule.is_some() { "given" } else { "search" },
             "workloads": workload_json(s),
             "files": files,
         });

@@ -53,6 +53,17 @@ pub fn with_memory_limit(mut o: SearchOptions, gib: Option<f64>) -> Result<Searc
     Ok(o)
 }
 
+/// Evaluates only the schedule of `--schedule SPEC` (the one-line form `run` prints, or
+/// a `[schedule]` TOML file; see [`crate::search::schedule_spec`]) instead of searching:
+/// every point and workload evaluates that schedule, and one a workload does not admit or
+/// that does not fit is an infeasible row carrying the reason.
+pub fn with_schedule(mut o: SearchOptions, spec: Option<&str>) -> Result<SearchOptions> {
+    if let Some(s) = spec {
+        o.schedule = Some(crate::search::load_schedule(s)?);
+    }
+    Ok(o)
+}
+
 /// "No complementary scheduling" (`SearchOptions::vanilla()`).
 pub fn vanilla_options() -> SearchOptions {
     SearchOptions::vanilla()

@@ -37,6 +37,8 @@
 //! broken by enumeration order.
 
 mod explore;
+pub mod fixed;
+pub mod schedule_spec;
 mod space;
 
 use crate::cost::{Evaluation, LowerBound, Mode, Model, Placement, Schedule};
@@ -44,6 +46,9 @@ use crate::hw::HwConfig;
 use crate::workload::Trace;
 use explore::Explorer;
 use space::combos;
+
+pub use fixed::{evaluate_given, evaluate_schedule};
+pub use schedule_spec::{load_schedule, parse_schedule};
 
 /// Which micro-batch sizes the search may use.
 #[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
@@ -97,6 +102,10 @@ pub struct SearchOptions {
     pub time_slack: f64,
     /// Also compute the time/memory Pareto front ([`SearchResult::pareto`]).
     pub pareto: bool,
+    /// Evaluate only this schedule instead of searching (`--schedule`; see [`fixed`]).
+    /// The other options then apply only as far as they restrict the one schedule
+    /// (`mode`, `max_memory_bytes`).
+    pub schedule: Option<Schedule>,
 }
 
 /// Default [`SearchOptions::time_slack`]: 1%, about the spread of near-tied schedules
@@ -120,6 +129,7 @@ impl Default for SearchOptions {
             max_memory_bytes: None,
             time_slack: DEFAULT_TIME_SLACK,
             pareto: false,
+            schedule: None,
         }
     }
 }
@@ -142,6 +152,7 @@ impl SearchOptions {
             max_memory_bytes: None,
             time_slack: 0.0,
             pareto: false,
+            schedule: None,
         }
     }
 
@@ -231,6 +242,9 @@ pub fn search(hw: &HwConfig, trace: &Trace, o: &SearchOptions) -> SearchResult {
 
 /// Searches with a prepared model (reuse it across modes and option sets).
 pub fn search_model(model: &Model, o: &SearchOptions) -> SearchResult {
+    if let Some(s) = &o.schedule {
+        return fixed::given_result(model, s, o);
+    }
     let lb = model.lower_bound(o.mode);
     let (combos, space) = combos(model, o);
     let mut ex = Explorer::new(model, o, combos);
