@@ -35,8 +35,8 @@ fn simulate(g: &GemmShape, t: Tile, order: &LoopOrder) -> (f64, f64) {
     let len = |i: u64, size: u64, dim: u64| size.min(dim - i * size) as f64;
     let (tm, tk, tn) = (trips(Dim::M), trips(Dim::K), trips(Dim::N));
     let mut done = vec![0u64; (tm * tn) as usize];
-    let (mut ra, mut rb, mut rc): (Option<(u64, u64)>, Option<(u64, u64)>, Option<(u64, u64)>) =
-        (None, None, None);
+    type Resident = Option<(u64, u64)>;
+    let (mut ra, mut rb, mut rc): (Resident, Resident, Resident) = (None, None, None);
     let (mut reads, mut writes) = (0.0, 0.0);
     let evict = |c: (u64, u64), done: &[u64], writes: &mut f64| {
         let elems = len(c.0, t.m, g.m) * len(c.1, t.n, g.n);
