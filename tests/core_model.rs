@@ -29,6 +29,8 @@ fn gemm(m: u64, k: u64, n: u64, w_bits: u32, a_bits: u32, sparsity: f64) -> Gemm
         sparsity,
         b_operand: BOperand::Weight,
         per_sequence: false,
+        a_on_chip: false,
+        c_on_chip: false,
     }
 }
 

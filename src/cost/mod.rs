@@ -37,6 +37,7 @@
 
 pub mod energy;
 mod expand;
+pub mod memory;
 mod model;
 pub mod synthetic;
 mod table;
@@ -44,6 +45,7 @@ mod types;
 
 pub use energy::{Activity, EnergyBreakdown, EnergyPerAccess};
 pub use expand::{expand, step_seconds, steps_seconds};
+pub use memory::MemoryMetrics;
 pub use model::{LowerBound, Model, divisors};
 pub use table::Table;
 pub use types::*;

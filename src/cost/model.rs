@@ -340,6 +340,7 @@ impl Model {
         let mut details = Vec::with_capacity(self.trace.entries.len());
         let mut mem = MemAgg {
             weights: self.stored_weights(),
+            trainable: self.entries_sum(|e| e.trainable_bytes),
             grad_opt: self.grad_opt_total(),
             sram_fits: true,
             ..MemAgg::default()
@@ -489,6 +490,7 @@ impl Model {
                 ssd: t.ssd_peak(p),
             },
             memory_bytes: t.memory_bytes(),
+            memory: super::memory::MemoryMetrics::of(t, p),
             bound: breakdown.first().map_or(Bound::Compute, |b| b.0),
             bound_seconds: breakdown,
             energy_joules: energy.total(),

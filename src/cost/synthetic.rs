@@ -77,6 +77,8 @@ fn gemm(name: &str, m: u64, k: u64, n: u64, s: &SyntheticSpec, b: BOperand, batc
         },
         b_operand: b,
         per_sequence: b == BOperand::Activation,
+        a_on_chip: false,
+        c_on_chip: false,
     }
 }
 

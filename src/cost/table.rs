@@ -260,6 +260,8 @@ impl Row {
 #[derive(Debug, Clone, Copy, Default)]
 pub(crate) struct MemAgg {
     pub weights: f64,
+    /// Trainable weight bytes (part of `weights`; for `cost::memory`).
+    pub trainable: f64,
     pub max_weights: f64,
     pub saved_peak: f64,
     pub max_saved: f64,

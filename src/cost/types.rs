@@ -289,6 +289,9 @@ pub struct Evaluation {
     /// activations, gradients, optimizer state, the activation working set), counting
     /// each tensor once wherever it is placed (staging copies excluded).
     pub memory_bytes: f64,
+    /// The memory figures by what they count (device, activations, tuning state, total,
+    /// SSD; `memory.total_bytes == memory_bytes`).
+    pub memory: super::memory::MemoryMetrics,
     /// The term that accounts for the most time, summed over steps.
     pub bound: Bound,
     /// Seconds attributed to each bounding term (only non-zero terms).

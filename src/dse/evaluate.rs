@@ -139,6 +139,7 @@ pub fn outcome_with(
                 e.peak_bytes.dram.round() as u64,
                 e.peak_bytes.ssd.round() as u64,
             ],
+            memory: e.memory,
             energy_j: e.energy_joules,
             bound: e.bound.to_string(),
             schedule: e.schedule.to_string(),
@@ -153,6 +154,7 @@ pub fn outcome_with(
             optimal_seconds: f64::INFINITY,
             memory_bytes: 0,
             peak_bytes: [0; 3],
+            memory: crate::cost::MemoryMetrics::default(),
             energy_j: f64::INFINITY,
             bound: "infeasible".into(),
             schedule: r

@@ -100,6 +100,7 @@ mod tests {
             optimal_seconds: s,
             memory_bytes: (hw.sram.capacity_kib * 1000.0) as u64 + 7,
             peak_bytes: [1, 2, 3],
+            memory: crate::cost::MemoryMetrics::default(),
             energy_j: s * 0.1 + hw.sram.capacity_kib / 3.0,
             bound: "dram".into(),
             schedule: "zigzag:4, mb=1".into(),

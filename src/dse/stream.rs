@@ -348,6 +348,7 @@ mod tests {
                         optimal_seconds: s,
                         memory_bytes: 1000 * (1 + next(5)),
                         peak_bytes: [1, 2, 3],
+                        memory: crate::cost::MemoryMetrics::default(),
                         energy_j: 0.1 * (1 + next(4)) as f64,
                         bound: "dram".into(),
                         schedule: "row, mb=1".into(),

@@ -3,7 +3,9 @@
 //! Columns, in order: `point` (index in the full expansion), `workload` (file stem), one
 //! column per swept key (dotted name), then the derived hardware figures `sram_kib`,
 //! `dram_gbps`, `pe_count`, then the search result `feasible`, `seconds_per_step`,
-//! `optimal_seconds`, `memory_bytes`, `sram_peak_bytes`, `dram_peak_bytes`, `ssd_peak_bytes`, `energy_j`,
+//! `optimal_seconds`, `memory_bytes`, `sram_peak_bytes`, `dram_peak_bytes`, `ssd_peak_bytes`,
+//! the memory figures by what they count (`device_bytes`, `activation_bytes`,
+//! `tuning_state_bytes`, `total_bytes`, `ssd_bytes`: [`crate::cost::memory`]), `energy_j`,
 //! `bound`, `schedule`, `lower_bound_s`, `gap`, the bound's terms `lower_bound_compute_s`,
 //! `lower_bound_dram_s`, `lower_bound_dram_compulsory_s` (DRAM with each operand moved
 //! once, no SRAM limit), `lower_bound_ssd_s`, `sim_seconds` (cycle-level seconds with
@@ -27,6 +29,9 @@ pub struct Outcome {
     pub memory_bytes: u64,
     /// Peak bytes held in SRAM, DRAM and SSD.
     pub peak_bytes: [u64; 3],
+    /// The memory figures by what they count ([`crate::cost::memory`]; zero when
+    /// infeasible).
+    pub memory: crate::cost::MemoryMetrics,
     /// Energy per optimizer step (J).
     pub energy_j: f64,
     /// The bounding term (e.g. `compute`, `r_to_sram`).
@@ -45,7 +50,7 @@ pub struct Outcome {
 }
 
 /// Column names after the swept keys.
-pub const TAIL_COLUMNS: [&str; 21] = [
+pub const TAIL_COLUMNS: [&str; 26] = [
     "sram_kib",
     "dram_gbps",
     "pe_count",
@@ -56,6 +61,11 @@ pub const TAIL_COLUMNS: [&str; 21] = [
     "sram_peak_bytes",
     "dram_peak_bytes",
     "ssd_peak_bytes",
+    "device_bytes",
+    "activation_bytes",
+    "tuning_state_bytes",
+    "total_bytes",
+    "ssd_bytes",
     "energy_j",
     "bound",
     "schedule",
@@ -130,6 +140,19 @@ impl SweepRow {
             o.peak_bytes[0].to_string(),
             o.peak_bytes[1].to_string(),
             o.peak_bytes[2].to_string(),
+        ]);
+        let m = &o.memory;
+        c.extend(
+            [
+                m.device_bytes,
+                m.activation_bytes,
+                m.tuning_state_bytes,
+                m.total_bytes,
+                m.ssd_bytes,
+            ]
+            .map(|b| (b.round() as u64).to_string()),
+        );
+        c.extend([
             o.energy_j.to_string(),
             o.bound.clone(),
             o.schedule.clone(),

@@ -15,6 +15,11 @@
 //! - Every GEMM reads its operands from DRAM and writes its output to DRAM: no tensor stays
 //!   in SRAM from one GEMM to the next (a 1 MB SRAM holds far less than one layer's
 //!   activations of a 7B model), so each operand crosses the DRAM interface at least once.
+//!   The exception is a fused kernel (FlashAttention, Dao et al. 2022), whose GEMMs the
+//!   Trace marks: an operand marked on chip (`GemmOp::a_on_chip`, `GemmOp::c_on_chip`)
+//!   is a tile produced and consumed in SRAM and moves no DRAM bytes ([`fused`]); its
+//!   tiles still count in the SRAM footprint, and the GEMM's stall cycles stay those of
+//!   the unfused GEMM (an upper bound: the on-chip operand needs no fill).
 //! - Operand widths: A (activations) at `a_bits`; B at `w_bits`, compressed when it is a
 //!   pruned weight (values of the kept fraction plus sparse metadata, see
 //!   [`weight_bits_per_element`]); the output C at `a_bits`; partial sums at 32 bits.
@@ -338,7 +343,7 @@ impl Mapper {
         let sram_bw = self.hw.sram.bandwidth_bytes_per_cycle.max(1e-9);
         for op in &entry.gemms {
             let g = GemmShape::of(op, sequences);
-            let mp = self.map(&g, sram_budget, double_buffered);
+            let mp = fused(self.map(&g, sram_budget, double_buffered), op);
             c.array_cycles += mp.array_cycles;
             c.stall_cycles += mp.stall_cycles;
             c.prologue_cycles += mp.prologue_cycles;
@@ -433,6 +438,22 @@ pub fn dram_bytes_per_cycle(hw: &HwConfig) -> f64 {
     hw.dram.peak_bytes_per_s() / hw.clock_hz()
 }
 
+/// `mp` with the DRAM traffic of the operands `op` keeps on chip removed (actual and
+/// compulsory): no A read when A is produced in SRAM, no output write (nor partial-sum
+/// spill) when the output is consumed in SRAM.
+pub fn fused(mut mp: GemmMapping, op: &GemmOp) -> GemmMapping {
+    for t in [&mut mp.traffic, &mut mp.compulsory] {
+        if op.a_on_chip {
+            t.a_read = 0.0;
+        }
+        if op.c_on_chip {
+            t.c_read = 0.0;
+            t.c_write = 0.0;
+        }
+    }
+    mp
+}
+
 fn scale(t: GemmTraffic, f: f64) -> GemmTraffic {
     GemmTraffic {
         a_read: t.a_read * f,
@@ -459,6 +480,8 @@ mod tests {
             sparsity: 0.0,
             b_operand: BOperand::Weight,
             per_sequence,
+            a_on_chip: false,
+            c_on_chip: false,
         }
     }
 

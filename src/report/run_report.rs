@@ -54,6 +54,11 @@ fn eval_object(workload: &str, hw: &str, e: &Evaluation) -> Value {
         "lower_bound_seconds": e.lower_bound_seconds,
         "gap": e.gap,
         "memory_bytes": e.memory_bytes,
+        "device_bytes": e.memory.device_bytes,
+        "activation_bytes": e.memory.activation_bytes,
+        "tuning_state_bytes": e.memory.tuning_state_bytes,
+        "total_bytes": e.memory.total_bytes,
+        "ssd_bytes": e.memory.ssd_bytes,
         "peak_bytes": {"sram": e.peak_bytes.sram, "dram": e.peak_bytes.dram, "ssd": e.peak_bytes.ssd},
         "bound": e.bound.to_string(),
         "energy_joules": e.energy_joules,
@@ -91,6 +96,11 @@ pub fn result_json(r: &RunResult) -> Value {
             "seconds_per_iteration": null,
             "lower_bound_seconds": s.lower_bound.seconds,
             "memory_bytes": null,
+            "device_bytes": null,
+            "activation_bytes": null,
+            "tuning_state_bytes": null,
+            "total_bytes": null,
+            "ssd_bytes": null,
             "peak_bytes": null,
             "bound": null,
             "energy_joules": null,
@@ -141,13 +151,27 @@ pub fn comparison(results: &[RunResult]) -> (Option<f64>, Option<f64>) {
     }
 }
 
-/// The single JSON document of `edgesim run --json`.
+/// Every memory figure ([`crate::cost::memory`]) of the LAST result over the FIRST's
+/// (None as in [`comparison`]).
+pub fn memory_comparison(results: &[RunResult]) -> Option<crate::cost::MemoryMetrics> {
+    if results.len() < 2 {
+        return None;
+    }
+    match (results[0].best(), results[results.len() - 1].best()) {
+        (Some(a), Some(b)) => Some(b.memory.ratio_to(&a.memory)),
+        _ => None,
+    }
+}
+
+/// The single JSON document of `edgesim run --json`: `norm_mem` is the total-memory
+/// ratio; `norm_memory` holds the ratio of every memory figure under its CSV name.
 pub fn run_json(results: &[RunResult]) -> Value {
     let (speedup, norm_mem) = comparison(results);
     json!({
         "results": results.iter().map(result_json).collect::<Vec<_>>(),
         "speedup": speedup,
         "norm_mem": norm_mem,
+        "norm_memory": memory_comparison(results),
     })
 }
 
@@ -220,16 +244,32 @@ pub fn run_text(results: &[RunResult]) -> String {
                         "   speed-up vs reference       {:.2}x",
                         base.seconds_per_iteration / e.seconds_per_iteration
                     );
+                    let r = e.memory.ratio_to(&base.memory);
                     let _ = writeln!(
                         out,
-                        "   memory vs reference         {:.2}x",
-                        e.memory_bytes / base.memory_bytes
+                        "   memory vs reference         {:.2}x total, {:.2}x device, {:.2}x activations, {:.2}x tuning state",
+                        r.total_bytes, r.device_bytes, r.activation_bytes, r.tuning_state_bytes
                     );
                 }
                 let _ = writeln!(
                     out,
-                    "   total tuning memory         {}",
+                    "   total tuning memory         {} (every tensor once, DRAM + SSD)",
                     gib(e.memory_bytes)
+                );
+                let _ = writeln!(
+                    out,
+                    "   device memory               {} (peak DRAM + SRAM)",
+                    gib(e.memory.device_bytes)
+                );
+                let _ = writeln!(
+                    out,
+                    "   activation memory           {} (peak bytes saved for backward)",
+                    gib(e.memory.activation_bytes)
+                );
+                let _ = writeln!(
+                    out,
+                    "   tuning state                {} (trainable weights + gradients + optimizer state)",
+                    gib(e.memory.tuning_state_bytes)
                 );
                 let _ = writeln!(
                     out,
@@ -282,14 +322,16 @@ pub fn run_text(results: &[RunResult]) -> String {
         }
     }
     let (speedup, norm_mem) = comparison(results);
-    if let (Some(sp), Some(nm)) = (speedup, norm_mem) {
+    if let (Some(sp), Some(nm), Some(r)) = (speedup, norm_mem, memory_comparison(results)) {
         let _ = writeln!(
             out,
-            "{} vs {}: speed-up {:.2}x, normalised memory {:.2}x",
+            "{} vs {}: speed-up {:.2}x, normalised memory {:.2}x total, {:.2}x device, {:.2}x activations",
             results[results.len() - 1].workload,
             results[0].workload,
             sp,
-            nm
+            nm,
+            r.device_bytes,
+            r.activation_bytes
         );
     }
     out

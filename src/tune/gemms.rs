@@ -27,6 +27,8 @@ pub fn frozen<T: Real>(
         sparsity: w.sparsity,
         b_operand: BOperand::Weight,
         per_sequence: false,
+        a_on_chip: false,
+        c_on_chip: false,
     }
 }
 
@@ -43,6 +45,8 @@ pub fn weight16(name: impl Into<String>, m: usize, k: usize, n: usize) -> GemmOp
         sparsity: 0.0,
         b_operand: BOperand::Weight,
         per_sequence: false,
+        a_on_chip: false,
+        c_on_chip: false,
     }
 }
 
@@ -67,5 +71,7 @@ pub fn activation(
         sparsity: 0.0,
         b_operand: BOperand::Activation,
         per_sequence: true,
+        a_on_chip: false,
+        c_on_chip: false,
     }
 }

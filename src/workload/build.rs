@@ -10,7 +10,10 @@
 //!   `dX = dY W^T`, with W at the policy's bits and sparsity; LoRA adds its adapter
 //!   gradients; full tuning adds `dW = dY^T X`; attention backward is four batched GEMMs
 //!   (`dP = dO V^T`, `dV = P^T dO`, `dQ = dS K`, `dK = dS^T Q`), plus the score GEMM again
-//!   for flash attention;
+//!   for flash attention, whose `S x S` tiles (scores, probabilities and their gradients)
+//!   stay in SRAM (`GemmOp::{a_on_chip, c_on_chip}`, FlashAttention's fused kernel);
+//! - with `saved = "reference"`, each LoRA A-gradient reads the adapter's 16-bit dropped
+//!   input (`workload::saved`), with `lean` the `a_bits` copy;
 //! - the lowest backward decoder column does not compute the gradient w.r.t. its input,
 //!   which nothing consumes: no `dgrad_{q,k,v}`, no `lora_dgrad_a_{q,k,v}` (nor the
 //!   `lora_grad_add_{q,k,v}` that adds it), no `rmsnorm_attn_bwd`, and no output gradient
@@ -159,6 +162,8 @@ fn gemm(
         sparsity,
         b_operand,
         per_sequence,
+        a_on_chip: false,
+        c_on_chip: false,
     }
 }
 
@@ -217,6 +222,21 @@ fn activation_gemm(
     )
 }
 
+/// An attention GEMM inside FlashAttention's fused kernel (Dao et al., NeurIPS 2022,
+/// Algorithms 1 and 2): with `Attention::Flash`, its `S x S` operand is a tile produced
+/// and consumed in SRAM: `a_tile` when A is the probability (or score-gradient) tile,
+/// `c_tile` when the output is the score (or probability-gradient) tile. Only Q, K, V, O,
+/// dO and the gradients cross the DRAM interface (the mapper's `fused`); the backward
+/// recomputes the score tiles (`attn_score_recompute`, extra FLOPs). Eager attention
+/// materialises every `S x S` tensor in DRAM.
+fn flash(mut g: GemmOp, attention: Attention, a_tile: bool, c_tile: bool) -> GemmOp {
+    if attention == Attention::Flash {
+        g.a_on_chip = a_tile;
+        g.c_on_chip = c_tile;
+    }
+    g
+}
+
 fn vop(name: &str, elements: u64, ops: f64) -> VectorOp {
     VectorOp {
         name: name.to_string(),
@@ -255,6 +275,7 @@ fn decoder_weight_bytes(m: &ModelShape, lp: &LayerPolicy, role: &Role) -> u64 {
 struct Ctx {
     seq: u64,
     attention: Attention,
+    saved: saved::Saved,
 }
 
 fn decoder_fwd(
@@ -290,14 +311,13 @@ fn decoder_fwd(
                         .push(vop(&format!("lora_add_{}", l.name()), s * o, 2.0));
                 }
             }
-            // B = keys / values at kv_bits; A = queries / probabilities (16-bit).
-            MatMulKind::AttnScore | MatMulKind::AttnContext => e.gemms.push(activation_gemm(
-                mm.name(),
-                mm.m,
-                mm.k,
-                mm.n,
-                mm.batch,
-                lp.kv_bits,
+            // B = keys / values at kv_bits; A = queries / probabilities (16-bit). Flash
+            // attention fuses the two: score tiles stay in SRAM (see `flash`).
+            MatMulKind::AttnScore | MatMulKind::AttnContext => e.gemms.push(flash(
+                activation_gemm(mm.name(), mm.m, mm.k, mm.n, mm.batch, lp.kv_bits),
+                c.attention,
+                mm.kind == MatMulKind::AttnContext,
+                mm.kind == MatMulKind::AttnScore,
             )),
         }
     }
@@ -306,7 +326,7 @@ fn decoder_fwd(
     e.act_in_bytes = s * m.hidden * ACT_BYTES;
     e.act_out_bytes = s * m.hidden * ACT_BYTES;
     if role.backprop {
-        let t = saved::decoder_saved(
+        let t = saved::decoder_saved_as(
             m,
             s,
             lp,
@@ -314,6 +334,7 @@ fn decoder_fwd(
             &role.trained(),
             &role.adapters,
             role.rank,
+            c.saved,
         );
         e.saved_bytes = saved::total_bytes(&t);
         e.checkpoint_bytes = s * m.hidden * ACT_BYTES;
@@ -373,13 +394,20 @@ fn decoder_bwd(
                 .push(weight16_gemm(format!("lora_dgrad_b_{n}"), s, o, r));
             e.gemms
                 .push(activation_gemm(format!("lora_wgrad_b_{n}"), o, s, r, 1, 16));
+            // The reference keeps the adapter's 16-bit dropped input for this GEMM
+            // (workload::saved); lean reads the `a_bits` copy.
+            let a_in_bits = if c.saved == saved::Saved::Reference {
+                16
+            } else {
+                saved_in_bits
+            };
             e.gemms.push(activation_gemm(
                 format!("lora_wgrad_a_{n}"),
                 r,
                 s,
                 i,
                 1,
-                saved_in_bits,
+                a_in_bits,
             ));
             if dx {
                 e.gemms
@@ -397,24 +425,43 @@ fn decoder_bwd(
     e.vector_ops.push(vop("rmsnorm_ffn_bwd", s * h, 8.0));
     e.vector_ops.push(vop("residual_attn_grad", s * h, 1.0));
     linear_bwd(&mut e, Linear::O, true);
-    if c.attention == Attention::Flash {
-        e.gemms.push(activation_gemm(
-            "attn_score_recompute",
-            s,
-            d,
-            s,
-            nh,
-            lp.kv_bits,
+    let at = c.attention;
+    if at == Attention::Flash {
+        e.gemms.push(flash(
+            activation_gemm("attn_score_recompute", s, d, s, nh, lp.kv_bits),
+            at,
+            false,
+            true,
         ));
         e.vector_ops.push(vop("softmax_recompute", nh * s * s, 5.0));
     }
-    e.gemms
-        .push(activation_gemm("attn_dprobs", s, d, s, nh, lp.kv_bits));
-    e.gemms.push(activation_gemm("attn_dv", s, s, d, nh, 16));
+    // dP = dO V^T (a score-sized tile); dV = P^T dO, dQ = dS K, dK = dS^T Q read the
+    // probability / score-gradient tiles.
+    e.gemms.push(flash(
+        activation_gemm("attn_dprobs", s, d, s, nh, lp.kv_bits),
+        at,
+        false,
+        true,
+    ));
+    e.gemms.push(flash(
+        activation_gemm("attn_dv", s, s, d, nh, 16),
+        at,
+        true,
+        false,
+    ));
     e.vector_ops.push(vop("softmax_bwd", nh * s * s, 4.0));
-    e.gemms
-        .push(activation_gemm("attn_dq", s, s, d, nh, lp.kv_bits));
-    e.gemms.push(activation_gemm("attn_dk", s, s, d, nh, 16));
+    e.gemms.push(flash(
+        activation_gemm("attn_dq", s, s, d, nh, lp.kv_bits),
+        at,
+        true,
+        false,
+    ));
+    e.gemms.push(flash(
+        activation_gemm("attn_dk", s, s, d, nh, 16),
+        at,
+        true,
+        false,
+    ));
     e.vector_ops
         .push(vop("rope_bwd", s * (h + m.kv_dim()), 3.0));
     for l in [Linear::V, Linear::K, Linear::Q] {
@@ -569,6 +616,7 @@ pub(super) fn build(w: &Workload) -> Trace {
     let c = Ctx {
         seq: w.batch.seq_len,
         attention: w.batch.attention,
+        saved: w.batch.saved,
     };
     let l = m.layers;
     let lp = |j: u32| w.policy.layers[j as usize];

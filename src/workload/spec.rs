@@ -12,6 +12,7 @@
 //! micro_batch_size = 1                  # sequences per micro-batch
 //! sequences_per_step = 16               # sequences per optimizer step (multiple of the above)
 //! attention = "eager"                   # or "flash" (see workload::saved)
+//! saved = "lean"                        # or "reference": what backward keeps (workload::saved)
 //!
 //! [method]
 //! kind = "lora"                         # full | lora | partial | lst | edge-llm
@@ -41,6 +42,7 @@
 //! model is uncompressed (16-bit, dense).
 
 use super::Attention;
+use super::saved::Saved;
 use super::source::Source;
 use crate::error::Result;
 use crate::model::{Linear, ModelShape};
@@ -60,6 +62,9 @@ pub struct Batch {
     pub sequences_per_step: u64,
     /// Attention implementation.
     pub attention: Attention,
+    /// Which tensors backward keeps (`saved = "lean" | "reference"`, default `lean`; the
+    /// Table 1 workloads set `reference`).
+    pub saved: Saved,
 }
 
 /// LoRA settings.
@@ -147,6 +152,10 @@ pub(super) fn read_batch(s: &Section) -> Result<Batch> {
         "flash" => Attention::Flash,
         _ => Attention::Eager,
     };
+    let saved = match s.choice_or("saved", "lean", &["lean", "reference"])? {
+        "reference" => Saved::Reference,
+        _ => Saved::Lean,
+    };
     s.deny_unknown()?;
     if !sequences_per_step.is_multiple_of(micro_batch_size) {
         return Err(s.err(
@@ -161,6 +170,7 @@ pub(super) fn read_batch(s: &Section) -> Result<Batch> {
         micro_batch_size,
         sequences_per_step,
         attention,
+        saved,
     })
 }
 

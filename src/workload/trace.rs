@@ -77,6 +77,14 @@ pub struct GemmOp {
     pub b_operand: BOperand,
     /// See the type doc.
     pub per_sequence: bool,
+    /// A is produced in SRAM by the previous GEMM of a fused kernel (FlashAttention's
+    /// probability tiles) and is never read from DRAM. Absent in a file: false.
+    #[serde(default)]
+    pub a_on_chip: bool,
+    /// The output is consumed in SRAM by the next GEMM of a fused kernel (FlashAttention's
+    /// score tiles) and is never written to DRAM. Absent in a file: false.
+    #[serde(default)]
+    pub c_on_chip: bool,
 }
 
 impl GemmOp {

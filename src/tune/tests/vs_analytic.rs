@@ -1,7 +1,7 @@
 //! The recorded Trace of a training micro-batch against the analytic Trace builder for the
 //! same model, method and policy: GEMM FLOPs equal exactly, column by column; saved bytes
-//! equal exactly (both count the tensors of `workload::saved` at its bit-widths, and the
-//! engine keeps exactly those); stored weights differ only by what the engine shares.
+//! equal exactly (both count the tensors of `workload::saved` at its bit-widths under the
+//! `lean` convention, and the engine keeps exactly those); stored weights differ only by what the engine shares.
 
 use crate::llm::checkpoint::LlamaConfig;
 use crate::llm::synth::synth_config;
@@ -66,7 +66,7 @@ fn analytic(method_toml: &str, bits: u32) -> Trace {
     let toml = format!(
         "name = \"analytic\"\n[model]\nlayers = {LAYERS}\nhidden = 32\nffn = 48\nheads = 4\n\
          kv_heads = 2\nvocab = 64\n[batch]\nseq_len = {SEQ}\nmicro_batch_size = 1\n\
-         sequences_per_step = 1\nattention = \"eager\"\n[method]\n{method_toml}\n\
+         sequences_per_step = 1\nattention = \"eager\"\nsaved = \"lean\"\n[method]\n{method_toml}\n\
          [policy]\nkind = \"uniform\"\nbits = {bits}\nsparsity = 0.0\n"
     );
     Workload::from_toml_str("analytic.toml", &toml)

@@ -23,6 +23,8 @@ fn g(name: &str, m: u64, k: u64, n: u64, batch: u64, w: u32, a: u32, sp: f64, ac
             BOperand::Weight
         },
         per_sequence: act,
+        a_on_chip: false,
+        c_on_chip: false,
     }
 }
 
