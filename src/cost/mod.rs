@@ -42,7 +42,7 @@ pub mod synthetic;
 mod table;
 mod types;
 
-pub use energy::{Activity, EnergyBreakdown, EnergyPerAccess};
+pub use energy::{Activity, EnergyBreakdown, EnergyPerAccess, StaticPower};
 pub use expand::{expand, step_seconds, steps_seconds};
 pub use model::{LowerBound, Model, divisors};
 pub use table::Table;

@@ -4,6 +4,8 @@
 //! column per swept key (dotted name), then the derived hardware figures `sram_kib`,
 //! `dram_gbps`, `pe_count`, then the search result `feasible`, `seconds_per_step`,
 //! `optimal_seconds`, `memory_bytes`, `sram_peak_bytes`, `dram_peak_bytes`, `ssd_peak_bytes`, `energy_j`,
+//! `energy_dynamic_j`, `energy_static_j`, `ssd_write_bytes` (per optimizer step),
+//! `ssd_wear_out_steps` (steps until the SSD's rated endurance; empty without writes),
 //! `bound`, `schedule`, `lower_bound_s`, `gap`, `sim_seconds` (cycle-level seconds with
 //! `--engine cycle`, else empty) and `pareto`. Numbers are written in
 //! Rust's shortest round-trip form, so reading a cell back yields the same `f64` and a
@@ -25,8 +27,16 @@ pub struct Outcome {
     pub memory_bytes: u64,
     /// Peak bytes held in SRAM, DRAM and SSD.
     pub peak_bytes: [u64; 3],
-    /// Energy per optimizer step (J).
+    /// Energy per optimizer step (J): `energy_dynamic_j + energy_static_j`.
     pub energy_j: f64,
+    /// Dynamic (activity) part of `energy_j` (J).
+    pub energy_dynamic_j: f64,
+    /// Static part of `energy_j`: `static_mw` x seconds per step (J).
+    pub energy_static_j: f64,
+    /// Bytes written to the SSD per optimizer step.
+    pub ssd_write_bytes: f64,
+    /// Optimizer steps until the SSD's rated endurance is written (`None`: no writes).
+    pub ssd_wear_out_steps: Option<f64>,
     /// The bounding term (e.g. `compute`, `r_to_sram`).
     pub bound: String,
     /// One-line schedule summary.
@@ -40,7 +50,7 @@ pub struct Outcome {
 }
 
 /// Column names after the swept keys.
-pub const TAIL_COLUMNS: [&str; 17] = [
+pub const TAIL_COLUMNS: [&str; 21] = [
     "sram_kib",
     "dram_gbps",
     "pe_count",
@@ -52,6 +62,10 @@ pub const TAIL_COLUMNS: [&str; 17] = [
     "dram_peak_bytes",
     "ssd_peak_bytes",
     "energy_j",
+    "energy_dynamic_j",
+    "energy_static_j",
+    "ssd_write_bytes",
+    "ssd_wear_out_steps",
     "bound",
     "schedule",
     "lower_bound_s",
@@ -122,6 +136,12 @@ impl SweepRow {
             o.peak_bytes[1].to_string(),
             o.peak_bytes[2].to_string(),
             o.energy_j.to_string(),
+            o.energy_dynamic_j.to_string(),
+            o.energy_static_j.to_string(),
+            o.ssd_write_bytes.to_string(),
+            o.ssd_wear_out_steps
+                .map(|x| x.to_string())
+                .unwrap_or_default(),
             o.bound.clone(),
             o.schedule.clone(),
             o.lower_bound_s.to_string(),
