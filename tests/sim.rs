@@ -127,17 +127,21 @@ fn simulated_energy_equals_analytic_energy_by_component() {
         // directions; SSD = both SSD directions; pJ -> J.
         let sum = |f: &dyn Fn(&cost::Step) -> f64| r.steps.iter().map(f).sum::<f64>();
         let dma = sum(&|s| (s.r_to_sram.total() + s.w_to_dram.total()) as f64);
-        let ssd = sum(&|s| (s.r_to_dram.total() + s.w_to_ssd.total()) as f64);
+        let ssd_r = sum(&|s| s.r_to_dram.total() as f64);
+        let ssd_w = sum(&|s| s.w_to_ssd.total() as f64);
+        let ssd = ssd_r + ssd_w;
+        let fp16 = sum(&|s| s.fp16_macs);
         let port = sum(&|s| s.sram_port_bytes as f64);
         let macs = sum(&|s| s.native_macs);
         let ops = sum(&|s| s.vector_ops);
         let c = &hw.compute;
         let hand = [
-            macs * c.mac_energy_pj * 1e-12,
+            macs * c.mac_energy_pj * 1e-12 + fp16 * c.fp16_mac_energy_pj * 1e-12,
             ops * c.vector_energy_pj * 1e-12,
             (dma + port) * hw.sram.energy_pj_per_byte * 1e-12,
             (dma + ssd) * hw.dram.energy_pj_per_byte * 1e-12,
-            ssd * hw.ssd.energy_pj_per_byte * 1e-12,
+            ssd_r * hw.ssd.energy_pj_per_byte * 1e-12
+                + ssd_w * hw.ssd.write_energy_pj_per_byte * 1e-12,
         ];
         let prefetch = e.schedule.prefetch;
         let ideal = simulate(
@@ -164,11 +168,14 @@ fn simulated_energy_equals_analytic_energy_by_component() {
                     "{name} {tag} {k}: analytic {analytic} sim {sim} hand {by_hand}"
                 );
             }
+            // Static energy follows each view's own time: static_mw x seconds.
+            let st = hw.static_mw() * 1e-3 * rep.seconds;
+            assert!(close(b.static_total(), st, 1e-9), "{name} {tag}: static");
             assert!(
-                close(rep.energy_joules, e.energy_joules, 1e-6),
-                "{name} {tag}: sim {} J vs analytic {} J",
-                rep.energy_joules,
-                e.energy_joules
+                close(b.dynamic(), e.energy_breakdown.dynamic(), 1e-6),
+                "{name} {tag}: sim dynamic {} J vs analytic dynamic {} J",
+                b.dynamic(),
+                e.energy_breakdown.dynamic()
             );
         }
     }

@@ -101,6 +101,7 @@ fn row(hw: &HwConfig, name: String, g: &GemmShape) -> Row {
         &EnergyPerAccess::of(hw),
         &Activity {
             native_macs: p.native_macs,
+            fp16_macs: p.fp16_macs,
             sram_port_bytes: p.sram_read_bytes + p.sram_write_bytes,
             dram_to_sram: p.dram_read_bytes,
             sram_to_dram: p.dram_write_bytes,

@@ -14,6 +14,9 @@ use std::path::{Path, PathBuf};
 /// The hardware baseline, embedded so repro runs from any directory.
 pub const SHAO_HW_TOML: &str = include_str!("../../hw_configs/shao_vlsi23.toml");
 
+/// The memory-bound variant of the paper accelerator (128x128 array), embedded likewise.
+pub const MEMORY_BOUND_HW_TOML: &str = include_str!("../../hw_configs/edge_llm_memory_bound.toml");
+
 /// Arguments of `edgesim repro`.
 #[derive(clap::Args, Debug)]
 pub struct ReproArgs {
@@ -88,6 +91,10 @@ pub fn repro_hardware() -> Result<Vec<HwConfig>> {
     Ok(vec![
         HwConfig::paper_default(),
         HwConfig::from_toml_str("hw_configs/shao_vlsi23.toml", SHAO_HW_TOML)?,
+        HwConfig::from_toml_str(
+            "hw_configs/edge_llm_memory_bound.toml",
+            MEMORY_BOUND_HW_TOML,
+        )?,
     ])
 }
 
@@ -116,6 +123,7 @@ pub fn compute(dir: Option<&Path>) -> Result<repro::Repro> {
             |hw, t, kind| match kind {
                 ScheduleKind::Searched => evaluate::outcome(hw, t, &searched),
                 ScheduleKind::Vanilla => evaluate::outcome(hw, t, &vanilla),
+                k => evaluate::outcome(hw, t, &k.options(&searched)),
             },
         )
     };

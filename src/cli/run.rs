@@ -70,6 +70,11 @@ pub struct RunArgs {
     /// is reported infeasible with the reason.
     #[arg(long, value_name = "SPEC", conflicts_with_all = ["pareto", "time_slack", "max_memory_gib"])]
     pub schedule: Option<String>,
+    /// Only consider schedules writing at most this many GB (10^9 B) to the SSD per
+    /// optimizer step: an endurance budget (e.g. `ssd.endurance_tbw` x 1000 / planned
+    /// steps). A workload that cannot meet it is infeasible, with the reason.
+    #[arg(long, value_name = "GB")]
+    pub ssd_write_budget_gb_per_step: Option<f64>,
 }
 
 /// The workloads of a run: the given files, or the embedded defaults.
@@ -122,6 +127,7 @@ pub fn run_cmd(a: &RunArgs) -> Result<()> {
         opts.max_memory_bytes = Some(g * (1u64 << 30) as f64);
     }
     opts.time_slack = time_slack_fraction(a.time_slack)?;
+    opts = crate::dse::evaluate::with_ssd_write_budget(opts, a.ssd_write_budget_gb_per_step)?;
     opts.pareto = a.pareto;
     if let Some(spec) = &a.schedule {
         opts.schedule = Some(crate::search::load_schedule(spec)?);

@@ -316,18 +316,22 @@ pub fn text_report(title: &str, r: &Replay, c: &Comparison, attr: Option<&Attrib
     let e = &s.energy;
     let _ = writeln!(
         o,
-        "   energy {} (MAC {}, vector {}, SRAM {}, DRAM {}, SSD {})",
+        "   energy {} = dynamic {} (MAC {}, vector {}, SRAM {}, DRAM {}, SSD {}) + static {} (static_mw x simulated time)",
         joules(s.energy_joules),
+        joules(e.dynamic()),
         joules(e.mac),
         joules(e.vector),
         joules(e.sram),
         joules(e.dram),
-        joules(e.ssd)
+        joules(e.ssd),
+        joules(e.static_total())
     );
     let _ = writeln!(
         o,
-        "   energy rule shared with the analytic model (activity only: no refresh, no leakage); analytic {}",
-        joules(r.evaluation.energy_joules)
+        "   energy rule shared with the analytic model (dynamic: activity; static: power x time); analytic {} = dynamic {} + static {}",
+        joules(r.evaluation.energy_joules),
+        joules(r.evaluation.energy_breakdown.dynamic()),
+        joules(r.evaluation.energy_breakdown.static_total())
     );
     let _ = writeln!(
         o,

@@ -52,6 +52,10 @@ pub struct SweepArgs {
     /// where no schedule fits the budget are reported infeasible.
     #[arg(long)]
     pub max_memory_gib: Option<f64>,
+    /// Only schedules writing at most this many GB (10^9 B) to the SSD per optimizer step
+    /// (an endurance budget); points where none does are infeasible, with the reason.
+    #[arg(long, value_name = "GB")]
+    pub ssd_write_budget_gb_per_step: Option<f64>,
     /// `analytic` (the search's cost model) or `cycle` (also replay each point's chosen
     /// schedule on the cycle-level simulator; its seconds go to the `sim_seconds` column).
     #[arg(long, default_value = "analytic", value_parser = ["analytic", "cycle"])]
@@ -87,6 +91,7 @@ pub fn run(a: &SweepArgs) -> Result<()> {
     let opts =
         evaluate::with_memory_limit(evaluate::options(a.mode.as_deref())?, a.max_memory_gib)?;
     let opts = evaluate::with_schedule(opts, a.schedule.as_deref())?;
+    let opts = evaluate::with_ssd_write_budget(opts, a.ssd_write_budget_gb_per_step)?;
     let spec = SweepSpec::from_file(&a.spec)?;
     spec.check_max_points(a.max_points)?;
     let workloads = evaluate::load_traces(&spec.workloads)?;

@@ -34,6 +34,7 @@ fn step_of(d: &Detail, p: &Placement, index: usize, kind: StepKind) -> Step {
         sram_port_cycles: d.sram_port_cycles.round() as u64,
         vector_cycles: d.vector_cycles.round() as u64,
         native_macs: d.native_macs,
+        fp16_macs: d.fp16_macs,
         vector_ops: d.vector_ops,
         sram_port_bytes: d.sram_port_bytes.round() as u64,
         sram_bytes: d.sram_bytes.round() as u64,
@@ -152,6 +153,7 @@ pub fn step_seconds(hw: &HwConfig, mode: Mode, prefetch: bool, s: &Step) -> (f64
     combine(
         mode,
         prefetch,
+        r.ssd_duplex,
         rs / r.dram,
         wd / r.dram,
         t_rd,

@@ -43,7 +43,7 @@ pub mod synthetic;
 mod table;
 mod types;
 
-pub use energy::{Activity, EnergyBreakdown, EnergyPerAccess};
+pub use energy::{Activity, EnergyBreakdown, EnergyPerAccess, StaticPower};
 pub use expand::{expand, step_seconds, steps_seconds};
 pub use memory::MemoryMetrics;
 pub use model::{LowerBound, Model, divisors};

@@ -2,7 +2,7 @@
 //! of combinations, full evaluations and the lower bound.
 
 use super::ADAM_OPS_PER_PARAM;
-use super::energy::{Activity, EnergyBreakdown, EnergyPerAccess, energy};
+use super::energy::{Activity, EnergyBreakdown, EnergyPerAccess, StaticPower, energy};
 use super::table::{A, Detail, G, MemAgg, O, Rates, S, Table, W};
 use super::types::*;
 use crate::error::{Error, Result};
@@ -381,6 +381,7 @@ impl Model {
                         d.sram_port_cycles += fd.sram_port_cycles;
                         d.vector_cycles += fd.vector_cycles;
                         d.native_macs += fd.native_macs;
+                        d.fp16_macs += fd.fp16_macs;
                         d.vector_ops += fd.vector_ops;
                         d.sram_port_bytes += fd.sram_port_bytes;
                         d.sram_bytes = d.sram_bytes.max(fd.sram_bytes);
@@ -477,7 +478,10 @@ impl Model {
         let breakdown = t.bound_breakdown(mode, p);
         let lb = self.lower_bound(mode).seconds;
         let reason = t.infeasibility(p);
-        let energy = self.energy_breakdown(t, p);
+        let energy = self
+            .energy_breakdown(t, p)
+            .with_static(&StaticPower::of(&self.hw), seconds);
+        let (ssd_read_bytes, ssd_write_bytes) = t.ssd_bytes_per_iteration(p);
         Evaluation {
             schedule: *s,
             mode,
@@ -495,14 +499,18 @@ impl Model {
             bound_seconds: breakdown,
             energy_joules: energy.total(),
             energy_breakdown: energy,
+            ssd_write_bytes,
+            ssd_read_bytes,
+            ssd_wear_out_steps: self.hw.ssd.steps_to_wear_out(ssd_write_bytes),
             lower_bound_seconds: lb,
             gap: if lb > 0.0 { seconds / lb - 1.0 } else { 0.0 },
             steps: t.details.len() * t.blocks as usize + 1,
         }
     }
 
-    /// Energy by component: the activity of every step (the squares of one block, times
-    /// the blocks, plus the optimizer update) under the one rule of [`super::energy`].
+    /// Dynamic energy by component: the activity of every step (the squares of one block,
+    /// times the blocks, plus the optimizer update) under the one rule of
+    /// [`super::energy`] (static parts 0: they need the time, see [`Self::evaluate_table`]).
     pub fn energy_breakdown(&self, t: &Table, p: &Placement) -> EnergyBreakdown {
         let one = |d: &Detail| {
             let (mut rd, mut ws) = (0.0, 0.0);
@@ -512,6 +520,7 @@ impl Model {
             }
             Activity {
                 native_macs: d.native_macs,
+                fp16_macs: d.fp16_macs,
                 vector_ops: d.vector_ops,
                 sram_port_bytes: d.sram_port_bytes,
                 dram_to_sram: d.r_sram.iter().sum(),
@@ -541,6 +550,7 @@ fn base_detail(c: usize, cc: &ColumnCost, prefetch: bool) -> Detail {
         sram_port_cycles: cc.sram_port_cycles,
         vector_cycles: cc.vector_cycles,
         native_macs: cc.native_macs,
+        fp16_macs: cc.fp16_macs,
         vector_ops: cc.vector_ops,
         sram_port_bytes: cc.sram_port_bytes,
         sram_bytes: cc.sram_peak,
@@ -693,6 +703,97 @@ mod tests {
             }
             assert!((e.energy_joules - b.total()).abs() < 1e-12);
         }
+    }
+
+    fn ssd_schedule(prefetch: bool) -> Schedule {
+        Schedule {
+            traversal: crate::grid::Traversal::Row,
+            micro_batch_size: 1,
+            prefetch,
+            recompute: 0,
+            placement: Placement {
+                weights_on_ssd: 0.5,
+                saved_on_ssd: 0.5,
+                optimizer_on_ssd: 1.0,
+            },
+        }
+    }
+
+    #[test]
+    fn energy_is_dynamic_plus_static_power_times_time() {
+        let m = model();
+        let hw = HwConfig::paper_default();
+        for mode in Mode::ALL {
+            let e = m.evaluate(&ssd_schedule(true), mode).unwrap();
+            let b = e.energy_breakdown;
+            // By hand: 25 + 30 + 120 + 30 mW (hw_configs/edge_llm_paper.toml) x time.
+            let static_j = (25.0 + 30.0 + 120.0 + 30.0) * 1e-3 * e.seconds_per_iteration;
+            assert_eq!(hw.static_mw(), 205.0);
+            assert!((b.static_total() - static_j).abs() <= 1e-12 * static_j);
+            let dynamic = b.mac + b.vector + b.sram + b.dram + b.ssd;
+            assert!((e.energy_joules - (dynamic + static_j)).abs() <= 1e-12 * e.energy_joules);
+            assert!(b.static_total() > 0.0 && b.dynamic() > 0.0);
+        }
+    }
+
+    #[test]
+    fn ssd_writes_per_step_and_wear_out_by_hand() {
+        let m = model();
+        let hw = HwConfig::paper_default();
+        let s = ssd_schedule(true);
+        let e = m.evaluate(&s, Mode::Paper).unwrap();
+        // Independently: the DRAM -> SSD bytes of every expanded step.
+        let steps = crate::cost::expand(&hw, m.trace(), &s).unwrap();
+        let written: f64 = steps.iter().map(|x| x.w_to_ssd.total() as f64).sum();
+        let read: f64 = steps.iter().map(|x| x.r_to_dram.total() as f64).sum();
+        assert!(written > 0.0);
+        assert!((e.ssd_write_bytes - written).abs() <= 1e-9 * written + steps.len() as f64);
+        assert!((e.ssd_read_bytes - read).abs() <= 1e-9 * read + steps.len() as f64);
+        // 150 TB (10^12 B) rated endurance / bytes per step.
+        let steps_to_wear = 150.0e12 / e.ssd_write_bytes;
+        assert_eq!(e.ssd_wear_out_steps, Some(steps_to_wear));
+        // The figure: 122 GB per step wears a 150 TBW drive out in 1229.5 steps.
+        assert!((hw.ssd.steps_to_wear_out(122e9).unwrap() - 1229.508).abs() < 1e-3);
+        assert_eq!(hw.ssd.steps_to_wear_out(0.0), None);
+        let in_dram = m.evaluate(&Schedule::vanilla(1), Mode::Paper).unwrap();
+        assert_eq!(in_dram.ssd_write_bytes, 0.0);
+        assert_eq!(in_dram.ssd_wear_out_steps, None);
+    }
+
+    #[test]
+    fn a_shared_ssd_link_is_never_faster_than_full_duplex() {
+        let mut duplex_hw = HwConfig::paper_default();
+        duplex_hw.ssd.full_duplex = true;
+        let shared = model();
+        let duplex = Model::new(&duplex_hw, shared.trace()).unwrap();
+        let mut strictly = 0;
+        for prefetch in [false, true] {
+            for k in 0..=10 {
+                let f = k as f64 / 10.0;
+                let mut s = ssd_schedule(prefetch);
+                s.placement = Placement {
+                    weights_on_ssd: f,
+                    saved_on_ssd: 1.0 - f,
+                    optimizer_on_ssd: f,
+                };
+                for mode in Mode::ALL {
+                    let a = shared.evaluate(&s, mode).unwrap().seconds_per_iteration;
+                    let b = duplex.evaluate(&s, mode).unwrap().seconds_per_iteration;
+                    assert!(a >= b, "{mode} {s}: shared {a} < duplex {b}");
+                    // Expanded steps agree with the closed form under both links.
+                    let st = crate::cost::expand(&duplex_hw, shared.trace(), &s).unwrap();
+                    let sum = crate::cost::steps_seconds(&duplex_hw, mode, prefetch, &st);
+                    // Steps round each class's bytes to whole bytes.
+                    assert!((sum - b).abs() <= 1e-6 * b, "{sum} vs {b}");
+                    if a > b * (1.0 + 1e-9) {
+                        strictly += 1;
+                    }
+                }
+            }
+        }
+        // Without prefetch a step's SSD reads and writes are serial on either link; with
+        // prefetch, steps moving both directions take longer on the shared link.
+        assert!(strictly > 0);
     }
 
     #[test]

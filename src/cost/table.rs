@@ -19,6 +19,8 @@ pub(crate) struct Rates {
     pub ssd_w: f64,
     pub ssd_lat: f64,
     pub clock: f64,
+    /// `ssd.full_duplex`: reads and writes of a step overlap; else they share one link.
+    pub ssd_duplex: bool,
 }
 
 impl Rates {
@@ -29,6 +31,19 @@ impl Rates {
             ssd_w: hw.ssd.write_bytes_per_s(),
             ssd_lat: hw.ssd.latency_us * 1e-6,
             clock: hw.clock_hz(),
+            ssd_duplex: hw.ssd.full_duplex,
+        }
+    }
+
+    /// Time of a step's SSD traffic when it overlaps the step (prefetching): the larger
+    /// direction on a full-duplex drive, the sum on one shared link (each direction at its
+    /// own rate, one after the other in time).
+    #[inline]
+    pub fn ssd_link_seconds(&self, t_rd: f64, t_ws: f64) -> f64 {
+        if self.ssd_duplex {
+            t_rd.max(t_ws)
+        } else {
+            t_rd + t_ws
         }
     }
 
@@ -57,12 +72,15 @@ impl Rates {
 }
 
 /// Combines a step's per-link times by mode (see [`Mode`]); `bus` is the time of all its
-/// DRAM-side bytes on one bus. Returns the time and the bounding term.
+/// DRAM-side bytes on one bus; `ssd_duplex` says whether SSD reads and writes overlap
+/// (else they add up on one link, bound [`Bound::SsdLink`]). Returns the time and the
+/// bounding term.
 #[inline]
 #[allow(clippy::too_many_arguments)]
 pub(crate) fn combine(
     mode: Mode,
     prefetch: bool,
+    ssd_duplex: bool,
     t_rs: f64,
     t_wd: f64,
     t_rd: f64,
@@ -84,6 +102,9 @@ pub(crate) fn combine(
         take(t_rd, Bound::SsdRead);
         take(t_ws, Bound::SsdWrite);
         return (total, best.1);
+    }
+    if !ssd_duplex && t_rd > 0.0 && t_ws > 0.0 {
+        take(t_rd + t_ws, Bound::SsdLink);
     }
     match mode {
         Mode::Paper | Mode::Chained => {
@@ -126,6 +147,7 @@ pub(crate) struct Detail {
     pub sram_port_cycles: f64,
     pub vector_cycles: f64,
     pub native_macs: f64,
+    pub fp16_macs: f64,
     pub vector_ops: f64,
     pub sram_port_bytes: f64,
     pub sram_bytes: f64,
@@ -228,7 +250,7 @@ impl Row {
         if !prefetch {
             return self.serial + t_rd + t_ws;
         }
-        let ssd = t_rd.max(t_ws);
+        let ssd = r.ssd_link_seconds(t_rd, t_ws);
         match mode {
             Mode::Paper => self.fixed.max(ssd),
             Mode::Chained => self
@@ -246,6 +268,7 @@ impl Row {
         combine(
             mode,
             prefetch,
+            r.ssd_duplex,
             self.t_rs,
             self.t_wd,
             t_rd,
@@ -400,6 +423,25 @@ impl Table {
             + part(m.saved_peak, m.max_saved, p.saved_on_ssd)
             + part(m.grad_opt, m.max_grad_opt, p.optimizer_on_ssd)
             + m.act_working_set
+    }
+
+    /// Bytes (read from, written to) the SSD per optimizer step under placement `p`:
+    /// every block's squares plus the optimizer update.
+    pub fn ssd_bytes_per_iteration(&self, p: &Placement) -> (f64, f64) {
+        let f = Self::fracs(p);
+        let (mut rd, mut wr) = (0.0, 0.0);
+        for r in &self.rows {
+            let (a, b) = r.ssd_bytes(&f);
+            rd += a;
+            wr += b;
+        }
+        let (a, b) = self.opt_row.ssd_bytes(&f);
+        (rd * self.blocks as f64 + a, wr * self.blocks as f64 + b)
+    }
+
+    /// Bytes written to the SSD per optimizer step under placement `p`.
+    pub fn ssd_write_bytes(&self, p: &Placement) -> f64 {
+        self.ssd_bytes_per_iteration(p).1
     }
 
     /// Peak SSD bytes: the SSD-resident fractions.

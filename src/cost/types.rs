@@ -204,8 +204,10 @@ pub struct Step {
     pub sram_port_cycles: u64,
     /// Vector-unit cycles.
     pub vector_cycles: u64,
-    /// Native-MAC equivalents executed (energy).
+    /// Native-MAC equivalents executed by integer GEMMs (energy).
     pub native_macs: f64,
+    /// MACs executed by fp16 GEMMs (energy).
+    pub fp16_macs: f64,
     /// Vector element operations (energy).
     pub vector_ops: f64,
     /// SRAM<->array bytes (energy).
@@ -242,6 +244,8 @@ pub enum Bound {
     ChainedWrite,
     /// The shared DRAM bus (mode shared-bus).
     DramBus,
+    /// SSD reads and writes on one shared SSD link (`ssd.full_duplex = false`).
+    SsdLink,
 }
 
 impl fmt::Display for Bound {
@@ -255,6 +259,7 @@ impl fmt::Display for Bound {
             Bound::ChainedRead => "chained-read",
             Bound::ChainedWrite => "chained-write",
             Bound::DramBus => "dram-bus",
+            Bound::SsdLink => "ssd-link",
         })
     }
 }
@@ -299,8 +304,16 @@ pub struct Evaluation {
     /// Energy (J) from per-MAC, per-element and per-byte energies
     /// ([`super::energy`]): `energy_breakdown.total()`.
     pub energy_joules: f64,
-    /// Energy by component (J).
+    /// Energy by component (J), dynamic and static (static = `static_mw` x
+    /// `seconds_per_iteration`).
     pub energy_breakdown: super::energy::EnergyBreakdown,
+    /// Bytes written to the SSD per optimizer step (all SSD-resident tensors' write-backs).
+    pub ssd_write_bytes: f64,
+    /// Bytes read from the SSD per optimizer step.
+    pub ssd_read_bytes: f64,
+    /// Optimizer steps until the SSD's rated endurance (`ssd.endurance_tbw`) is written
+    /// at `ssd_write_bytes` per step; `None` when nothing is written.
+    pub ssd_wear_out_steps: Option<f64>,
     /// The search space's lower bound (see [`LowerBound`](super::LowerBound)).
     pub lower_bound_seconds: f64,
     /// `seconds / lower_bound - 1`.

@@ -64,6 +64,22 @@ pub fn with_schedule(mut o: SearchOptions, spec: Option<&str>) -> Result<SearchO
     Ok(o)
 }
 
+/// Limits the search to schedules writing at most `gb` GB (10^9 B) to the SSD per
+/// optimizer step (`--ssd-write-budget-gb-per-step`); 0 allows no SSD writes.
+pub fn with_ssd_write_budget(mut o: SearchOptions, gb: Option<f64>) -> Result<SearchOptions> {
+    if let Some(g) = gb {
+        if !(g.is_finite() && g >= 0.0) {
+            return Err(Error::input(
+                "--ssd-write-budget-gb-per-step",
+                "ssd_write_budget_gb_per_step",
+                format!("{g}: must be a number of GB >= 0"),
+            ));
+        }
+        o.ssd_write_budget_bytes = Some(g * 1e9);
+    }
+    Ok(o)
+}
+
 /// "No complementary scheduling" (`SearchOptions::vanilla()`).
 pub fn vanilla_options() -> SearchOptions {
     SearchOptions::vanilla()
@@ -141,6 +157,10 @@ pub fn outcome_with(
             ],
             memory: e.memory,
             energy_j: e.energy_joules,
+            energy_dynamic_j: e.energy_breakdown.dynamic(),
+            energy_static_j: e.energy_breakdown.static_total(),
+            ssd_write_bytes: e.ssd_write_bytes,
+            ssd_wear_out_steps: e.ssd_wear_out_steps,
             bound: e.bound.to_string(),
             schedule: e.schedule.to_string(),
             lower_bound_s: e.lower_bound_seconds,
@@ -156,6 +176,10 @@ pub fn outcome_with(
             peak_bytes: [0; 3],
             memory: crate::cost::MemoryMetrics::default(),
             energy_j: f64::INFINITY,
+            energy_dynamic_j: f64::INFINITY,
+            energy_static_j: f64::INFINITY,
+            ssd_write_bytes: f64::INFINITY,
+            ssd_wear_out_steps: None,
             bound: "infeasible".into(),
             schedule: r
                 .reason

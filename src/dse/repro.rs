@@ -11,6 +11,7 @@ use super::Outcome;
 use crate::cost::MemoryMetrics;
 use crate::error::{Error, Result};
 use crate::hw::HwConfig;
+use crate::search::{PlacementPolicy, SearchOptions};
 use crate::workload::{BOperand, EntryKind, Pass, Trace, Workload};
 use rayon::prelude::*;
 
@@ -115,15 +116,48 @@ pub enum ScheduleKind {
     Searched,
     /// The vanilla schedule (`SearchOptions::vanilla()`: no complementary scheduling).
     Vanilla,
+    /// Vanilla with prefetching (double-buffered tiles, overlapped SSD staging) forced on.
+    Prefetch,
+    /// Vanilla with the placement search (fastest DRAM/SSD fractions instead of greedy).
+    Placement,
+    /// Vanilla with the traversal search (row, column, zig-zag blocks at the workload's
+    /// micro-batch size; the fastest, greedy placement per traversal).
+    Traversal,
+    /// Vanilla with the recomputation search (the fastest number of recomputed columns,
+    /// greedy placement per level).
+    Recompute,
 }
 
 impl ScheduleKind {
-    /// `searched` or `vanilla`.
+    /// `searched`, `vanilla`, or the one knob enabled over vanilla.
     pub fn as_str(self) -> &'static str {
         match self {
             ScheduleKind::Searched => "searched",
             ScheduleKind::Vanilla => "vanilla",
+            ScheduleKind::Prefetch => "vanilla+prefetch",
+            ScheduleKind::Placement => "vanilla+placement",
+            ScheduleKind::Traversal => "vanilla+traversal",
+            ScheduleKind::Recompute => "vanilla+recompute",
         }
+    }
+
+    /// The search options of this kind: `searched` is `full` (the full search's
+    /// options); every other kind is [`SearchOptions::vanilla`] under `full`'s mode, with
+    /// at most one knob enabled, so each knob's speed-up is measured alone.
+    pub fn options(self, full: &SearchOptions) -> SearchOptions {
+        let mut o = SearchOptions::vanilla().with_mode(full.mode);
+        match self {
+            ScheduleKind::Searched => return full.clone(),
+            ScheduleKind::Vanilla => {}
+            ScheduleKind::Prefetch => o.prefetch = vec![true],
+            ScheduleKind::Placement => o.placement = PlacementPolicy::Search,
+            ScheduleKind::Traversal => {
+                o.column = true;
+                o.zigzag = true;
+            }
+            ScheduleKind::Recompute => o.recompute = true,
+        }
+        o
     }
 }
 
@@ -145,7 +179,7 @@ pub struct AblationCase {
 /// The two single-component workloads are built in code from the shipped ones (see
 /// [`compose`]): `A+policy:B` is workload `A` (model, batch, tuning method) with the
 /// compression policy of workload `B`, so the policies are exactly the shipped ones.
-pub const ABLATION: [AblationCase; 6] = [
+pub const ABLATION: [AblationCase; 10] = [
     AblationCase {
         component: "baseline",
         description: "LoRA, 8-bit dense weights, full backprop depth, vanilla schedule",
@@ -169,6 +203,30 @@ pub const ABLATION: [AblationCase; 6] = [
         description: "LoRA with the full searched schedule",
         workload: "llama7b_lora",
         schedule: ScheduleKind::Searched,
+    },
+    AblationCase {
+        component: "prefetch only",
+        description: "LoRA, vanilla schedule with prefetching on (double-buffered tiles, overlapped SSD staging)",
+        workload: "llama7b_lora",
+        schedule: ScheduleKind::Prefetch,
+    },
+    AblationCase {
+        component: "placement only",
+        description: "LoRA, vanilla schedule with the fastest DRAM/SSD placement instead of greedy",
+        workload: "llama7b_lora",
+        schedule: ScheduleKind::Placement,
+    },
+    AblationCase {
+        component: "traversal only",
+        description: "LoRA, vanilla schedule with the fastest traversal (row, column, zig-zag blocks)",
+        workload: "llama7b_lora",
+        schedule: ScheduleKind::Traversal,
+    },
+    AblationCase {
+        component: "recomputation only",
+        description: "LoRA, vanilla schedule with the fastest number of recomputed columns",
+        workload: "llama7b_lora",
+        schedule: ScheduleKind::Recompute,
     },
     AblationCase {
         component: "compression + layer tuning",
@@ -482,4 +540,43 @@ where
         end_to_end_speedup,
         modes: Vec::new(),
     })
+}
+
+#[cfg(test)]
+mod knob_tests {
+    use super::*;
+    use crate::cost::Mode;
+
+    #[test]
+    fn each_knob_enables_exactly_one_setting_over_vanilla() {
+        let full = SearchOptions::default().with_mode(Mode::SharedBus);
+        let v = SearchOptions::vanilla().with_mode(Mode::SharedBus);
+        assert_eq!(ScheduleKind::Vanilla.options(&full), v);
+        assert_eq!(ScheduleKind::Searched.options(&full), full);
+        let knobs = [
+            ScheduleKind::Prefetch,
+            ScheduleKind::Placement,
+            ScheduleKind::Traversal,
+            ScheduleKind::Recompute,
+        ];
+        for k in knobs {
+            let o = k.options(&full);
+            let changed = [
+                o.prefetch != v.prefetch,
+                o.placement != v.placement,
+                o.column != v.column || o.zigzag != v.zigzag,
+                o.recompute != v.recompute,
+            ];
+            assert_eq!(changed.iter().filter(|c| **c).count(), 1, "{k:?}");
+            // Everything else stays vanilla: the workload's micro-batch, no slack.
+            assert_eq!(o.micro_batches, v.micro_batches);
+            assert_eq!(o.time_slack, 0.0);
+            assert_eq!(o.mode, Mode::SharedBus);
+        }
+        // Each knob row of the ablation measures one of these against the vanilla baseline.
+        for k in knobs {
+            assert_eq!(ABLATION.iter().filter(|c| c.schedule == k).count(), 1);
+        }
+        assert_eq!(ABLATION[0].schedule, ScheduleKind::Vanilla);
+    }
 }

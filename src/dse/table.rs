@@ -6,6 +6,8 @@
 //! `optimal_seconds`, `memory_bytes`, `sram_peak_bytes`, `dram_peak_bytes`, `ssd_peak_bytes`,
 //! the memory figures by what they count (`device_bytes`, `activation_bytes`,
 //! `tuning_state_bytes`, `total_bytes`, `ssd_bytes`: [`crate::cost::memory`]), `energy_j`,
+//! `energy_dynamic_j`, `energy_static_j`, `ssd_write_bytes` (per optimizer step),
+//! `ssd_wear_out_steps` (steps until the SSD's rated endurance; empty without writes),
 //! `bound`, `schedule`, `lower_bound_s`, `gap`, the bound's terms `lower_bound_compute_s`,
 //! `lower_bound_dram_s`, `lower_bound_dram_compulsory_s` (DRAM with each operand moved
 //! once, no SRAM limit), `lower_bound_ssd_s`, `sim_seconds` (cycle-level seconds with
@@ -32,8 +34,16 @@ pub struct Outcome {
     /// The memory figures by what they count ([`crate::cost::memory`]; zero when
     /// infeasible).
     pub memory: crate::cost::MemoryMetrics,
-    /// Energy per optimizer step (J).
+    /// Energy per optimizer step (J): `energy_dynamic_j + energy_static_j`.
     pub energy_j: f64,
+    /// Dynamic (activity) part of `energy_j` (J).
+    pub energy_dynamic_j: f64,
+    /// Static part of `energy_j`: `static_mw` x seconds per step (J).
+    pub energy_static_j: f64,
+    /// Bytes written to the SSD per optimizer step.
+    pub ssd_write_bytes: f64,
+    /// Optimizer steps until the SSD's rated endurance is written (`None`: no writes).
+    pub ssd_wear_out_steps: Option<f64>,
     /// The bounding term (e.g. `compute`, `r_to_sram`).
     pub bound: String,
     /// One-line schedule summary.
@@ -50,7 +60,7 @@ pub struct Outcome {
 }
 
 /// Column names after the swept keys.
-pub const TAIL_COLUMNS: [&str; 26] = [
+pub const TAIL_COLUMNS: [&str; 30] = [
     "sram_kib",
     "dram_gbps",
     "pe_count",
@@ -67,6 +77,10 @@ pub const TAIL_COLUMNS: [&str; 26] = [
     "total_bytes",
     "ssd_bytes",
     "energy_j",
+    "energy_dynamic_j",
+    "energy_static_j",
+    "ssd_write_bytes",
+    "ssd_wear_out_steps",
     "bound",
     "schedule",
     "lower_bound_s",
@@ -154,6 +168,12 @@ impl SweepRow {
         );
         c.extend([
             o.energy_j.to_string(),
+            o.energy_dynamic_j.to_string(),
+            o.energy_static_j.to_string(),
+            o.ssd_write_bytes.to_string(),
+            o.ssd_wear_out_steps
+                .map(|x| x.to_string())
+                .unwrap_or_default(),
             o.bound.clone(),
             o.schedule.clone(),
             o.lower_bound_s.to_string(),

@@ -9,6 +9,11 @@ use std::path::Path;
 /// not given, so the tool runs from any directory.
 pub const DEFAULT_HW_TOML: &str = include_str!("../../hw_configs/edge_llm_paper.toml");
 
+/// Rated endurance when `ssd.endurance_tbw` is not given: 150 TB written, Samsung 970 EVO
+/// Plus 250 GB (consumer NVMe, TLC V-NAND; Samsung data sheet, "Total Bytes Written
+/// 150 TB", five-year limited warranty, JESD218 endurance test).
+pub const DEFAULT_SSD_ENDURANCE_TBW: f64 = 150.0;
+
 /// Sets `key` (dotted, e.g. `sram.capacity_kib`) in `table`, creating sub-tables as needed.
 /// Validation happens when the table is read, so an unknown key is reported then.
 pub fn apply_override(table: &mut toml::Table, key: &str, value: toml::Value) -> Result<()> {
@@ -66,7 +71,7 @@ impl HwConfig {
         let clock_ghz = root.f64_in("clock_ghz", 1e-3, 100.0)?;
 
         let c = root.section("compute")?;
-        let compute = Compute {
+        let mut compute = Compute {
             pe_rows: c.u64_in("pe_rows", 1, 65536)? as u32,
             pe_cols: c.u64_in("pe_cols", 1, 65536)? as u32,
             native_bits: c.u64_in("native_bits", 1, 32)? as u32,
@@ -95,7 +100,20 @@ impl HwConfig {
             },
             mac_energy_pj: c.f64_in("mac_energy_pj", 0.0, 1e6)?,
             vector_energy_pj: c.f64_or("vector_energy_pj", 0.0, 0.0, 1e6)?,
+            fp16_mac_energy_pj: 0.0,
+            fp16_mac_cost: 0.0,
+            static_mw: c.f64_or("static_mw", 0.0, 0.0, 1e9)?,
         };
+        // Without fp16 keys, an fp16 MAC costs what the integer rule gives 16 x 16-bit
+        // operands (time and energy), as before these keys existed.
+        let int16 = compute.mac_cost(16, 16);
+        compute.fp16_mac_cost = c.f64_or("fp16_mac_cost", int16, 1e-3, 1e6)?;
+        compute.fp16_mac_energy_pj = c.f64_or(
+            "fp16_mac_energy_pj",
+            int16 * compute.mac_energy_pj,
+            0.0,
+            1e6,
+        )?;
         c.deny_unknown()?;
 
         let s = root.section("sram")?;
@@ -103,6 +121,7 @@ impl HwConfig {
             capacity_kib: s.f64_in("capacity_kib", 1.0, 1.0e9)?,
             bandwidth_bytes_per_cycle: s.f64_in("bandwidth_bytes_per_cycle", 1.0, 1.0e9)?,
             energy_pj_per_byte: s.f64_in("energy_pj_per_byte", 0.0, 1e6)?,
+            static_mw: s.f64_or("static_mw", 0.0, 0.0, 1e9)?,
         };
         s.deny_unknown()?;
 
@@ -124,6 +143,7 @@ impl HwConfig {
         let bus_width_bits = d.u64_in("bus_width_bits", 1, 1 << 20)? as u32;
         let channels = d.u64_in("channels", 1, 1024)? as u32;
         let energy_pj_per_byte = d.f64_in("energy_pj_per_byte", 0.0, 1e6)?;
+        let dram_static_mw = d.f64_or("static_mw", 0.0, 0.0, 1e9)?;
         let timing = DramTiming::from_section(timing_section.as_ref())?;
         if !bus_width_bits.is_multiple_of(channels) {
             return Err(d.err(
@@ -144,6 +164,7 @@ impl HwConfig {
             bus_width_bits,
             channels,
             energy_pj_per_byte,
+            static_mw: dram_static_mw,
             timing,
             controller,
         };
@@ -156,12 +177,17 @@ impl HwConfig {
         }
 
         let f = root.section("ssd")?;
+        let read_pj = f.f64_in("energy_pj_per_byte", 0.0, 1e6)?;
         let ssd = Ssd {
             capacity_gib: f.f64_in("capacity_gib", 0.0, 1.0e9)?,
             read_gbps: f.f64_in("read_gbps", 1e-6, 1.0e9)?,
             write_gbps: f.f64_in("write_gbps", 1e-6, 1.0e9)?,
             latency_us: f.f64_in("latency_us", 0.0, 1.0e9)?,
-            energy_pj_per_byte: f.f64_in("energy_pj_per_byte", 0.0, 1e6)?,
+            energy_pj_per_byte: read_pj,
+            write_energy_pj_per_byte: f.f64_or("write_energy_pj_per_byte", read_pj, 0.0, 1e6)?,
+            static_mw: f.f64_or("static_mw", 0.0, 0.0, 1e9)?,
+            endurance_tbw: f.f64_or("endurance_tbw", DEFAULT_SSD_ENDURANCE_TBW, 1e-6, 1e9)?,
+            full_duplex: f.opt_bool("full_duplex")?.unwrap_or(false),
         };
         f.deny_unknown()?;
         root.deny_unknown()?;

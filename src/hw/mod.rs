@@ -11,7 +11,7 @@ mod load;
 
 pub use dram_controller::DramController;
 pub use dram_timing::DramTiming;
-pub use load::{DEFAULT_HW_TOML, apply_override};
+pub use load::{DEFAULT_HW_TOML, DEFAULT_SSD_ENDURANCE_TBW, apply_override};
 
 /// How a MAC's cost depends on operand bit-widths.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize)]
@@ -82,6 +82,14 @@ pub struct Compute {
     pub mac_energy_pj: f64,
     /// Energy of one vector-unit element operation (pJ).
     pub vector_energy_pj: f64,
+    /// Energy of one fp16 multiply-accumulate (pJ), charged instead of the integer rule
+    /// for GEMMs whose operands are both 16-bit (see [`Compute::is_fp16`]).
+    pub fp16_mac_energy_pj: f64,
+    /// Array time of one fp16 MAC in native-MAC slots (see [`Compute::gemm_mac_cost`]).
+    pub fp16_mac_cost: f64,
+    /// Static (leakage and clock) power of the MAC array and vector unit (mW), charged
+    /// for the whole step time.
+    pub static_mw: f64,
 }
 
 impl Compute {
@@ -102,6 +110,24 @@ impl Compute {
             PrecisionScaling::Fixed => {
                 (w_bits.max(1).div_ceil(nb) * a_bits.max(1).div_ceil(nb)) as f64
             }
+        }
+    }
+
+    /// True when a `w_bits x a_bits` GEMM runs in fp16: both operands 16-bit. Every
+    /// 16-bit tensor of a Trace is an fp16 value (`workload::build`: activations in
+    /// flight, LoRA adapters, LM and exit heads, side networks); a GEMM with a narrower
+    /// (quantised integer) operand runs on the integer bricks.
+    pub fn is_fp16(&self, w_bits: u32, a_bits: u32) -> bool {
+        w_bits == 16 && a_bits == 16
+    }
+
+    /// Array time of one MAC of a `w_bits x a_bits` GEMM in native-MAC slots:
+    /// `fp16_mac_cost` for fp16 GEMMs ([`Compute::is_fp16`]), else [`Compute::mac_cost`].
+    pub fn gemm_mac_cost(&self, w_bits: u32, a_bits: u32) -> f64 {
+        if self.is_fp16(w_bits, a_bits) {
+            self.fp16_mac_cost
+        } else {
+            self.mac_cost(w_bits, a_bits)
         }
     }
 
@@ -134,6 +160,8 @@ pub struct Sram {
     pub bandwidth_bytes_per_cycle: f64,
     /// Access energy (pJ/byte).
     pub energy_pj_per_byte: f64,
+    /// Static (leakage) power (mW).
+    pub static_mw: f64,
 }
 
 impl Sram {
@@ -158,6 +186,8 @@ pub struct Dram {
     pub channels: u32,
     /// Access energy incl. I/O (pJ/byte).
     pub energy_pj_per_byte: f64,
+    /// Static power: background (standby) and refresh (mW).
+    pub static_mw: f64,
     /// Device timing for the cycle-level model.
     pub timing: DramTiming,
     /// Controller and rank organisation for the cycle-level model (`[dram.controller]`).
@@ -187,8 +217,18 @@ pub struct Ssd {
     pub write_gbps: f64,
     /// Access latency (us), paid once per transfer.
     pub latency_us: f64,
-    /// Access energy (pJ/byte).
+    /// Read energy (pJ/byte), the whole drive (NAND, controller, its DRAM, link).
     pub energy_pj_per_byte: f64,
+    /// Write (program) energy (pJ/byte); `energy_pj_per_byte` when not given.
+    pub write_energy_pj_per_byte: f64,
+    /// Idle power of the drive (mW), charged for the whole step time.
+    pub static_mw: f64,
+    /// Rated endurance: terabytes (10^12 B) the drive may be written before wear-out.
+    pub endurance_tbw: f64,
+    /// True when reads and writes move at the same time at their full rates (separate
+    /// links); false (default): one link shared in time, a step's SSD reads and writes
+    /// add up (`bytes_read / read rate + bytes_written / write rate`).
+    pub full_duplex: bool,
 }
 
 impl Ssd {
@@ -203,6 +243,13 @@ impl Ssd {
     /// Write bandwidth (bytes/s).
     pub fn write_bytes_per_s(&self) -> f64 {
         self.write_gbps * 1e9
+    }
+
+    /// Tuning steps until the rated endurance is written, at `bytes_per_step` bytes
+    /// written per step: `endurance_tbw x 10^12 / bytes_per_step`; `None` when a step
+    /// writes nothing (no wear from tuning).
+    pub fn steps_to_wear_out(&self, bytes_per_step: f64) -> Option<f64> {
+        (bytes_per_step > 0.0).then(|| self.endurance_tbw * 1e12 / bytes_per_step)
     }
 }
 
@@ -237,5 +284,10 @@ impl HwConfig {
     /// SRAM bandwidth (bytes/s).
     pub fn sram_bytes_per_s(&self) -> f64 {
         self.sram.bandwidth_bytes_per_cycle * self.clock_hz()
+    }
+
+    /// Static power of the whole device (mW): array + SRAM + DRAM + SSD `static_mw`.
+    pub fn static_mw(&self) -> f64 {
+        self.compute.static_mw + self.sram.static_mw + self.dram.static_mw + self.ssd.static_mw
     }
 }

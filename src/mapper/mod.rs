@@ -185,8 +185,11 @@ pub struct GemmMapping {
     /// Bytes moved between SRAM and the array over all repetitions.
     pub sram_port_bytes: f64,
     /// Native-MAC equivalents executed (MACs x mac_cost x the fraction that fires,
-    /// [`crate::hw::Compute::mac_energy_fraction`]), for energy.
+    /// [`crate::hw::Compute::mac_energy_fraction`]), for energy; 0 for an fp16 GEMM.
     pub native_macs: f64,
+    /// fp16 MACs executed (MACs x the fraction that fires) of an fp16 GEMM
+    /// ([`crate::hw::Compute::is_fp16`]), for energy; 0 otherwise.
+    pub fp16_macs: f64,
 }
 
 /// The cost of one grid column computed for `sequences` sequences in one step.
@@ -225,6 +228,8 @@ pub struct ColumnCost {
     pub fits: bool,
     /// Native-MAC equivalents (energy).
     pub native_macs: f64,
+    /// fp16 MACs (energy).
+    pub fp16_macs: f64,
     /// Vector element operations (energy).
     pub vector_ops: f64,
 }
@@ -371,6 +376,7 @@ impl Mapper {
             c.sram_peak = c.sram_peak.max(mp.sram_bytes);
             c.fits &= mp.fits;
             c.native_macs += mp.native_macs;
+            c.fp16_macs += mp.fp16_macs;
         }
         for v in &entry.vector_ops {
             c.vector_cycles += self.vector_cycles(v, sequences);
@@ -388,6 +394,7 @@ pub fn map_uncached(
     double_buffered: bool,
 ) -> GemmMapping {
     let choice = tiling::best_tile(hw, g, budget, double_buffered);
+    let fp16 = hw.compute.is_fp16(g.w_bits, g.a_bits);
     let cost = hw.compute.mac_cost(g.w_bits, g.a_bits);
     let fired = if g.b_is_weight {
         hw.compute.mac_energy_fraction(g.sparsity)
@@ -417,7 +424,8 @@ pub fn map_uncached(
         stall_cycles: st.stall_cycles,
         prologue_cycles: st.prologue_cycles,
         sram_port_bytes: array::sram_port_bytes(&hw.compute, g) * batch,
-        native_macs: g.macs() * cost * fired,
+        native_macs: if fp16 { 0.0 } else { g.macs() * cost * fired },
+        fp16_macs: if fp16 { g.macs() * fired } else { 0.0 },
     }
 }
 
@@ -429,7 +437,7 @@ pub fn stream_scale(hw: &HwConfig, g: &GemmShape) -> f64 {
     } else {
         1.0
     };
-    hw.compute.mac_cost(g.w_bits, g.a_bits) * sf
+    hw.compute.gemm_mac_cost(g.w_bits, g.a_bits) * sf
 }
 
 /// DRAM bytes per accelerator cycle available to one GEMM's fills: the peak bandwidth
@@ -467,6 +475,33 @@ fn scale(t: GemmTraffic, f: f64) -> GemmTraffic {
 mod tests {
     use super::*;
     use crate::hw::HwConfig;
+
+    #[test]
+    fn fp16_gemms_take_their_own_slots_and_energy_by_hand() {
+        let hw = HwConfig::paper_default();
+        let shape = |bits: u32| GemmShape {
+            m: 256,
+            k: 128,
+            n: 64,
+            batch: 1,
+            w_bits: bits,
+            a_bits: bits,
+            sparsity: 0.0,
+            b_is_weight: true,
+        };
+        let (f, i) = (shape(16), shape(8));
+        let mf = map_uncached(&hw, &f, hw.sram.capacity_bytes(), false);
+        let mi = map_uncached(&hw, &i, hw.sram.capacity_bytes(), false);
+        let macs = 256.0 * 128.0 * 64.0;
+        // fp16: every MAC at fp16_mac_energy_pj, none on the integer bricks.
+        assert_eq!((mf.fp16_macs, mf.native_macs), (macs, 0.0));
+        assert_eq!((mi.fp16_macs, mi.native_macs), (0.0, macs));
+        // Weight-stationary on 32 x 32: (Sr, Sc, T) = (K, N, M) = (128, 64, 256): 4 x 2
+        // folds of 2R + C - 2 = 94 fill cycles + T x stream scale (9.4 fp16, 1 int8).
+        assert_eq!(mi.array_cycles, 8.0 * (94.0 + 256.0));
+        assert!((mf.array_cycles - 8.0 * (94.0 + 256.0 * 9.4)).abs() < 1e-6);
+        assert_eq!(stream_scale(&hw, &f), 9.4);
+    }
 
     fn op(m: u64, k: u64, n: u64, per_sequence: bool) -> GemmOp {
         GemmOp {

@@ -61,8 +61,10 @@ pub struct Probe {
     pub dram_read_bytes: f64,
     /// SRAM -> DRAM bytes (outputs and spilled partial sums).
     pub dram_write_bytes: f64,
-    /// Native-MAC equivalents that fire (for energy).
+    /// Native-MAC equivalents that fire (for energy; 0 for an fp16 GEMM).
     pub native_macs: f64,
+    /// fp16 MACs that fire (for energy; 0 unless both operands are 16-bit).
+    pub fp16_macs: f64,
     /// SRAM tile `[m, k, n]` the tiling chose.
     pub tile: [u64; 3],
     /// False when even the smallest tile overflows the SRAM.
@@ -93,7 +95,7 @@ pub fn probe(hw: &HwConfig, g: &GemmShape) -> Probe {
         dram_cycles,
         total_cycles: total,
         utilisation: if total > 0.0 {
-            mp.native_macs / (c.pes() as f64 * total)
+            (mp.native_macs + mp.fp16_macs * c.fp16_mac_cost) / (c.pes() as f64 * total)
         } else {
             0.0
         },
@@ -103,6 +105,7 @@ pub fn probe(hw: &HwConfig, g: &GemmShape) -> Probe {
         dram_read_bytes: mp.traffic.a_read + mp.traffic.b_read + mp.traffic.c_read,
         dram_write_bytes: mp.traffic.c_write,
         native_macs: mp.native_macs,
+        fp16_macs: mp.fp16_macs,
         tile: [mp.tile.m, mp.tile.k, mp.tile.n],
         fits: mp.fits,
     }

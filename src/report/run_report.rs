@@ -63,6 +63,11 @@ fn eval_object(workload: &str, hw: &str, e: &Evaluation) -> Value {
         "bound": e.bound.to_string(),
         "energy_joules": e.energy_joules,
         "energy_breakdown": e.energy_breakdown,
+        "energy_dynamic_j": e.energy_breakdown.dynamic(),
+        "energy_static_j": e.energy_breakdown.static_total(),
+        "ssd_write_bytes": e.ssd_write_bytes,
+        "ssd_read_bytes": e.ssd_read_bytes,
+        "ssd_wear_out_steps": e.ssd_wear_out_steps,
         "schedule": schedule_json(&e.schedule),
     })
 }
@@ -292,8 +297,29 @@ pub fn run_text(results: &[RunResult]) -> String {
                 let b = &e.energy_breakdown;
                 let _ = writeln!(
                     out,
-                    "   energy                      {:.1} J (MAC {:.3}, vector {:.3}, SRAM {:.3}, DRAM {:.3}, SSD {:.3} J)",
-                    e.energy_joules, b.mac, b.vector, b.sram, b.dram, b.ssd
+                    "   energy                      {:.1} J = dynamic {:.1} J (MAC {:.3}, vector {:.3}, SRAM {:.3}, DRAM {:.3}, SSD {:.3} J) + static {:.1} J (array {:.3}, SRAM {:.3}, DRAM {:.3}, SSD {:.3} J)",
+                    e.energy_joules,
+                    b.dynamic(),
+                    b.mac,
+                    b.vector,
+                    b.sram,
+                    b.dram,
+                    b.ssd,
+                    b.static_total(),
+                    b.array_static,
+                    b.sram_static,
+                    b.dram_static,
+                    b.ssd_static
+                );
+                let _ = writeln!(
+                    out,
+                    "   SSD traffic per step        {:.2} GB written, {:.2} GB read; {}",
+                    e.ssd_write_bytes / 1e9,
+                    e.ssd_read_bytes / 1e9,
+                    match e.ssd_wear_out_steps {
+                        Some(n) => format!("rated wear-out after {n:.0} steps"),
+                        None => "no SSD wear".to_string(),
+                    }
                 );
                 let _ = writeln!(out, "   schedule                    {}", e.schedule);
                 let _ = writeln!(

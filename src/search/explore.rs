@@ -8,7 +8,7 @@
 //! a cached result decides any later question whose limit is not above it.
 
 use super::space::{Combo, best_placement};
-use super::{PlacementPolicy, SchedulePoint, SearchOptions};
+use super::{SchedulePoint, SearchOptions};
 use crate::cost::{Model, Placement};
 use rayon::prelude::*;
 
@@ -128,10 +128,9 @@ impl<'a> Explorer<'a> {
             .filter(|(_, b)| b.is_finite())
             .map(|(i, b)| (*b, i))
             .collect();
-        let greedy = self.o.placement == PlacementPolicy::Greedy;
-        if !greedy {
-            order.sort_by(|a, b| a.0.total_cmp(&b.0).then(a.1.cmp(&b.1)));
-        }
+        // Under the greedy placement policy each combination has one placement (its first
+        // feasible one, whatever its time), and the combinations still compete on time.
+        order.sort_by(|a, b| a.0.total_cmp(&b.0).then(a.1.cmp(&b.1)));
         // Phase 1: sequential in increasing bound until a feasible incumbent exists.
         let mut next = 0;
         let mut incumbent = None;
@@ -143,13 +142,6 @@ impl<'a> Explorer<'a> {
             }
         }
         let first = incumbent?;
-        if greedy {
-            // The first feasible placement of the first combination: nothing to trade.
-            return Some(Choice {
-                optimal: first,
-                chosen: first,
-            });
-        }
         let slack = self.o.effective_slack();
         // Phase 2: every combination whose bound does not exceed the incumbent may be
         // faster; timed up to (1 + slack) x incumbent, which answers phase 3 for them too.

@@ -67,7 +67,8 @@ pub enum PlacementPolicy {
     /// Search the fraction grid for the fastest feasible placement.
     Search,
     /// Keep everything that fits in DRAM: the first feasible placement in the order
-    /// weights, then saved activations, then gradients+optimizer moved to the SSD.
+    /// weights, then saved activations, then gradients+optimizer moved to the SSD. Each
+    /// combination gets that one placement; the fastest combination is chosen.
     Greedy,
 }
 
@@ -106,6 +107,11 @@ pub struct SearchOptions {
     /// The other options then apply only as far as they restrict the one schedule
     /// (`mode`, `max_memory_bytes`).
     pub schedule: Option<Schedule>,
+    /// Only schedules writing at most this many bytes to the SSD per optimizer step
+    /// (`--ssd-write-budget-gb-per-step`, an endurance budget); `None`: no limit. Exact:
+    /// SSD writes grow with every SSD fraction, so the smallest feasible
+    /// gradients+optimizer fraction the search evaluates also writes the least.
+    pub ssd_write_budget_bytes: Option<f64>,
 }
 
 /// Default [`SearchOptions::time_slack`]: 1%, about the spread of near-tied schedules
@@ -130,6 +136,7 @@ impl Default for SearchOptions {
             time_slack: DEFAULT_TIME_SLACK,
             pareto: false,
             schedule: None,
+            ssd_write_budget_bytes: None,
         }
     }
 }
@@ -153,6 +160,7 @@ impl SearchOptions {
             time_slack: 0.0,
             pareto: false,
             schedule: None,
+            ssd_write_budget_bytes: None,
         }
     }
 
@@ -277,6 +285,24 @@ pub fn search_model(model: &Model, o: &SearchOptions) -> SearchResult {
             r.gap = r.best.as_ref().map(|e| e.gap);
         }
         None => {
+            if let Some(budget) = o.ssd_write_budget_bytes {
+                // Feasible without the budget: the budget is why.
+                let free = SearchOptions {
+                    ssd_write_budget_bytes: None,
+                    pareto: false,
+                    ..o.clone()
+                };
+                if let Some(e) = search_model(model, &free).best {
+                    r.reason = Some(format!(
+                        "no feasible schedule writes at most {:.3} GB to the SSD per step (the \
+                         SSD write budget); without it the chosen schedule writes {:.3} GB per \
+                         step",
+                        budget / 1e9,
+                        e.ssd_write_bytes / 1e9
+                    ));
+                    return r;
+                }
+            }
             r.reason = Some(if !ex.any_within_limit() && !ex.combos.is_empty() {
                 match o.max_memory_bytes {
                     Some(limit) => format!(
@@ -365,7 +391,10 @@ mod tests {
                             saved_on_ssd: s,
                             optimizer_on_ssd: f,
                         };
-                        if t.feasible(&p) {
+                        let within = o
+                            .ssd_write_budget_bytes
+                            .is_none_or(|b| t.ssd_write_bytes(&p) <= b);
+                        if t.feasible(&p) && within {
                             let secs = t.seconds(o.mode, &p);
                             fastest = Some(fastest.map_or(secs, |b: f64| b.min(secs)));
                         }
@@ -484,6 +513,49 @@ mod tests {
         }
         // The slack must actually buy memory somewhere, or this test checks nothing new.
         assert!(traded > 0);
+    }
+
+    #[test]
+    fn ssd_write_budget_is_met_exactly_or_explained() {
+        let tr = small();
+        let mut hw = HwConfig::paper_default();
+        hw.ssd.read_gbps = 0.05;
+        hw.ssd.write_gbps = 0.02;
+        hw.dram.capacity_gib = 1.6 / 1024.0;
+        let model = Model::new(&hw, &tr).unwrap();
+        let free = search_model(&model, &SearchOptions::default());
+        let written = free.best.as_ref().unwrap().ssd_write_bytes;
+        assert!(
+            written > 0.0,
+            "the tight DRAM must push something to the SSD"
+        );
+        let mut met = 0;
+        for frac in [1.0, 0.5, 0.25, 0.1, 0.0] {
+            let o = SearchOptions {
+                ssd_write_budget_bytes: Some(written * frac),
+                ..SearchOptions::default().with_time_slack(0.0)
+            };
+            let r = search_model(&model, &o);
+            let x = exhaustive(&model, &o);
+            match (&r.best, &x) {
+                (Some(b), Some(x)) => {
+                    met += 1;
+                    assert!(b.ssd_write_bytes <= written * frac);
+                    assert!(close(r.optimal_seconds.unwrap(), x.optimal));
+                    assert!(b.seconds_per_iteration >= free.optimal_seconds.unwrap());
+                }
+                (None, None) => {
+                    let why = r.reason.unwrap();
+                    assert!(why.contains("SSD write budget"), "{why}");
+                }
+                (a, x) => panic!(
+                    "budget {frac}: search {:?} vs exhaustive {:?}",
+                    a.as_ref().map(|e| e.seconds_per_iteration),
+                    x.as_ref().map(|x| x.optimal)
+                ),
+            }
+        }
+        assert!(met > 0);
     }
 
     #[test]

@@ -134,6 +134,11 @@ pub(super) fn best_placement(
             if !t.feasible(&p) {
                 continue;
             }
+            if o.ssd_write_budget_bytes
+                .is_some_and(|b| t.ssd_write_bytes(&p) > b)
+            {
+                continue;
+            }
             evals += 1;
             let secs = t.seconds(o.mode, &p);
             if o.placement == PlacementPolicy::Greedy {

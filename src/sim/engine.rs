@@ -26,6 +26,8 @@
 //! with a shared bus, all DRAM-side flows split the LPDDR4 bandwidth (times the
 //! efficiency of their read/write mix) by water-filling, each capped by its own link
 //! (SSD bandwidth, SRAM port); with independent links each flow gets its link alone.
+//! SSD reads and writes share one SSD link in time unless the hardware file says
+//! `ssd.full_duplex = true`.
 
 use super::machine::Machine;
 use super::options::SimOptions;
@@ -477,10 +479,21 @@ impl<'a> Sim<'a> {
                 active.push(i);
             }
         }
+        // One shared SSD link (not full duplex): while both SSD directions move, each gets
+        // half the link's time, so the pair takes `read bytes / read rate + written bytes /
+        // write rate` in all, as in the analytic model (any work-conserving split does).
+        let ssd_share = if !self.m.ssd_full_duplex
+            && active.contains(&Engine::SsdIn.idx())
+            && active.contains(&Engine::SsdOut.idx())
+        {
+            0.5
+        } else {
+            1.0
+        };
         let cap = |e: Engine, m: &Machine| match e {
             Engine::DmaIn | Engine::DmaOut => m.sram_port,
-            Engine::SsdIn => m.ssd_read,
-            _ => m.ssd_write,
+            Engine::SsdIn => m.ssd_read * ssd_share,
+            _ => m.ssd_write * ssd_share,
         };
         let mut rates = [0.0f64; N];
         if self.o.shared_bus {

@@ -28,6 +28,11 @@ pub struct Machine {
     pub dram_eff: Arc<EfficiencyTable>,
     /// Energy per byte of DRAM, SRAM and SSD traffic and per MAC / vector op (pJ).
     pub energy_pj: EnergyPerAccess,
+    /// Static power per component (mW).
+    pub static_power: crate::cost::StaticPower,
+    /// `ssd.full_duplex`: SSD reads and writes each at their full rate at once; else they
+    /// share one link in time.
+    pub ssd_full_duplex: bool,
 }
 
 /// Per-access energies (pJ), shared with the analytic model.
@@ -60,6 +65,8 @@ impl Machine {
             sram_capacity: hw.sram.capacity_bytes(),
             dram_eff,
             energy_pj: EnergyPerAccess::of(hw),
+            static_power: crate::cost::StaticPower::of(hw),
+            ssd_full_duplex: hw.ssd.full_duplex,
         })
     }
 }

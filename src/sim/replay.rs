@@ -42,6 +42,7 @@ pub fn sim_steps(steps: &[Step], prefetch: bool, eval: Option<&Evaluation>) -> V
                     s.sram_bytes
                 },
                 macs: s.native_macs,
+                fp16_macs: s.fp16_macs,
                 vector_ops: s.vector_ops,
                 sram_port_bytes: s.sram_port_bytes,
                 dram_resident_bytes: None,

@@ -56,8 +56,9 @@ pub struct SimReport {
     /// Total energy (J).
     pub energy_joules: f64,
     /// Energy by component, [`crate::cost::energy::energy`] of the steps' compute activity
-    /// and the bytes the transfer engines moved. Timing effects change when bytes move,
-    /// not how many, so this equals the analytic energy of the same steps.
+    /// and the bytes the transfer engines moved, plus static power x the simulated
+    /// seconds. Timing effects change when bytes move, not how many, so the dynamic part
+    /// equals the analytic energy of the same steps; the static part follows the time.
     pub energy: EnergyBreakdown,
     /// Per-engine detail.
     pub engines: Vec<EngineReport>,
@@ -144,13 +145,15 @@ pub fn build(raw: &RawRun, steps: &[SimStep], m: &Machine) -> SimReport {
     };
     for s in steps {
         activity.native_macs += s.macs;
+        activity.fp16_macs += s.fp16_macs;
         activity.vector_ops += s.vector_ops;
         activity.sram_port_bytes += s.sram_port_bytes as f64;
     }
-    let energy = energy::energy(&m.energy_pj, &activity);
+    let seconds = cycles as f64 / m.clock_hz;
+    let energy = energy::energy(&m.energy_pj, &activity).with_static(&m.static_power, seconds);
     SimReport {
         cycles,
-        seconds: cycles as f64 / m.clock_hz,
+        seconds,
         utilization,
         energy_joules: energy.total(),
         energy,

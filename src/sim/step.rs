@@ -76,8 +76,10 @@ pub struct SimStep {
     /// SRAM footprint of one tile set (inputs + outputs) of the step, bytes: the chunk
     /// size the step is cut into. 0: an element-wise stream, cut into 4 KiB chunks.
     pub sram_tile_bytes: u64,
-    /// Native MACs executed (for energy); 0 if unknown.
+    /// Native MACs executed by integer GEMMs (for energy); 0 if unknown.
     pub macs: f64,
+    /// MACs executed by fp16 GEMMs (for energy); 0 if unknown.
+    pub fp16_macs: f64,
     /// Vector-unit element operations (for energy); 0 if unknown.
     pub vector_ops: f64,
     /// Bytes between the SRAM and the MAC array (for energy); 0 if unknown.
