@@ -6,10 +6,104 @@ use crate::error::{Error, Result};
 use std::cell::RefCell;
 use std::collections::BTreeSet;
 
-/// Parses TOML text, mapping syntax errors to an input error naming the file.
+/// Parses TOML text, mapping syntax errors to an input error naming the file. The toml
+/// crate's message is kept whole: its first line gives line and column, the next ones
+/// quote the line with a caret under the fault.
 pub fn parse(file: &str, text: &str) -> Result<toml::Table> {
     text.parse::<toml::Table>()
-        .map_err(|e| Error::input(file, "syntax", e.to_string().trim().replace('\n', " ")))
+        .map_err(|e| Error::input(file, "syntax", e.to_string().trim_end()))
+}
+
+/// The candidate closest to `word` by Damerau-Levenshtein distance (`strsim`), when it
+/// is near enough to be a likely typo: at most 2 edits, or a quarter of the longer
+/// word's length; ties go to the first candidate.
+pub fn closest<'c>(word: &str, candidates: &[&'c str]) -> Option<&'c str> {
+    candidates
+        .iter()
+        .filter(|c| **c != word)
+        .map(|c| (strsim::damerau_levenshtein(word, c), *c))
+        .filter(|(d, c)| *d <= 2.max(word.len().max(c.len()) / 4))
+        .min_by_key(|(d, _)| *d)
+        .map(|(_, c)| c)
+}
+
+/// What an edgesim TOML file is, told apart by its tables.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum FileKind {
+    /// Hardware (`[compute]`, `[sram]`, `[dram]`, `[ssd]`).
+    Hardware,
+    /// Workload (`[model]`, `[batch]`, `[method]`).
+    Workload,
+    /// Sweep spec (`base`, `workloads`, `[sweep]`).
+    SweepSpec,
+}
+
+impl FileKind {
+    fn noun(self) -> &'static str {
+        match self {
+            FileKind::Hardware => "a hardware file",
+            FileKind::Workload => "a workload file",
+            FileKind::SweepSpec => "a sweep spec",
+        }
+    }
+
+    /// The keys that mark a file of this kind.
+    fn marks(self) -> &'static [&'static str] {
+        match self {
+            FileKind::Hardware => &["compute", "sram", "dram", "ssd"],
+            FileKind::Workload => &["batch", "method"],
+            FileKind::SweepSpec => &["base", "sweep"],
+        }
+    }
+}
+
+/// Fails when `table` (of `file`) is plainly another kind of edgesim file than
+/// `expected`: it has a marking key of another kind and none of `expected`'s (a
+/// workload given to `--hw`, a hardware file given as a workload). Error key: `file kind`.
+pub fn expect_kind(file: &str, table: &toml::Table, expected: FileKind) -> Result<()> {
+    let has = |k: FileKind| -> Vec<&str> {
+        k.marks()
+            .iter()
+            .copied()
+            .filter(|m| table.contains_key(*m))
+            .collect()
+    };
+    if !has(expected).is_empty() {
+        return Ok(());
+    }
+    for other in [FileKind::Hardware, FileKind::Workload, FileKind::SweepSpec] {
+        let found = has(other);
+        if other != expected && !found.is_empty() {
+            return Err(Error::input(
+                file,
+                "file kind",
+                format!(
+                    "this is {} (it has {}), not {}; {} needs {}",
+                    other.noun(),
+                    found
+                        .iter()
+                        .map(|k| format!("`{k}`"))
+                        .collect::<Vec<_>>()
+                        .join(", "),
+                    expected.noun(),
+                    match expected {
+                        FileKind::Hardware => "--hw",
+                        FileKind::Workload => "--workload",
+                        FileKind::SweepSpec => "--spec",
+                    },
+                    match expected {
+                        FileKind::Hardware =>
+                            "a hardware file such as hw_configs/edge_llm_paper.toml",
+                        FileKind::Workload =>
+                            "a workload file such as workloads/llama7b_lora.toml or an embedded workload name",
+                        FileKind::SweepSpec =>
+                            "a sweep spec such as hw_configs/sweeps/sram_vs_dram.toml",
+                    }
+                ),
+            ));
+        }
+    }
+    Ok(())
 }
 
 /// A view of one TOML table that remembers which keys were read.
@@ -50,6 +144,31 @@ impl<'a> Section<'a> {
         Error::input(self.file, self.key_path(key), msg)
     }
 
+    /// The error for a required `key` that is absent (`msg` says what was expected). An
+    /// unread key of this table that is a likely typo of `key` (`capacity_kb` for
+    /// `capacity_kib`: one edit, or two in a key of 10 or more characters) is reported
+    /// instead, as unknown: the typo is the user's mistake, the missing key only its
+    /// consequence.
+    pub fn missing(&self, key: &str, msg: impl Into<String>) -> Error {
+        let unread: Vec<String> = {
+            let used = self.used.borrow();
+            self.table
+                .keys()
+                .filter(|k| !used.contains(*k))
+                .cloned()
+                .collect()
+        };
+        // Stricter than `closest`: an unread key may still be read later (`a_bits` is
+        // read after `bits`), so only a one-edit slip, or two edits in a long key, counts.
+        for k in &unread {
+            let d = strsim::damerau_levenshtein(k, key);
+            if d == 1 || (d == 2 && k.len().max(key.len()) >= 10) {
+                return self.err(k, format!("unknown key; did you mean `{key}`?"));
+            }
+        }
+        self.err(key, msg)
+    }
+
     fn get(&self, key: &str) -> Option<&'a toml::Value> {
         self.used.borrow_mut().insert(key.to_string());
         self.table.get(key)
@@ -63,7 +182,7 @@ impl<'a> Section<'a> {
     /// A required sub-table.
     pub fn section(&self, key: &str) -> Result<Section<'a>> {
         self.opt_section(key)?
-            .ok_or_else(|| self.err(key, "missing table"))
+            .ok_or_else(|| self.missing(key, "missing table"))
     }
 
     /// An optional sub-table.
@@ -88,7 +207,7 @@ impl<'a> Section<'a> {
     /// A required number (integer or float) in `[lo, hi]`.
     pub fn f64_in(&self, key: &str, lo: f64, hi: f64) -> Result<f64> {
         self.opt_f64_in(key, lo, hi)?
-            .ok_or_else(|| self.err(key, format!("missing; expected a number in [{lo}, {hi}]")))
+            .ok_or_else(|| self.missing(key, format!("missing; expected a number in [{lo}, {hi}]")))
     }
 
     /// An optional number in `[lo, hi]`.
@@ -126,8 +245,9 @@ impl<'a> Section<'a> {
 
     /// A required integer in `[lo, hi]`.
     pub fn u64_in(&self, key: &str, lo: u64, hi: u64) -> Result<u64> {
-        self.opt_u64_in(key, lo, hi)?
-            .ok_or_else(|| self.err(key, format!("missing; expected an integer in [{lo}, {hi}]")))
+        self.opt_u64_in(key, lo, hi)?.ok_or_else(|| {
+            self.missing(key, format!("missing; expected an integer in [{lo}, {hi}]"))
+        })
     }
 
     /// An optional integer in `[lo, hi]`. A float is accepted only when it is integral and
@@ -201,7 +321,7 @@ impl<'a> Section<'a> {
     /// A required string.
     pub fn str(&self, key: &str) -> Result<&'a str> {
         self.opt_str(key)?
-            .ok_or_else(|| self.err(key, "missing; expected a string"))
+            .ok_or_else(|| self.missing(key, "missing; expected a string"))
     }
 
     /// An optional name: a string with at least one non-whitespace character (an empty
@@ -218,7 +338,7 @@ impl<'a> Section<'a> {
     /// A required name (see [`Section::opt_name`]).
     pub fn name(&self, key: &str) -> Result<&'a str> {
         self.opt_name(key)?
-            .ok_or_else(|| self.err(key, "missing; expected a non-empty name"))
+            .ok_or_else(|| self.missing(key, "missing; expected a non-empty name"))
     }
 
     /// An optional string that must be one of `allowed`.
@@ -294,9 +414,12 @@ impl<'a> Section<'a> {
         for k in self.table.keys() {
             if !used.contains(k) {
                 let known: Vec<&str> = used.iter().map(|s| s.as_str()).collect();
+                let hint = closest(k, &known)
+                    .map(|c| format!("did you mean `{c}`? "))
+                    .unwrap_or_default();
                 return Err(self.err(
                     k,
-                    format!("unknown key; known keys here: {}", known.join(", ")),
+                    format!("unknown key; {hint}known keys here: {}", known.join(", ")),
                 ));
             }
         }
@@ -407,8 +530,73 @@ mod tests {
     }
 
     #[test]
+    fn a_typo_is_reported_before_the_key_it_leaves_missing() {
+        let t = parse("hw.toml", "[sram]\ncapacity_kb = 1024\na_bits = 4\n").unwrap();
+        let root = Section::root("hw.toml", &t);
+        let s = root.section("sram").unwrap();
+        let e = s.f64_in("capacity_kib", 1.0, 1e9).unwrap_err().to_string();
+        assert_eq!(
+            e,
+            "hw.toml: sram.capacity_kb: unknown key; did you mean `capacity_kib`?"
+        );
+        // `a_bits` is two edits from `bits` in a short key: it may be read later, so the
+        // missing key is reported.
+        let e = s.u64_in("bits", 2, 16).unwrap_err().to_string();
+        assert_eq!(
+            e,
+            "hw.toml: sram.bits: missing; expected an integer in [2, 16]"
+        );
+        // The unknown-key check suggests the closest known key.
+        let t = parse("w.toml", "rank = 4\nalpah = 8\n").unwrap();
+        let root = Section::root("w.toml", &t);
+        root.u64_in("rank", 1, 64).unwrap();
+        root.opt_f64_in("alpha", 0.0, 1e3).unwrap();
+        let e = root.deny_unknown().unwrap_err().to_string();
+        assert_eq!(
+            e,
+            "w.toml: alpah: unknown key; did you mean `alpha`? known keys here: alpha, rank"
+        );
+        assert_eq!(
+            closest("llama7b_lorra", &["tiny", "llama7b_lora"]),
+            Some("llama7b_lora")
+        );
+        assert_eq!(closest("zzz", &["llama7b_lora"]), None);
+    }
+
+    #[test]
+    fn file_kinds_are_told_apart() {
+        let w = parse("w.toml", "[model]\npreset = \"tiny\"\n[batch]\n[method]\n").unwrap();
+        let e = expect_kind("w.toml", &w, FileKind::Hardware)
+            .unwrap_err()
+            .to_string();
+        assert!(
+            e.starts_with("w.toml: file kind: this is a workload file (it has `batch`, `method`), not a hardware file"),
+            "{e}"
+        );
+        assert!(expect_kind("w.toml", &w, FileKind::Workload).is_ok());
+        let h: toml::Table = crate::hw::DEFAULT_HW_TOML.parse().unwrap();
+        let e = expect_kind("h.toml", &h, FileKind::SweepSpec)
+            .unwrap_err()
+            .to_string();
+        assert!(
+            e.contains("this is a hardware file") && e.contains("not a sweep spec"),
+            "{e}"
+        );
+        // A file of no known kind is left to the reader's own errors.
+        let x = parse("x.toml", "a = 1\n").unwrap();
+        assert!(expect_kind("x.toml", &x, FileKind::Hardware).is_ok());
+    }
+
+    #[test]
     fn syntax_error_names_file() {
         let e = parse("bad.toml", "a = [").unwrap_err().to_string();
         assert!(e.starts_with("bad.toml: syntax"), "{e}");
+        // The toml crate's caret diagram is kept on its own lines.
+        let e = parse("bad.toml", "x = 1\n[compute\n")
+            .unwrap_err()
+            .to_string();
+        assert!(e.contains("line 2, column 9\n"), "{e}");
+        assert!(e.contains("\n2 | [compute\n"), "{e}");
+        assert!(e.contains("|         ^"), "{e}");
     }
 }

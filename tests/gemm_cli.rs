@@ -127,7 +127,10 @@ fn small_dram_bandwidth_stalls_a_large_array() {
     let big = base
         .replace("pe_rows = 32", "pe_rows = 128")
         .replace("pe_cols = 32", "pe_cols = 128");
-    let slow = big.replace("data_rate_mtps = 3200", "data_rate_mtps = 32");
+    // 32 MT/s is below LPDDR4's slowest speed bin (533): an ideal memory of that rate.
+    let slow = big
+        .replace("data_rate_mtps = 3200", "data_rate_mtps = 32")
+        .replace("kind = \"lpddr4\"", "kind = \"ideal\"");
     let (fast_f, slow_f) = (dir.path().join("fast.toml"), dir.path().join("slow.toml"));
     std::fs::write(&fast_f, big).unwrap();
     std::fs::write(&slow_f, slow).unwrap();

@@ -36,6 +36,17 @@ pub fn run(a: &MergeArgs) -> Result<()> {
         .iter()
         .map(|p| Ok((p.display().to_string(), csv_table::read_sweep_table(p)?)))
         .collect::<Result<Vec<_>>>()?;
+    let records = a
+        .inputs
+        .iter()
+        .map(|p| {
+            Ok((
+                p.display().to_string(),
+                dse::shard::ShardRecord::for_table(p)?,
+            ))
+        })
+        .collect::<Result<Vec<_>>>()?;
+    dse::shard::check_complete(&records)?;
     let merged = dse::merge(tables)?;
     let name = a
         .out
@@ -51,7 +62,15 @@ pub fn run(a: &MergeArgs) -> Result<()> {
     let dir = dir_or_dot(a.out.parent());
     let set = OutputSet::begin(&dir)?;
     csv_table::write_sweep_table(&set.dir().join(&name), &merged)?;
+    // The merged table is the whole sweep: shard 0 of 1.
+    let record = dse::shard::ShardRecord {
+        shard: dse::Shard::ALL,
+        points: records.first().map_or(0, |(_, r)| r.points),
+    };
+    let record_path = dse::shard::ShardRecord::sidecar_path(&set.dir().join(&name));
+    crate::io_util::write_atomic(&record_path, record.to_toml_string().as_bytes())?;
     let mut names = vec![name];
+    names.extend(file_names(&[record_path]));
     if !a.no_plots {
         names.extend(file_names(&sweep_plots::write_sweep_plots(
             set.dir(),

@@ -162,10 +162,16 @@ pub fn main() -> i32 {
 
 /// Loads `--hw` or the embedded default.
 pub fn load_hw(path: Option<&std::path::Path>) -> crate::Result<crate::hw::HwConfig> {
-    match path {
-        Some(p) => crate::hw::HwConfig::from_file(p),
-        None => Ok(crate::hw::HwConfig::paper_default()),
+    let hw = match path {
+        Some(p) => crate::hw::HwConfig::from_file(p)?,
+        None => crate::hw::HwConfig::paper_default(),
+    };
+    if let Some(p) = path {
+        for w in crate::hw::plausible::warnings(&hw) {
+            out::warn(format_args!("{}: {w}", p.display()));
+        }
     }
+    Ok(hw)
 }
 
 fn hw_cmd(a: &HwArgs) -> crate::Result<()> {

@@ -114,6 +114,13 @@ pub fn run_with(hw: &HwConfig, traces: &[Trace], opts: &SearchOptions) -> Vec<Ru
 
 /// The command.
 pub fn run_cmd(a: &RunArgs) -> Result<()> {
+    if a.timeline.is_some() && a.engine != "cycle" {
+        return Err(crate::Error::input(
+            "--timeline",
+            "--engine",
+            "a timeline is drawn from the cycle-level simulation; add --engine cycle",
+        ));
+    }
     let mode: Mode = a.mode.parse()?;
     let mut opts = SearchOptions::default().with_mode(mode);
     if let Some(g) = a.max_memory_gib {
@@ -196,7 +203,7 @@ fn trace_of(w: &crate::workload::Workload) -> Result<Trace> {
 }
 
 fn load_trace(path: &std::path::Path) -> Result<Trace> {
-    trace_of(&crate::workload::Workload::from_file(path)?)
+    trace_of(&crate::workload::resolve_workload(path)?)
 }
 
 fn default_traces() -> Result<Vec<Trace>> {

@@ -7,7 +7,7 @@ use crate::search::SearchOptions;
 use crate::sim::attribution::{ATTRIBUTION_RUNS, Attribution, attribute_with_progress};
 use crate::sim::replay::{Comparison, Replay, replay_best};
 use crate::sim::{SimOptions, SimReport, gantt, timeline};
-use crate::workload::{Trace, Workload};
+use crate::workload::Trace;
 use serde_json::json;
 use std::path::{Path, PathBuf};
 
@@ -118,15 +118,10 @@ pub fn options_without(names: &[String]) -> Result<SimOptions> {
     Ok(o)
 }
 
-/// Loads a workload file, or an embedded workload by name.
+/// Loads a workload file, or an embedded workload by name
+/// ([`crate::workload::resolve_workload`]).
 pub fn load_workload(spec: &str) -> Result<Trace> {
-    let p = Path::new(spec);
-    let w = if p.exists() || spec.ends_with(".toml") {
-        Workload::from_file(p)?
-    } else {
-        Workload::embedded(spec)?
-    };
-    w.trace()
+    crate::workload::resolve_workload(Path::new(spec))?.trace()
 }
 
 /// The JSON object `edgesim run --engine cycle` adds to each result.

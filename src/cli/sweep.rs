@@ -87,6 +87,7 @@ pub fn run(a: &SweepArgs) -> Result<()> {
         Some(s) => Shard::parse(s)?,
         None => Shard::ALL,
     };
+    check_out_dir(&a.out)?;
     // Everything that can be checked before the first search is checked here.
     let opts =
         evaluate::with_memory_limit(evaluate::options(a.mode.as_deref())?, a.max_memory_gib)?;
@@ -128,8 +129,16 @@ pub fn run(a: &SweepArgs) -> Result<()> {
     )?;
     bar.finish_and_clear();
     let summary = writer.finish()?;
+    // Which shard this table is, for `merge` to check a set is complete.
+    let record = dse::shard::ShardRecord {
+        shard,
+        points: spec.point_count,
+    };
+    let record_path = dse::shard::ShardRecord::sidecar_path(&csv_path);
+    crate::io_util::write_atomic(&record_path, record.to_toml_string().as_bytes())?;
 
     let mut names = vec!["sweep.csv".to_string()];
+    names.extend(file_names(&[record_path]));
     if !a.no_plots {
         if summary.rows <= PLOT_MAX_ROWS {
             let table = csv_table::read_sweep_table(&csv_path)?;
@@ -148,6 +157,37 @@ pub fn run(a: &SweepArgs) -> Result<()> {
     set.commit()?;
     let files: Vec<PathBuf> = names.iter().map(|n| a.out.join(n)).collect();
     summarise(a, &spec, shard, &summary, &files)
+}
+
+/// `--out` names a directory: refuses an existing file and a new name ending in `.csv`
+/// (the table is always `sweep.csv` inside the directory).
+fn check_out_dir(out: &Path) -> Result<()> {
+    let is_file = out.exists() && !out.is_dir();
+    let csv_name = !out.exists()
+        && out
+            .extension()
+            .is_some_and(|x| x.eq_ignore_ascii_case("csv"));
+    if is_file || csv_name {
+        return Err(crate::Error::input(
+            out.display().to_string(),
+            "--out",
+            format!(
+                "must be a directory (sweep writes sweep.csv and the plots into it); {}",
+                if is_file {
+                    "this is an existing file".to_string()
+                } else {
+                    let dir = out.with_extension("");
+                    format!(
+                        "a name ending in .csv looks like the table; give e.g. --out {} to \
+                         write {}",
+                        dir.display(),
+                        dir.join("sweep.csv").display()
+                    )
+                }
+            ),
+        ));
+    }
+    Ok(())
 }
 
 /// The file names of `paths` (written into a staging directory, reported at their final

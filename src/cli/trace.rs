@@ -32,14 +32,10 @@ pub struct TraceArgs {
     pub out: Option<PathBuf>,
 }
 
-/// Loads `spec` as a file if it exists, else as an embedded workload name; a name that is
-/// neither is reported as the missing file.
+/// Loads `spec` as a file if it exists, else as an embedded workload name
+/// ([`crate::workload::resolve_workload`]).
 pub fn load_workload(spec: &str) -> crate::Result<Workload> {
-    let p = PathBuf::from(spec);
-    if !p.exists() && crate::workload::embedded_default(spec).is_some() {
-        return Workload::embedded(spec);
-    }
-    Workload::from_file(Path::new(spec))
+    crate::workload::resolve_workload(Path::new(spec))
 }
 
 /// Runs `edgesim trace`.

@@ -8,7 +8,7 @@ use crate::cost::Mode;
 use crate::error::{Error, Result};
 use crate::hw::HwConfig;
 use crate::search::{SearchOptions, search};
-use crate::workload::{Trace, Workload};
+use crate::workload::Trace;
 use std::path::{Path, PathBuf};
 
 /// The full search's options, under `mode` (`paper`, `chained`, `shared-bus`) when given,
@@ -85,9 +85,10 @@ pub fn vanilla_options() -> SearchOptions {
     SearchOptions::vanilla()
 }
 
-/// Reads a workload file and builds its trace.
+/// Reads a workload file (or an embedded workload by name,
+/// [`crate::workload::resolve_workload`]) and builds its trace.
 pub fn load_trace(path: &Path) -> Result<Trace> {
-    Workload::from_file(path)?.trace()
+    crate::workload::resolve_workload(path)?.trace()
 }
 
 /// Reads workload files; each is labelled by its file stem, which must be unique.

@@ -100,6 +100,7 @@ impl SweepSpec {
         let file = path.display().to_string();
         let dir = path.parent().unwrap_or(Path::new("."));
         let table = toml_util::parse(&file, text)?;
+        toml_util::expect_kind(&file, &table, toml_util::FileKind::SweepSpec)?;
         let root = Section::root(&file, &table);
 
         let base_rel = root.str("base")?;
@@ -120,15 +121,19 @@ impl SweepSpec {
                 .iter()
                 .enumerate()
                 .map(|(i, v)| match v {
+                    // A file relative to the spec, else an embedded workload name (kept
+                    // as the bare name, which `evaluate::load_trace` resolves the same way).
                     toml::Value::String(s) => {
-                        let p = resolve(dir, s);
-                        if p.is_file() {
-                            Ok(p)
-                        } else {
-                            Err(root.err(
+                        match crate::workload::locate_workload(Some(dir), s) {
+                            Ok(crate::workload::WorkloadRef::File(p)) => Ok(p),
+                            Ok(crate::workload::WorkloadRef::Embedded(n)) => Ok(PathBuf::from(n)),
+                            Err(e) => Err(root.err(
                                 &format!("workloads[{i}]"),
-                                format!("workload file {} does not exist", p.display()),
-                            ))
+                                match e {
+                                    Error::Input { msg, .. } => msg,
+                                    other => other.to_string(),
+                                },
+                            )),
                         }
                     }
                     other => Err(root.err(

@@ -222,7 +222,7 @@ mod tests {
                 .expect_err("rejected")
                 .to_string();
             assert!(
-                e.contains("dram.data_rate_mtps") && e.contains("[20, 4266]"),
+                e.contains("dram.data_rate_mtps") && e.contains("allowed [533, 4266] MT/s"),
                 "{e}"
             );
         }

@@ -66,6 +66,7 @@ impl HwConfig {
 
     /// Reads a parsed table (after any overrides have been applied).
     pub fn from_table(file: &str, table: &toml::Table) -> Result<Self> {
+        toml_util::expect_kind(file, table, toml_util::FileKind::Hardware)?;
         let root = Section::root(file, table);
         let name = root.name("name")?.to_string();
         let clock_ghz = root.f64_in("clock_ghz", 1e-3, 100.0)?;
@@ -132,14 +133,9 @@ impl HwConfig {
             "ideal" => DramKind::Ideal,
             _ => DramKind::Lpddr4,
         };
-        // LPDDR4 plausibility: JESD209-4 allows tCK(avg) up to 100 ns (20 MT/s) and tops
-        // out at LPDDR4X-4266; an ideal memory is only a bandwidth.
-        let (rate_lo, rate_hi) = match kind {
-            DramKind::Lpddr4 => (20.0, 4266.0),
-            DramKind::Ideal => (1.0, 1.0e9),
-        };
         let capacity_gib = d.f64_in("capacity_gib", 1.0 / 1024.0, 1.0e6)?;
-        let data_rate_mtps = d.f64_in("data_rate_mtps", rate_lo, rate_hi)?;
+        // Plausible per kind (LPDDR4: its speed bins), unit slips named.
+        let data_rate_mtps = super::plausible::read_data_rate(&d, kind)?;
         let bus_width_bits = d.u64_in("bus_width_bits", 1, 1 << 20)? as u32;
         let channels = d.u64_in("channels", 1, 1024)? as u32;
         let energy_pj_per_byte = d.f64_in("energy_pj_per_byte", 0.0, 1e6)?;

@@ -8,6 +8,7 @@
 mod dram_controller;
 mod dram_timing;
 mod load;
+pub mod plausible;
 
 pub use dram_controller::DramController;
 pub use dram_timing::DramTiming;

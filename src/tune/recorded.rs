@@ -20,6 +20,8 @@ pub fn model_shape(t: &Tuner<f32>, name: &str) -> ModelShape {
         heads: c.num_attention_heads as u64,
         kv_heads: c.num_key_value_heads as u64,
         vocab: c.vocab_size as u64,
+        tied_embeddings: c.tie_word_embeddings,
+        qkv_bias: false,
     }
 }
 

@@ -572,8 +572,14 @@ fn embed_fwd(c: &Ctx, m: &ModelShape, trainable: bool) -> TraceEntry {
     if trainable {
         e.saved_bytes = s * 4;
         e.checkpoint_bytes = s * 4;
-        e.trainable_bytes = m.embedding_params() * TRAINABLE_BYTES_PER_PARAM;
-        e.optimizer_bytes = m.embedding_params() * OPTIMIZER_BYTES_PER_PARAM;
+        // A tied table is the LM head's matrix: trained and counted by the head.
+        let own = if m.tied_embeddings {
+            0
+        } else {
+            m.embedding_params()
+        };
+        e.trainable_bytes = own * TRAINABLE_BYTES_PER_PARAM;
+        e.optimizer_bytes = own * OPTIMIZER_BYTES_PER_PARAM;
     }
     finish(e)
 }
@@ -584,7 +590,12 @@ fn embed_bwd(c: &Ctx, m: &ModelShape) -> TraceEntry {
     e.vector_ops
         .push(vop("embed_scatter_add", s * m.hidden, 1.0));
     e.act_in_bytes = s * m.hidden * ACT_BYTES;
-    e.grad_bytes = m.embedding_params() * GRAD_BYTES_PER_PARAM;
+    // A tied table's gradient is the LM head's (accumulated into it).
+    e.grad_bytes = if m.tied_embeddings {
+        0
+    } else {
+        m.embedding_params()
+    } * GRAD_BYTES_PER_PARAM;
     finish(e)
 }
 
@@ -603,6 +614,8 @@ pub fn lst_side_shape(m: &ModelShape, r: u64) -> ModelShape {
         heads,
         kv_heads: kv,
         vocab: m.vocab,
+        tied_embeddings: false,
+        qkv_bias: false,
     }
 }
 
@@ -769,6 +782,11 @@ pub(super) fn build(w: &Workload) -> Trace {
             }
             idle += (heads.len() as u64 - 1) * head_bytes(m);
         }
+    }
+    // A tied LM head is the embedding table, stored once: the final head column streams
+    // it (not idle), and an unread tied head stores only its final norm.
+    if m.tied_embeddings {
+        idle -= m.vocab * m.hidden * 2;
     }
     fwd.extend(bwd);
     Trace {

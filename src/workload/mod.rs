@@ -16,7 +16,9 @@ pub use build::{
     lst_side_shape,
 };
 pub use saved::Attention;
-pub use source::{embedded_default, embedded_names};
+pub use source::{
+    WorkloadRef, embedded_default, embedded_names, locate_workload, resolve_workload,
+};
 pub use spec::{Batch, EdgeLlm, Lora, Method};
 pub use trace::{BOperand, EntryKind, GemmOp, Pass, Trace, TraceEntry, VectorOp};
 

@@ -1,8 +1,15 @@
-//! Where a workload's referenced files (policy TOML, sensitivity CSVs) come from: the
-//! directory of the workload file, or, for the workloads embedded in the binary, the
-//! embedded copies of the repository files (so `edgesim run` works from any directory).
+//! Where workloads and the files they reference come from.
+//!
+//! - A workload named on the command line or in a sweep spec ([`resolve_workload`],
+//!   [`locate_workload`]): a path if that file exists, else the name of a workload
+//!   embedded in the binary, else an error listing the embedded names and the `.toml`
+//!   files of `workloads/` (one rule for `run`, `sim`, `trace`, `sweep` and sweep specs).
+//! - The files a workload references (policy TOML, sensitivity CSVs, `config.json`): the
+//!   directory of the workload file, or, for the embedded workloads, the embedded copies of
+//!   the repository files (so `edgesim run` works from any directory).
 
 use crate::error::{Error, Result};
+use crate::toml_util::Section;
 use std::path::{Component, Path, PathBuf};
 
 /// Repository files compiled into the binary: the Table 1 workloads and the data they use.
@@ -61,6 +68,77 @@ pub fn embedded_names() -> Vec<&'static str> {
         .collect()
 }
 
+/// Where a workload name leads ([`locate_workload`]).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum WorkloadRef {
+    /// An existing file.
+    File(PathBuf),
+    /// An embedded workload, by name (without `.toml`).
+    Embedded(String),
+}
+
+/// Resolves a workload name: `name` as a path (against `base` when relative and `base`
+/// is given, e.g. a sweep spec's directory) if that file exists, else an embedded
+/// workload of that name (`llama7b_lora` or `llama7b_lora.toml`).
+///
+/// Errors ([`Error::Input`], key `workload`): neither; the message lists the embedded
+/// names and the `.toml` files of `workloads/` (under `base`, else the current
+/// directory), with the closest of them when one is near (edit distance).
+pub fn locate_workload(base: Option<&Path>, name: &str) -> Result<WorkloadRef> {
+    let as_path = match base {
+        Some(dir) if Path::new(name).is_relative() => dir.join(name),
+        _ => PathBuf::from(name),
+    };
+    if as_path.exists() {
+        return Ok(WorkloadRef::File(as_path));
+    }
+    if embedded_default(name).is_some() {
+        let stem = name.strip_suffix(".toml").unwrap_or(name);
+        return Ok(WorkloadRef::Embedded(stem.to_string()));
+    }
+    let dir = base.unwrap_or(Path::new("")).join("workloads");
+    let mut files: Vec<String> = std::fs::read_dir(&dir)
+        .map(|rd| {
+            rd.filter_map(|e| e.ok())
+                .map(|e| e.path())
+                .filter(|p| p.extension().is_some_and(|x| x == "toml") && p.is_file())
+                .map(|p| p.display().to_string())
+                .collect()
+        })
+        .unwrap_or_default();
+    files.sort();
+    let embedded = embedded_names();
+    let mut candidates: Vec<&str> = embedded.clone();
+    candidates.extend(files.iter().map(String::as_str));
+    let hint = crate::toml_util::closest(name, &candidates)
+        .map(|c| format!("did you mean `{c}`? "))
+        .unwrap_or_default();
+    let listed = if files.is_empty() {
+        format!("no .toml files in {}", dir.display())
+    } else {
+        format!("files in {}: {}", dir.display(), files.join(", "))
+    };
+    Err(Error::input(
+        name,
+        "workload",
+        format!(
+            "no such file {}, and not an embedded workload; {hint}embedded: {}; {listed}",
+            as_path.display(),
+            embedded.join(", "),
+        ),
+    ))
+}
+
+/// Reads the workload `name` resolves to ([`locate_workload`] against the current
+/// directory): the file, or the embedded workload.
+pub fn resolve_workload(name: &Path) -> Result<super::Workload> {
+    let text = name.to_string_lossy();
+    match locate_workload(None, &text)? {
+        WorkloadRef::File(p) => super::Workload::from_file(&p),
+        WorkloadRef::Embedded(n) => super::Workload::embedded(&n),
+    }
+}
+
 fn embedded_file(path: &str) -> Option<&'static str> {
     EMBEDDED.iter().find(|(p, _)| *p == path).map(|(_, t)| *t)
 }
@@ -113,6 +191,23 @@ impl Source {
                     })
             }
         }
+    }
+}
+
+impl Source {
+    /// Reads the file that key `key` of `s` names (`rel`, as written there); a failure
+    /// names the workload file and key that referenced the file, then the reason.
+    pub fn read_key(&self, s: &Section, key: &str, rel: &str) -> Result<(String, String)> {
+        self.read(rel).map_err(|e| {
+            let why = match e {
+                Error::Input { file, key, msg } => format!("{file}: {key}: {msg}"),
+                other => other.to_string(),
+            };
+            s.err(
+                key,
+                format!("cannot read the file it names, {rel:?}: {why}"),
+            )
+        })
     }
 }
 

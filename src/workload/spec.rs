@@ -5,7 +5,9 @@
 //! policy = "policy.toml"                # either a policy file (relative to this file) ...
 //!
 //! [model]
-//! preset = "llama-7b"                   # or layers/hidden/ffn/heads/kv_heads/vocab
+//! preset = "llama-7b"                   # or layers/hidden/ffn/heads/kv_heads/vocab,
+//!                                       # or hf_config = "config.json" (relative to
+//!                                       # this file; `model::hf_config`)
 //!
 //! [batch]
 //! seq_len = 1280                        # tokens per sequence
@@ -299,7 +301,7 @@ pub(super) fn read_policy(
             vec![],
         ),
         Some(toml::Value::String(rel)) => {
-            let (file, text) = src.read(rel)?;
+            let (file, text) = src.read_key(root, "policy", rel)?;
             (Policy::from_toml_str(&file, &text)?, vec![])
         }
         Some(toml::Value::Table(_)) => {
@@ -373,11 +375,11 @@ fn read_inline_policy(s: &Section, m: &ModelShape, src: &Source) -> Result<(Poli
 /// and LUC's warnings.
 fn read_luc(s: &Section, m: &ModelShape, src: &Source, bits: u32) -> Result<(Policy, Vec<String>)> {
     let layers = m.layers as usize;
-    let (pf, ptext) = src.read(s.str("sensitivity")?)?;
+    let (pf, ptext) = src.read_key(s, "sensitivity", s.str("sensitivity")?)?;
     let prune = SensitivityTable::from_csv_str(&pf, &ptext, SensitivityKind::Pruning)?;
     let quant = match s.opt_str("quant_sensitivity")? {
         Some(rel) => {
-            let (qf, qtext) = src.read(rel)?;
+            let (qf, qtext) = src.read_key(s, "quant_sensitivity", rel)?;
             Some(SensitivityTable::from_csv_str(
                 &qf,
                 &qtext,
@@ -400,7 +402,7 @@ fn read_luc(s: &Section, m: &ModelShape, src: &Source, bits: u32) -> Result<(Pol
 }
 
 /// Reads the model table, accepting `[model]` or a top-level `model = "preset"` string.
-pub(super) fn read_model(root: &Section) -> Result<ModelShape> {
+pub(super) fn read_model(root: &Section, src: &Source) -> Result<ModelShape> {
     match root.raw("model") {
         Some(toml::Value::String(p)) => ModelShape::preset(p).ok_or_else(|| {
             root.err(
@@ -411,20 +413,24 @@ pub(super) fn read_model(root: &Section) -> Result<ModelShape> {
                 ),
             )
         }),
-        _ => ModelShape::from_section(&root.section("model")?),
+        _ => {
+            let s = root.section("model")?;
+            ModelShape::from_section_with(&s, &|rel| src.read_key(&s, "hf_config", rel))
+        }
     }
 }
 
 /// Parses the whole file.
 pub(super) fn parse(file: &str, text: &str, src: &Source) -> Result<super::Workload> {
     let table = toml_util::parse(file, text)?;
+    toml_util::expect_kind(file, &table, toml_util::FileKind::Workload)?;
     let root = Section::root(file, &table);
     let stem = std::path::Path::new(file)
         .file_stem()
         .map(|s| s.to_string_lossy().to_string())
         .unwrap_or_else(|| "workload".into());
     let name = root.opt_name("name")?.map(str::to_string).unwrap_or(stem);
-    let model = read_model(&root)?;
+    let model = read_model(&root, src)?;
     let batch = read_batch(&root.section("batch")?)?;
     let method = read_method(&root.section("method")?, &model)?;
     let (policy, warnings) = read_policy(&root, &model, src)?;

@@ -511,7 +511,7 @@ fn trace_invariants_hold_for_every_shipped_workload() {
         assert!(layers.windows(2).all(|w| w[0] > w[1]), "{name}: {layers:?}");
         assert!(t.trainable_bytes() <= t.stored_weight_bytes(), "{name}");
     }
-    assert_eq!(n, 15);
+    assert_eq!(n, 16);
 }
 
 #[test]

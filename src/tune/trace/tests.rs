@@ -37,6 +37,8 @@ fn shape(layers: u32) -> ModelShape {
         heads: 2,
         kv_heads: 1,
         vocab: 32,
+        tied_embeddings: false,
+        qkv_bias: false,
     }
 }
 
