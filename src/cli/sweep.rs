@@ -26,6 +26,9 @@ pub const DEFAULT_MAX_POINTS: usize = 1_000_000;
 /// Arguments of `edgesim sweep`.
 #[derive(clap::Args, Debug)]
 pub struct SweepArgs {
+    /// Figure width and text size.
+    #[command(flatten)]
+    pub figure: super::FigureArgs,
     /// Sweep spec TOML: `base` hardware file, `workloads` list, `combine = "product" | "zip"`
     /// and a `[sweep]` table of value lists per dotted hardware key, e.g.
     /// `"sram.capacity_kib" = [256, 512, 1024]`. Paths are relative to the spec file.
@@ -39,10 +42,11 @@ pub struct SweepArgs {
     /// Cost-model mode of the search: `paper` (eq. 3, max of the overlapped terms),
     /// `chained` (FlexGen's chained transfers add up) or `shared-bus` (all DRAM-side
     /// traffic shares the one LPDDR4 bus). Default: the search's default.
+    #[arg(value_parser = super::MODE_VALUES)]
     #[arg(long)]
     pub mode: Option<String>,
     /// Time slack in percent (0 to 100): per point, the schedule with the least memory
-    /// among those at most this much slower than the fastest is chosen (`optimal_seconds`
+    /// among those at most this much slower than the fastest is chosen (`optimal_step_s`
     /// keeps the fastest time). Default: the search's (1%).
     #[arg(long)]
     pub time_slack: Option<f64>,
@@ -51,7 +55,7 @@ pub struct SweepArgs {
     #[arg(long)]
     pub max_memory_gib: Option<f64>,
     /// `analytic` (the search's cost model) or `cycle` (also replay each point's chosen
-    /// schedule on the cycle-level simulator; its seconds go to the `sim_seconds` column).
+    /// schedule on the cycle-level simulator; its seconds go to the `sim_step_s` column).
     #[arg(long, default_value = "analytic", value_parser = ["analytic", "cycle"])]
     pub engine: String,
     /// Run only shard i of n (points whose index mod n == i), e.g. `--shard 0/4`; join the
@@ -71,6 +75,7 @@ pub struct SweepArgs {
 
 /// Runs `edgesim sweep`.
 pub fn run(a: &SweepArgs) -> Result<()> {
+    a.figure.apply()?;
     let shard = match &a.shard {
         Some(s) => Shard::parse(s)?,
         None => Shard::ALL,

@@ -52,7 +52,7 @@ fn eval_object(workload: &str, hw: &str, e: &Evaluation) -> Value {
         "infeasible_reason": e.infeasible_reason,
         "seconds_per_iteration": e.seconds_per_iteration,
         "lower_bound_seconds": e.lower_bound_seconds,
-        "gap": e.gap,
+        "gap_pct": 100.0 * e.gap,
         "memory_bytes": e.memory_bytes,
         "peak_bytes": {"sram": e.peak_bytes.sram, "dram": e.peak_bytes.dram, "ssd": e.peak_bytes.ssd},
         "bound": e.bound.to_string(),
