@@ -164,7 +164,7 @@ fn more_sram_or_dram_bandwidth_never_slows_the_time_optimum() {
         t.column("workload").unwrap(),
         t.column("sram_kib").unwrap(),
         t.column("dram_gbps").unwrap(),
-        t.column("optimal_seconds").unwrap(),
+        t.column("optimal_step_s").unwrap(),
     );
     let mut checked = 0;
     for i in 0..t.rows.len() {
@@ -250,10 +250,7 @@ fn cycle_engine_fills_sim_seconds_and_analytic_leaves_it_empty() {
         let o = sweep_cli(&spec, &out, &["--engine", engine, "--no-plots"]);
         assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
         let t = edgesim::report::csv_table::read_sweep_table(&out.join("sweep.csv")).unwrap();
-        let (sim, secs) = (
-            t.column("sim_seconds").unwrap(),
-            t.column("seconds_per_step").unwrap(),
-        );
+        let (sim, secs) = (t.column("sim_step_s").unwrap(), t.column("step_s").unwrap());
         for i in 0..t.rows.len() {
             if filled {
                 // The simulator adds contention and fill/drain the analytic model leaves

@@ -310,7 +310,7 @@ fn load_calib(a: &CalibArgs, ckpt_path: &Path, ckpt: &Checkpoint) -> Result<Cali
 }
 
 fn layer_bar(layers: usize, what: &str) -> ProgressBar {
-    let bar = ProgressBar::new(layers as u64);
+    let bar = crate::cli::out::progress(ProgressBar::new(layers as u64));
     if let Ok(style) =
         ProgressStyle::with_template("{msg} [{bar:30}] layer {pos}/{len} ({elapsed}, eta {eta})")
     {

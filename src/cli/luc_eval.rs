@@ -65,7 +65,7 @@ pub fn run(a: &EvalArgs) -> Result<()> {
             "a chunk needs at least 2 tokens (one prediction)",
         ));
     }
-    let bar = ProgressBar::new(data.samples.len() as u64);
+    let bar = crate::cli::out::progress(ProgressBar::new(data.samples.len() as u64));
     if let Ok(style) =
         ProgressStyle::with_template("eval [{bar:30}] chunk {pos}/{len} ({elapsed}, eta {eta})")
     {

@@ -15,6 +15,9 @@ use std::path::PathBuf;
 /// Arguments of `edgesim merge`.
 #[derive(clap::Args, Debug)]
 pub struct MergeArgs {
+    /// Figure width and text size.
+    #[command(flatten)]
+    pub figure: super::FigureArgs,
     /// Shard tables written by `edgesim sweep --shard i/n` (all shards of one spec, any order).
     #[arg(required = true)]
     pub inputs: Vec<PathBuf>,
@@ -31,6 +34,7 @@ pub struct MergeArgs {
 
 /// Runs `edgesim merge`.
 pub fn run(a: &MergeArgs) -> Result<()> {
+    a.figure.apply()?;
     let tables = a
         .inputs
         .iter()

@@ -21,14 +21,40 @@ pub mod tune;
 
 use clap::{Parser, Subcommand};
 
+/// `edgesim --version`: the crate version and the git commit it was built from
+/// (`unknown` outside a git checkout; see `build.rs`).
+pub const VERSION: &str = concat!(
+    env!("CARGO_PKG_VERSION"),
+    " (commit ",
+    env!("EDGESIM_GIT_COMMIT"),
+    ")"
+);
+
 /// edgesim: how fast, and in how much memory, can an edge accelerator fine-tune an LLM?
 #[derive(Parser, Debug)]
-#[command(name = "edgesim", version, about, long_about = None)]
+#[command(name = "edgesim", version = VERSION, about, long_about = None)]
+#[command(after_help = "Examples:\n  \
+    edgesim run                      # the paper's LoRA vs Edge-LLM comparison\n  \
+    edgesim run --help               # every command has examples in its --help\n  \
+    edgesim -v sweep --spec hw_configs/sweeps/sram_dram.toml --out out/sweep\n\n\
+    Diagnostics go to standard error: warnings and `wrote FILE` notes by default, only \
+    errors with -q, details with -v (-vv for more); RUST_LOG (e.g. RUST_LOG=debug) is \
+    read when neither flag is given.")]
 pub struct Cli {
+    /// Only errors on standard error (no warnings, notes or progress).
+    #[arg(short, long, global = true, conflicts_with = "verbose")]
+    pub quiet: bool,
+    /// More diagnostics on standard error: -v debug details, -vv trace.
+    #[arg(short, long, global = true, action = clap::ArgAction::Count)]
+    pub verbose: u8,
     /// The command to run.
     #[command(subcommand)]
     pub command: Command,
 }
+
+/// The values of `--mode` (`run`, `sim`, `sweep`), as `cost::Mode` parses them; shown
+/// by `--help` as possible values and checked by clap before any work.
+pub const MODE_VALUES: [&str; 3] = crate::cost::Mode::NAMES;
 
 /// Subcommands.
 #[derive(Subcommand, Debug)]
@@ -42,6 +68,8 @@ pub enum Command {
     Data(data::DataArgs),
     /// Tensor engine: synthetic checkpoints, per-layer sensitivity, LUC policy,
     /// compression.
+    ///
+    /// Example: edgesim luc synth --out out/synth  (each subcommand's --help has more)
     Luc(luc::LucArgs),
     /// Search the best schedule of workloads on a hardware configuration and compare them.
     ///
@@ -85,8 +113,12 @@ pub enum Command {
     Trace(trace::TraceArgs),
     /// Sweep hardware keys (SRAM, DRAM, array size...) over workloads in parallel: CSV with
     /// the Pareto front, plus plots.
+    ///
+    /// Example: edgesim sweep --spec hw_configs/sweeps/sram_dram.toml --out out/sweep
     Sweep(sweep::SweepArgs),
     /// Join the sweep.csv files of `sweep --shard i/n` runs into the single-run table.
+    ///
+    /// Example: edgesim merge --out out/merged out/s0/sweep.csv out/s1/sweep.csv
     Merge(merge::MergeArgs),
     /// Tensor engine: LoRA tuning of a real (or LUC-compressed) checkpoint with `lora`,
     /// `partial` or `edge-llm` (early exits, a backprop window moving bottom-up, voting),
@@ -96,6 +128,8 @@ pub enum Command {
     /// Example: edgesim tune --method edge-llm --steps 32 --trace-out edge.trace.json
     Tune(tune::TuneArgs),
     /// Regenerate the paper's comparisons (Table 1 memory, speed-ups, ablation) into results/.
+    ///
+    /// Example: edgesim repro --out results
     Repro(repro::ReproArgs),
     /// Drive the LPDDR4 controller model with one synthetic stream: bandwidth, efficiency
     /// vs peak, read latency (unloaded and loaded), row-hit rate, activates, refreshes.
@@ -110,8 +144,36 @@ pub enum Command {
     Gemm(gemm::GemmArgs),
 }
 
+/// Figure size flags of the commands that plot (`sweep`, `merge`, `repro`, `sim`).
+#[derive(clap::Args, Debug, Clone, Default)]
+pub struct FigureArgs {
+    /// Width of the figures as printed, in inches (1 to 20; default 3.4, one column of a
+    /// two-column page). PNG at 300 dpi; SVG and PDF carry the width.
+    #[arg(long, value_name = "IN")]
+    pub figure_width_in: Option<f64>,
+    /// Text size in the figures as printed, in points (5 to 36; default 8: axis and tick
+    /// labels 8 pt, titles 9 pt, annotations 7 pt).
+    #[arg(long, value_name = "PT")]
+    pub font_pt: Option<f64>,
+}
+
+impl FigureArgs {
+    /// Sets the style of every figure this process draws from the flags.
+    ///
+    /// # Errors
+    /// An input error naming the flag and its range for a value out of range.
+    pub fn apply(&self) -> crate::Result<()> {
+        let style = crate::report::plot::FigureStyle::new(self.figure_width_in, self.font_pt)?;
+        crate::report::plot::set_figure_style(style);
+        Ok(())
+    }
+}
+
 /// Arguments of `edgesim hw`.
 #[derive(clap::Args, Debug)]
+#[command(after_help = "Examples:\n  \
+    edgesim hw\n  \
+    edgesim hw --hw hw_configs/shao_vlsi23.toml")]
 pub struct HwArgs {
     /// Hardware TOML (default: the embedded hw_configs/edge_llm_paper.toml).
     #[arg(long)]
@@ -121,7 +183,10 @@ pub struct HwArgs {
 /// Runs the CLI and returns the process exit code: 0 success, 2 bad input, 1 other errors.
 pub fn main() -> i32 {
     let cli = match Cli::try_parse() {
-        Ok(c) => c,
+        Ok(c) => {
+            out::init_logging(out::Verbosity::from_flags(c.quiet, c.verbose));
+            c
+        }
         Err(e) => {
             let code = if e.use_stderr() { 2 } else { 0 };
             if let Err(io) = e.print() {
@@ -131,7 +196,7 @@ pub fn main() -> i32 {
                 } else {
                     out::STDOUT
                 };
-                out::note(format_args!("error: {stream}: {io}"));
+                out::error(format_args!("{stream}: {io}"));
                 return 2;
             }
             return code;
@@ -154,7 +219,7 @@ pub fn main() -> i32 {
     match result {
         Ok(()) => 0,
         Err(e) => {
-            out::note(format_args!("error: {e}"));
+            out::error(format_args!("{e}"));
             if e.is_input() { 2 } else { 1 }
         }
     }

@@ -20,6 +20,9 @@ pub const MEMORY_BOUND_HW_TOML: &str = include_str!("../../hw_configs/edge_llm_m
 /// Arguments of `edgesim repro`.
 #[derive(clap::Args, Debug)]
 pub struct ReproArgs {
+    /// Figure width and text size.
+    #[command(flatten)]
+    pub figure: super::FigureArgs,
     /// Output directory for table1.csv, ablation.csv, repro.md and the bar charts
     /// speedup/memory/ablation.{png,svg}.
     #[arg(long, default_value = "results")]
@@ -194,13 +197,14 @@ fn run_real_tune(a: &ReproArgs) -> Result<()> {
 
 /// Runs `edgesim repro`.
 pub fn run(a: &ReproArgs) -> Result<()> {
+    a.figure.apply()?;
     if a.real_tune {
         return run_real_tune(a);
     }
     if a.real {
         return run_real(a);
     }
-    let spinner = indicatif::ProgressBar::new_spinner();
+    let spinner = crate::cli::out::progress(indicatif::ProgressBar::new_spinner());
     spinner.set_message("searching schedules for the Table 1 and ablation workloads");
     spinner.enable_steady_tick(std::time::Duration::from_millis(200));
     let r = compute(a.workloads.as_deref());

@@ -96,7 +96,7 @@ pub fn run_real(
     let bar = if quiet {
         ProgressBar::hidden()
     } else {
-        ProgressBar::new((layers + rows * chunks.len()) as u64)
+        crate::cli::out::progress(ProgressBar::new((layers + rows * chunks.len()) as u64))
     };
     if let Ok(style) =
         ProgressStyle::with_template("{msg:24} [{bar:30}] {pos}/{len} ({elapsed}, eta {eta})")

@@ -140,7 +140,9 @@ pub fn run_cmd(a: &RunArgs) -> Result<()> {
         opts.schedule = Some(crate::search::load_schedule(spec)?);
     }
     let hw = super::load_hw(a.hw.as_deref())?;
+    take_input_notes();
     let traces = load_inputs(&a.workloads, &a.traces)?;
+    let notes = take_input_notes();
     let results = run_with(&hw, &traces, &opts);
     let sims = if a.engine == "cycle" {
         super::sim::simulate_results(&hw, &traces, &results, a.timeline.as_deref())?
@@ -151,6 +153,7 @@ pub fn run_cmd(a: &RunArgs) -> Result<()> {
         let mut doc = run_report::run_json(&results);
         super::sim::add_sim_json(&mut doc, &sims);
         add_schedule_source(&mut doc, opts.schedule.as_ref());
+        doc["notes"] = serde_json::json!(notes);
         crate::outln!(
             "{}",
             serde_json::to_string_pretty(&doc).map_err(|e| crate::Error::Other(e.to_string()))?
@@ -161,6 +164,7 @@ pub fn run_cmd(a: &RunArgs) -> Result<()> {
         }
         crate::cli::out::print(&run_report::run_text(&results))?;
         crate::cli::out::print(&super::sim::sims_text(&sims))?;
+        crate::cli::out::print(&crate::report::notes::notes_text(&notes))?;
     }
     Ok(())
 }
@@ -193,11 +197,30 @@ fn time_slack_fraction(pct: f64) -> Result<f64> {
     }
 }
 
-/// Builds a workload's trace, showing the reader's warnings (missing sensitivity layers,
-/// proxies) on stderr so `--json` output stays one document.
+/// Facts the workload reader reported while this process loaded workloads (missing
+/// sensitivity layers, proxies), each once, for the report body (see
+/// [`take_input_notes`]).
+static INPUT_NOTES: std::sync::Mutex<Vec<String>> = std::sync::Mutex::new(Vec::new());
+
+/// Takes the notes recorded by the workload loads since the last call: `run` states them
+/// once in its report (text and `--json` `"notes"`); other callers may ignore them (they
+/// are also logged at debug level, `-v`).
+pub fn take_input_notes() -> Vec<String> {
+    INPUT_NOTES
+        .lock()
+        .map(|mut v| std::mem::take(&mut *v))
+        .unwrap_or_default()
+}
+
+/// Builds a workload's trace. The reader's warnings (missing sensitivity layers,
+/// proxies) are facts about the policy, not mistakes: they go to the report body through
+/// [`take_input_notes`] and to the debug log, never as warnings before the output.
 fn trace_of(w: &crate::workload::Workload) -> Result<Trace> {
     for msg in &w.warnings {
-        crate::cli::out::warn(format_args!("{}: {msg}", w.file));
+        crate::cli::out::debug(format_args!("{}: {msg}", w.file));
+        if let Ok(mut v) = INPUT_NOTES.lock() {
+            crate::report::notes::push_unique(&mut v, format!("{}: {msg}", w.name));
+        }
     }
     w.trace()
 }

@@ -19,6 +19,9 @@ use std::path::{Path, PathBuf};
     edgesim sim --trace tiny.trace.json --json   # a Trace file (analytic or measured)")]
 #[command(group(clap::ArgGroup::new("input").required(true).args(["workload", "trace"])))]
 pub struct SimArgs {
+    /// Figure width and text size.
+    #[command(flatten)]
+    pub figure: super::FigureArgs,
     /// Hardware TOML (default: the embedded hw_configs/edge_llm_paper.toml).
     #[arg(long)]
     pub hw: Option<PathBuf>,
@@ -157,6 +160,7 @@ pub fn write_outputs(
 
 /// The command.
 pub fn sim_cmd(a: &SimArgs) -> Result<()> {
+    a.figure.apply()?;
     let mode: Mode = a.mode.parse()?;
     let mut opts = options_without(&a.disable)?;
     let b = a.dma_request_bytes;
@@ -205,7 +209,7 @@ pub fn sim_cmd(a: &SimArgs) -> Result<()> {
             ));
         }
     }
-    let spinner = indicatif::ProgressBar::new_spinner();
+    let spinner = crate::cli::out::progress(indicatif::ProgressBar::new_spinner());
     spinner.set_message(format!("searching and simulating {}", trace.workload));
     spinner.enable_steady_tick(std::time::Duration::from_millis(120));
     let replay = replay_best(&hw, &trace, &search_opts, opts)?;
@@ -391,7 +395,7 @@ pub fn simulate_results(
     results: &[crate::report::run_report::RunResult],
     timeline_path: Option<&Path>,
 ) -> Result<Vec<Option<Replay>>> {
-    let bar = indicatif::ProgressBar::new(results.len() as u64);
+    let bar = crate::cli::out::progress(indicatif::ProgressBar::new(results.len() as u64));
     bar.set_style(
         indicatif::ProgressStyle::with_template("{bar:30} {pos}/{len} simulating {msg}")
             .unwrap_or_else(|_| indicatif::ProgressStyle::default_bar()),

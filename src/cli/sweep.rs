@@ -26,6 +26,9 @@ pub const DEFAULT_MAX_POINTS: usize = 1_000_000;
 /// Arguments of `edgesim sweep`.
 #[derive(clap::Args, Debug)]
 pub struct SweepArgs {
+    /// Figure width and text size.
+    #[command(flatten)]
+    pub figure: super::FigureArgs,
     /// Sweep spec TOML: `base` hardware file, `workloads` list, `combine = "product" | "zip"`
     /// and a `[sweep]` table of value lists per dotted hardware key, e.g.
     /// `"sram.capacity_kib" = [256, 512, 1024]`. Paths are relative to the spec file.
@@ -44,7 +47,7 @@ pub struct SweepArgs {
     #[arg(long, value_parser = crate::cost::Mode::NAMES)]
     pub mode: Option<String>,
     /// Time slack in percent (0 to 100): per point, the schedule with the least memory
-    /// among those at most this much slower than the fastest is chosen (`optimal_seconds`
+    /// among those at most this much slower than the fastest is chosen (`optimal_step_s`
     /// keeps the fastest time). Default: the search's (1%).
     #[arg(long)]
     pub time_slack: Option<f64>,
@@ -57,7 +60,7 @@ pub struct SweepArgs {
     #[arg(long, value_name = "GB")]
     pub ssd_write_budget_gb_per_step: Option<f64>,
     /// `analytic` (the search's cost model) or `cycle` (also replay each point's chosen
-    /// schedule on the cycle-level simulator; its seconds go to the `sim_seconds` column).
+    /// schedule on the cycle-level simulator; its seconds go to the `sim_step_s` column).
     #[arg(long, default_value = "analytic", value_parser = ["analytic", "cycle"])]
     pub engine: String,
     /// Run only shard i of n (points whose index mod n == i), e.g. `--shard 0/4`; join the
@@ -83,6 +86,7 @@ pub struct SweepArgs {
 
 /// Runs `edgesim sweep`.
 pub fn run(a: &SweepArgs) -> Result<()> {
+    a.figure.apply()?;
     let shard = match &a.shard {
         Some(s) => Shard::parse(s)?,
         None => Shard::ALL,

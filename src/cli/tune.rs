@@ -167,7 +167,7 @@ fn bar(len: u64, quiet: bool) -> ProgressBar {
     let b = if quiet {
         ProgressBar::hidden()
     } else {
-        ProgressBar::new(len)
+        crate::cli::out::progress(ProgressBar::new(len))
     };
     if let Ok(style) =
         ProgressStyle::with_template("{msg:40} [{bar:30}] {pos}/{len} ({elapsed}, eta {eta})")

@@ -165,7 +165,7 @@ pub fn outcome_with(
             bound: e.bound.to_string(),
             schedule: e.schedule.to_string(),
             lower_bound_s: e.lower_bound_seconds,
-            gap: e.gap,
+            gap_pct: 100.0 * e.gap,
             lower_bound_terms: r.lower_bound,
             sim_seconds,
         },
@@ -187,7 +187,7 @@ pub fn outcome_with(
                 .clone()
                 .unwrap_or_else(|| "no feasible schedule".into()),
             lower_bound_s: r.lower_bound.seconds,
-            gap: f64::INFINITY,
+            gap_pct: f64::INFINITY,
             lower_bound_terms: r.lower_bound,
             sim_seconds: None,
         },

@@ -109,7 +109,7 @@ mod tests {
             bound: "dram".into(),
             schedule: "zigzag:4, mb=1".into(),
             lower_bound_s: s * 0.9,
-            gap: 1.0 / 9.0,
+            gap_pct: 100.0 / 9.0,
             lower_bound_terms: Default::default(),
             sim_seconds: None,
         })

@@ -269,7 +269,7 @@ impl SweepSummary {
         let wl = t.column("workload")?;
         let feas = t.column("feasible")?;
         let par = t.column("pareto")?;
-        let secs = t.column("seconds_per_step")?;
+        let secs = t.column("step_s")?;
         let keys = t.key_columns();
         let mut out: Vec<WorkloadSummary> = Vec::new();
         for (i, r) in t.rows.iter().enumerate() {
@@ -357,7 +357,7 @@ mod tests {
                         bound: "dram".into(),
                         schedule: "row, mb=1".into(),
                         lower_bound_s: s * 0.9,
-                        gap: 0.1,
+                        gap_pct: 10.0,
                         lower_bound_terms: Default::default(),
                         sim_seconds: None,
                     },

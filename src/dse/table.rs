@@ -2,16 +2,23 @@
 //!
 //! Columns, in order: `point` (index in the full expansion), `workload` (file stem), one
 //! column per swept key (dotted name), then the derived hardware figures `sram_kib`,
-//! `dram_gbps`, `pe_count`, then the search result `feasible`, `seconds_per_step`,
-//! `optimal_seconds`, `memory_bytes`, `sram_peak_bytes`, `dram_peak_bytes`, `ssd_peak_bytes`,
-//! the memory figures by what they count (`device_bytes`, `activation_bytes`,
-//! `tuning_state_bytes`, `total_bytes`, `ssd_bytes`: [`crate::cost::memory`]), `energy_j`,
-//! `energy_dynamic_j`, `energy_static_j`, `ssd_write_bytes` (per optimizer step),
-//! `ssd_wear_out_steps` (steps until the SSD's rated endurance; empty without writes),
-//! `bound`, `schedule`, `lower_bound_s`, `gap`, the bound's terms `lower_bound_compute_s`,
-//! `lower_bound_dram_s`, `lower_bound_dram_compulsory_s` (DRAM with each operand moved
-//! once, no SRAM limit), `lower_bound_ssd_s`, `sim_seconds` (cycle-level seconds with
-//! `--engine cycle`, else empty) and `pareto`. Numbers are written in
+//! `dram_gbps`, `pe_count`, then the search result `feasible`, `infeasible_reason`,
+//! `step_s`, `optimal_step_s`, `memory_bytes`, `sram_peak_bytes`, `dram_peak_bytes`,
+//! `ssd_peak_bytes`, the memory figures by what they count (`device_bytes`,
+//! `activation_bytes`, `tuning_state_bytes`, `total_bytes`, `ssd_bytes`:
+//! [`crate::cost::memory`]), `energy_j`, `energy_dynamic_j`, `energy_static_j`,
+//! `ssd_write_bytes` (per optimizer step), `ssd_wear_out_steps` (steps until the SSD's
+//! rated endurance; empty without writes), `bound`, `schedule`, `lower_bound_s`,
+//! `gap_pct`, the bound's terms `lower_bound_compute_s`, `lower_bound_dram_s`,
+//! `lower_bound_dram_compulsory_s` (DRAM with each operand moved once, no SRAM limit),
+//! `lower_bound_ssd_s`, `sim_step_s` (cycle-level seconds with `--engine cycle`, else
+//! empty) and `pareto`.
+//!
+//! Every column name ends in its unit where it has one: `_s` seconds (per optimizer
+//! step), `_bytes`, `_j` joules, `_gbps` GB/s, `_kib` KiB, `_pct` percent. A feasible
+//! row has `infeasible_reason` empty; an infeasible row leaves every figure of the chosen
+//! schedule empty (there is none) and states the search's reason in
+//! `infeasible_reason`; its hardware figures and lower bound stay. Numbers are written in
 //! Rust's shortest round-trip form, so reading a cell back yields the same `f64` and a
 //! merged table is byte-identical to a single run. No wall-clock or host column exists.
 
@@ -50,8 +57,8 @@ pub struct Outcome {
     pub schedule: String,
     /// Lower bound on seconds per step.
     pub lower_bound_s: f64,
-    /// Optimality gap `seconds / lower_bound - 1`.
-    pub gap: f64,
+    /// Optimality gap in percent, `100 (seconds / lower_bound - 1)`.
+    pub gap_pct: f64,
     /// The lower bound's terms (compute, DRAM, SSD, and the DRAM term with compulsory
     /// traffic only), so a gap can be read against each.
     pub lower_bound_terms: crate::cost::LowerBound,
@@ -60,13 +67,14 @@ pub struct Outcome {
 }
 
 /// Column names after the swept keys.
-pub const TAIL_COLUMNS: [&str; 30] = [
+pub const TAIL_COLUMNS: [&str; 31] = [
     "sram_kib",
     "dram_gbps",
     "pe_count",
     "feasible",
-    "seconds_per_step",
-    "optimal_seconds",
+    "infeasible_reason",
+    "step_s",
+    "optimal_step_s",
     "memory_bytes",
     "sram_peak_bytes",
     "dram_peak_bytes",
@@ -84,19 +92,28 @@ pub const TAIL_COLUMNS: [&str; 30] = [
     "bound",
     "schedule",
     "lower_bound_s",
-    "gap",
+    "gap_pct",
     "lower_bound_compute_s",
     "lower_bound_dram_s",
     "lower_bound_dram_compulsory_s",
     "lower_bound_ssd_s",
-    "sim_seconds",
+    "sim_step_s",
     "pareto",
 ];
 
 /// The objectives of the Pareto front, all minimised: time, memory, energy and SRAM size
 /// (the area proxy).
-pub const OBJECTIVE_COLUMNS: [&str; 4] =
-    ["seconds_per_step", "memory_bytes", "energy_j", "sram_kib"];
+pub const OBJECTIVE_COLUMNS: [&str; 4] = ["step_s", "memory_bytes", "energy_j", "sram_kib"];
+
+/// The reason an infeasible outcome carries: the search's (in `schedule` when no
+/// schedule fits, as `dse::evaluate` records it), else a generic one.
+fn infeasible_reason(o: &Outcome) -> String {
+    if o.bound == "infeasible" && !o.schedule.is_empty() {
+        o.schedule.clone()
+    } else {
+        "the chosen schedule does not fit every memory tier".to_string()
+    }
+}
 
 /// A sweep table: header plus string cells (exactly what the CSV holds).
 #[derive(Debug, Clone, PartialEq)]
@@ -138,22 +155,31 @@ pub fn header(keys: &[String]) -> Vec<String> {
 impl SweepRow {
     /// The row's cells in [`header`] order, numbers in shortest round-trip form; the
     /// `pareto` cell is `false` (the front needs every row, see
-    /// [`SweepTable::mark_pareto`]).
+    /// [`SweepTable::mark_pareto`]). An infeasible row's schedule figures are empty and
+    /// its reason is in `infeasible_reason`.
     pub fn cells(&self) -> Vec<String> {
         let o = &self.outcome;
         let mut c = vec![self.point.to_string(), self.workload.clone()];
         c.extend(self.values.iter().cloned());
+        let f = o.feasible;
+        // A figure of the chosen schedule: empty when there is none.
+        let fig = |s: String| if f { s } else { String::new() };
         c.extend([
             self.sram_kib.to_string(),
             self.dram_gbps.to_string(),
             self.pe_count.to_string(),
-            o.feasible.to_string(),
-            o.seconds_per_step.to_string(),
-            o.optimal_seconds.to_string(),
-            o.memory_bytes.to_string(),
-            o.peak_bytes[0].to_string(),
-            o.peak_bytes[1].to_string(),
-            o.peak_bytes[2].to_string(),
+            f.to_string(),
+            if f {
+                String::new()
+            } else {
+                infeasible_reason(o)
+            },
+            fig(o.seconds_per_step.to_string()),
+            fig(o.optimal_seconds.to_string()),
+            fig(o.memory_bytes.to_string()),
+            fig(o.peak_bytes[0].to_string()),
+            fig(o.peak_bytes[1].to_string()),
+            fig(o.peak_bytes[2].to_string()),
         ]);
         let m = &o.memory;
         c.extend(
@@ -164,20 +190,21 @@ impl SweepRow {
                 m.total_bytes,
                 m.ssd_bytes,
             ]
-            .map(|b| (b.round() as u64).to_string()),
+            .map(|b| fig((b.round() as u64).to_string())),
         );
         c.extend([
-            o.energy_j.to_string(),
-            o.energy_dynamic_j.to_string(),
-            o.energy_static_j.to_string(),
-            o.ssd_write_bytes.to_string(),
-            o.ssd_wear_out_steps
+            fig(o.energy_j.to_string()),
+            fig(o.energy_dynamic_j.to_string()),
+            fig(o.energy_static_j.to_string()),
+            fig(o.ssd_write_bytes.to_string()),
+            fig(o
+                .ssd_wear_out_steps
                 .map(|x| x.to_string())
-                .unwrap_or_default(),
-            o.bound.clone(),
-            o.schedule.clone(),
+                .unwrap_or_default()),
+            fig(o.bound.clone()),
+            fig(o.schedule.clone()),
             o.lower_bound_s.to_string(),
-            o.gap.to_string(),
+            fig(o.gap_pct.to_string()),
             o.lower_bound_terms.compute_seconds.to_string(),
             o.lower_bound_terms.dram_seconds.to_string(),
             o.lower_bound_terms.dram_compulsory_seconds.to_string(),
@@ -241,13 +268,16 @@ impl SweepTable {
             .iter()
             .map(|c| self.column(c))
             .collect::<Result<_>>()?;
+        // Infeasible rows have empty objective cells and never join the front.
         let mut objectives = Vec::with_capacity(self.rows.len());
         for r in 0..self.rows.len() {
-            objectives.push(
+            objectives.push(if self.rows[r][feas] == "true" {
                 cols.iter()
                     .map(|&c| self.num(r, c))
-                    .collect::<Result<Vec<f64>>>()?,
-            );
+                    .collect::<Result<Vec<f64>>>()?
+            } else {
+                vec![f64::NAN; cols.len()]
+            });
         }
         let eligible: Vec<bool> = (0..self.rows.len())
             .map(|r| self.rows[r][feas] == "true" && objectives[r].iter().all(|x| x.is_finite()))
@@ -258,5 +288,104 @@ impl SweepTable {
             row[par] = on.to_string();
         }
         Ok(())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn row(feasible: bool) -> SweepRow {
+        SweepRow {
+            point: 3,
+            workload: "w".into(),
+            values: vec!["512".into()],
+            sram_kib: 512.0,
+            dram_gbps: 25.6,
+            pe_count: 1024,
+            outcome: Outcome {
+                feasible,
+                seconds_per_step: if feasible { 2.0 } else { f64::INFINITY },
+                optimal_seconds: if feasible { 1.98 } else { f64::INFINITY },
+                memory_bytes: if feasible { 1 << 30 } else { 0 },
+                peak_bytes: [1, 2, 3],
+                energy_j: if feasible { 5.0 } else { f64::INFINITY },
+                bound: if feasible { "compute" } else { "infeasible" }.into(),
+                schedule: if feasible {
+                    "zigzag:4"
+                } else {
+                    "needs 40 GiB of DRAM, has 8"
+                }
+                .into(),
+                lower_bound_s: 1.5,
+                gap_pct: if feasible { 100.0 / 3.0 } else { f64::INFINITY },
+                sim_seconds: None,
+            },
+        }
+    }
+
+    /// Every column with a unit ends in one of the agreed spellings; no column spells a
+    /// unit out (`seconds`) or carries a bare `gap`.
+    #[test]
+    fn column_names_share_one_unit_spelling() {
+        let h = header(&["sram.capacity_kib".to_string()]);
+        let units = ["_s", "_bytes", "_j", "_gbps", "_kib", "_pct"];
+        let unitless = [
+            "point",
+            "workload",
+            "pe_count",
+            "feasible",
+            "infeasible_reason",
+            "bound",
+            "schedule",
+            "pareto",
+        ];
+        for c in &h[3..] {
+            assert!(
+                unitless.contains(&c.as_str()) || units.iter().any(|u| c.ends_with(u)),
+                "column `{c}` has no unit suffix"
+            );
+            assert!(!c.contains("seconds") && c != "gap", "column `{c}`");
+        }
+        for c in [
+            "step_s",
+            "optimal_step_s",
+            "gap_pct",
+            "sim_step_s",
+            "energy_j",
+        ] {
+            assert!(h.iter().any(|x| x == c), "missing {c}");
+        }
+    }
+
+    #[test]
+    fn infeasible_rows_leave_figures_empty_and_carry_the_reason() {
+        let h = header(&["sram.capacity_kib".to_string()]);
+        let col = |n: &str| h.iter().position(|x| x == n).unwrap();
+        let bad = row(false).cells();
+        assert_eq!(bad.len(), h.len());
+        assert_eq!(bad[col("infeasible_reason")], "needs 40 GiB of DRAM, has 8");
+        for c in [
+            "step_s",
+            "optimal_step_s",
+            "memory_bytes",
+            "energy_j",
+            "schedule",
+            "gap_pct",
+        ] {
+            assert_eq!(bad[col(c)], "", "{c}");
+        }
+        assert_eq!(bad[col("lower_bound_s")], "1.5");
+        let good = row(true).cells();
+        assert_eq!(good[col("infeasible_reason")], "");
+        assert_eq!(good[col("step_s")], "2");
+        // The gap is a percentage: 2 s over a 1.5 s bound is 33.3%.
+        let gap: f64 = good[col("gap_pct")].parse().unwrap();
+        assert!((gap - 100.0 * (2.0 / 1.5 - 1.0)).abs() < 1e-9);
+        // The front ignores the infeasible row and keeps the feasible one.
+        let t = SweepTable::from_rows(&["sram.capacity_kib".to_string()], &[row(false), row(true)]);
+        let par = t.column("pareto").unwrap();
+        assert_eq!(t.rows[0][par], "false");
+        assert_eq!(t.rows[1][par], "true");
     }
 }

@@ -2,6 +2,7 @@
 //! results. Everything here writes files atomically via [`crate::io_util::write_atomic`].
 
 pub mod csv_table;
+pub mod notes;
 pub mod plot;
 pub mod repro_report;
 pub mod run_report;

@@ -52,7 +52,7 @@ fn eval_object(workload: &str, hw: &str, e: &Evaluation) -> Value {
         "infeasible_reason": e.infeasible_reason,
         "seconds_per_iteration": e.seconds_per_iteration,
         "lower_bound_seconds": e.lower_bound_seconds,
-        "gap": e.gap,
+        "gap_pct": 100.0 * e.gap,
         "memory_bytes": e.memory_bytes,
         "device_bytes": e.memory.device_bytes,
         "activation_bytes": e.memory.activation_bytes,

@@ -1,8 +1,10 @@
 //! The plots of `edgesim sweep` / `edgesim merge`, drawn from a sweep table: per workload,
 //! time per step against the PE count (when the array shape is swept), SRAM capacity, or
 //! the first numeric swept key, with one line per combination of the other swept keys
-//! (e.g. per DRAM bandwidth), and a scatter of time
-//! against memory with the Pareto front highlighted.
+//! (e.g. per DRAM bandwidth; distinct markers and nested widths keep coinciding lines
+//! visible), and a scatter of time against memory with the Pareto front highlighted and
+//! its points labelled with their hardware point (`512 KiB, 3200 MT/s`). Infeasible rows
+//! (empty figures in `sweep.csv`) are left out of both.
 
 use super::plot::{self, LineChart, ScatterChart, Series};
 use crate::dse::SweepTable;
@@ -22,7 +24,15 @@ pub fn key_label(key: &str) -> String {
     if let Some((_, l)) = known.iter().find(|(k, _)| *k == key) {
         return l.to_string();
     }
-    let units = [
+    match key_unit(key) {
+        Some((s, u)) => format!("{} ({u})", key.trim_end_matches(s)),
+        None => key.to_string(),
+    }
+}
+
+/// The unit suffix of a dotted key's name and its unit, e.g. (`_kib`, `KiB`).
+fn key_unit(key: &str) -> Option<(&'static str, &'static str)> {
+    [
         ("_kib", "KiB"),
         ("_gib", "GiB"),
         ("_gbps", "GB/s"),
@@ -34,15 +44,32 @@ pub fn key_label(key: &str) -> String {
         ("_pj", "pJ"),
         ("_pj_per_byte", "pJ/B"),
         ("_bytes_per_cycle", "B/cycle"),
-    ];
-    let unit = units
-        .iter()
-        .filter(|(s, _)| key.ends_with(s))
-        .max_by_key(|(s, _)| s.len());
-    match unit {
-        Some((s, u)) => format!("{} ({u})", key.trim_end_matches(s)),
-        None => key.to_string(),
+    ]
+    .iter()
+    .filter(|(s, _)| key.ends_with(s))
+    .max_by_key(|(s, _)| s.len())
+    .copied()
+}
+
+/// A short name of a design point for a figure: the swept values with their units
+/// (`512 KiB, 3200 MT/s`), the array shape as `16x32 PEs`.
+pub fn point_label(keys: &[String], values: &[String]) -> String {
+    let get = |k: &str| keys.iter().position(|x| x == k).map(|i| values[i].as_str());
+    let mut parts = Vec::new();
+    let shape = get("compute.pe_rows").zip(get("compute.pe_cols"));
+    if let Some((r, c)) = shape {
+        parts.push(format!("{r}x{c} PEs"));
     }
+    for (k, v) in keys.iter().zip(values) {
+        if shape.is_some() && (k == "compute.pe_rows" || k == "compute.pe_cols") {
+            continue;
+        }
+        parts.push(match key_unit(k) {
+            Some((_, u)) => format!("{v} {u}"),
+            None => format!("{}={v}", k.rsplit('.').next().unwrap_or(k)),
+        });
+    }
+    parts.join(", ")
 }
 
 fn safe(name: &str) -> String {
@@ -62,7 +89,7 @@ pub fn write_sweep_plots(dir: &Path, t: &SweepTable) -> Result<Vec<PathBuf>> {
     let keys = t.key_columns();
     let wl = t.column("workload")?;
     let feas = t.column("feasible")?;
-    let secs = t.column("seconds_per_step")?;
+    let secs = t.column("step_s")?;
     let mem = t.column("memory_bytes")?;
     let par = t.column("pareto")?;
     let gbps = t.column("dram_gbps")?;
@@ -149,16 +176,15 @@ pub fn write_sweep_plots(dir: &Path, t: &SweepTable) -> Result<Vec<PathBuf>> {
                 .flat_map(|s| s.points.iter())
                 .all(|p| p.0 > 0.0)
                 && (xk.ends_with("_kib") || xk == "pe_count");
+            // Titles name the workload only (the axes say the rest): a column-wide figure
+            // has room for little more at a legible size.
             let (x_label, title) = if xk == "pe_count" {
                 (
-                    "PE count (rows x columns)".to_string(),
-                    format!("{w}: time per step vs PE count (fastest shape)"),
+                    "PE count (rows x columns, fastest shape)".to_string(),
+                    w.clone(),
                 )
             } else {
-                (
-                    key_label(xk),
-                    format!("{w}: time per optimizer step vs {}", key_label(xk)),
-                )
+                (key_label(xk), w.clone())
             };
             let chart = LineChart {
                 title,
@@ -171,22 +197,27 @@ pub fn write_sweep_plots(dir: &Path, t: &SweepTable) -> Result<Vec<PathBuf>> {
             out.extend(plot::line_chart(&stem, &chart)?);
         }
         let gib = (1u64 << 30) as f64;
+        let key_cols: Vec<usize> = keys.iter().map(|k| t.column(k)).collect::<Result<_>>()?;
         let mut front = Vec::new();
+        let mut front_labels = Vec::new();
         let mut others = Vec::new();
         for &i in &rows {
             let p = (t.num(i, mem)? / gib, t.num(i, secs)?);
             if t.rows[i][par] == "true" {
                 front.push(p);
+                let values: Vec<String> = key_cols.iter().map(|&c| t.rows[i][c].clone()).collect();
+                front_labels.push(point_label(&keys, &values));
             } else {
                 others.push(p);
             }
         }
         let chart = ScatterChart {
-            title: format!("{w}: design points and Pareto front"),
+            title: format!("{w}: Pareto front"),
             x_label: "tuning memory (GiB)".into(),
             y_label: "time per optimizer step (s)".into(),
             others,
             front,
+            front_labels,
         };
         out.extend(plot::scatter_chart(
             &dir.join(format!("pareto_{}", safe(w))),
@@ -231,6 +262,7 @@ mod plot_tests {
                         "25.6",
                         "1024",
                         "true",
+                        "",
                         &secs.to_string(),
                         &secs.to_string(),
                         "1073741824",
@@ -265,6 +297,25 @@ mod plot_tests {
             })
             .collect();
         SweepTable { header, rows }
+    }
+
+    #[test]
+    fn pareto_points_are_named_by_their_hardware_point() {
+        let k = |v: &[&str]| v.iter().map(|s| s.to_string()).collect::<Vec<_>>();
+        assert_eq!(
+            point_label(
+                &k(&["sram.capacity_kib", "dram.data_rate_mtps"]),
+                &k(&["512", "3200"])
+            ),
+            "512 KiB, 3200 MT/s"
+        );
+        assert_eq!(
+            point_label(
+                &k(&["compute.pe_cols", "compute.pe_rows", "compute.dataflow"]),
+                &k(&["32", "16", "ws"])
+            ),
+            "16x32 PEs, dataflow=ws"
+        );
     }
 
     #[test]

@@ -98,6 +98,11 @@ pub struct RawRun {
     pub work: [u64; N],
     /// Busy spans per (engine, step).
     pub spans: Vec<Span>,
+    /// Busy intervals per engine: each chunk's busy time (a transfer from its start to
+    /// its end, compute for its work cycles), chunks of one step that follow each other
+    /// without a gap joined; sorted by engine then start. Per engine they sum to
+    /// [`RawRun::busy`] exactly.
+    pub busy_spans: Vec<Span>,
     /// SRAM occupancy change points (cycle, bytes).
     pub sram_occupancy: Vec<(u64, u64)>,
     /// DRAM occupancy change points (cycle, bytes): each step's resident bytes (which
@@ -135,6 +140,8 @@ struct EngState {
     idle_since: u64,
     reason: StallReason,
     span: Option<Span>,
+    /// The busy interval being extended (flushed to `busy_spans` at a gap or a new step).
+    busy_span: Option<Span>,
 }
 
 #[derive(Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
@@ -611,11 +618,21 @@ impl<'a> Sim<'a> {
                         self.flows[i].version += 1;
                         flows_changed = true;
                     }
-                    self.out.busy[i] += if e.is_transfer() {
+                    let busy = if e.is_transfer() {
                         t - self.flows[i].started
                     } else {
                         self.chunks[g].work[i]
                     };
+                    self.out.busy[i] += busy;
+                    let step = self.chunks[g].step;
+                    record_busy(
+                        &mut self.eng[i].busy_span,
+                        &mut self.out.busy_spans,
+                        e,
+                        step,
+                        t - busy,
+                        t,
+                    );
                     self.finish(e, g);
                 }
             }
@@ -636,10 +653,39 @@ impl<'a> Sim<'a> {
             if let Some(sp) = st.span {
                 self.out.spans.push(sp);
             }
+            self.out.busy_spans.extend(st.busy_span);
         }
         self.out.spans.sort_by_key(|s| (s.engine, s.start));
+        self.out.busy_spans.sort_by_key(|s| (s.engine, s.start));
         self.out.chunks = self.chunks.len() as u64;
         Ok(self.out)
+    }
+}
+
+/// Adds the busy interval `[start, end)` of `engine` on `step`: extends `open` when it is
+/// the same step and starts where `open` ends, else flushes `open` into `out`.
+fn record_busy(
+    open: &mut Option<Span>,
+    out: &mut Vec<Span>,
+    engine: Engine,
+    step: u32,
+    start: u64,
+    end: u64,
+) {
+    if end == start {
+        return;
+    }
+    match open {
+        Some(sp) if sp.step == step && sp.end == start => sp.end = end,
+        _ => {
+            out.extend(open.take());
+            *open = Some(Span {
+                engine,
+                step,
+                start,
+                end,
+            });
+        }
     }
 }
 
@@ -658,6 +704,7 @@ pub fn replay(steps: &[SimStep], m: &Machine, o: &SimOptions) -> crate::Result<R
         idle_since: 0,
         reason: StallReason::Input,
         span: None,
+        busy_span: None,
     };
     let sim = Sim {
         m,

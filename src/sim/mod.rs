@@ -41,6 +41,7 @@ pub fn simulate(hw: &HwConfig, steps: &[SimStep], opts: &SimOptions) -> crate::R
         sram_points: raw.sram_occupancy,
         dram_points: raw.dram_occupancy,
         spans: raw.spans,
+        busy_spans: raw.busy_spans,
         clock_hz: m.clock_hz,
     })
 }

@@ -89,6 +89,24 @@ fn step_label(s: &Step) -> String {
     }
 }
 
+/// Names each step by its Trace entry, pass and micro-batches for timelines:
+/// `L12 bwd mb0-3` (entry label `L12.bwd`), `head fwd mb4-7 recompute`, `optimizer`.
+/// `sim` and `steps` are parallel (as [`sim_steps`] returns them).
+pub fn label_steps(sim: &mut [SimStep], steps: &[Step], trace: &Trace) {
+    for (st, s) in sim.iter_mut().zip(steps) {
+        let Some(entry) = s.column.and_then(|c| trace.entries.get(c)) else {
+            continue;
+        };
+        st.label = format!(
+            "{} mb{}-{}{}",
+            entry.label.replace('.', " "),
+            s.first_micro_batch,
+            s.first_micro_batch + s.micro_batches.max(1) - 1,
+            if s.recomputes { " recompute" } else { "" }
+        );
+    }
+}
+
 /// The simulator's options for a schedule: overlap follows the schedule's prefetching.
 pub fn options_for(prefetch: bool, base: SimOptions) -> SimOptions {
     SimOptions {
@@ -159,7 +177,8 @@ pub fn replay_evaluation(
 ) -> Result<Replay> {
     let steps = cost::expand(hw, trace, &evaluation.schedule)?;
     let prefetch = evaluation.schedule.prefetch;
-    let sim_steps = sim_steps(&steps, prefetch, Some(&evaluation));
+    let mut sim_steps = sim_steps(&steps, prefetch, Some(&evaluation));
+    label_steps(&mut sim_steps, &steps, trace);
     let options = options_for(prefetch, opts);
     let sim = super::simulate(hw, &sim_steps, &options)?;
     Ok(Replay {

@@ -174,6 +174,9 @@ pub struct Simulation {
     pub report: SimReport,
     /// Busy spans per (engine, step), sorted by engine then start.
     pub spans: Vec<Span>,
+    /// Busy intervals per engine (the engine working), sorted by engine then start; per
+    /// engine they sum to the report's `busy_cycles`.
+    pub busy_spans: Vec<Span>,
     /// Step labels, indexed by `Span::step`.
     pub labels: Vec<String>,
     /// SRAM occupancy change points (full resolution, for the trace counters).
