@@ -309,7 +309,12 @@ mod tests {
                 optimal_seconds: if feasible { 1.98 } else { f64::INFINITY },
                 memory_bytes: if feasible { 1 << 30 } else { 0 },
                 peak_bytes: [1, 2, 3],
+                memory: crate::cost::MemoryMetrics::default(),
                 energy_j: if feasible { 5.0 } else { f64::INFINITY },
+                energy_dynamic_j: if feasible { 4.0 } else { f64::INFINITY },
+                energy_static_j: if feasible { 1.0 } else { f64::INFINITY },
+                ssd_write_bytes: 0.0,
+                ssd_wear_out_steps: None,
                 bound: if feasible { "compute" } else { "infeasible" }.into(),
                 schedule: if feasible {
                     "zigzag:4"
@@ -319,6 +324,7 @@ mod tests {
                 .into(),
                 lower_bound_s: 1.5,
                 gap_pct: if feasible { 100.0 / 3.0 } else { f64::INFINITY },
+                lower_bound_terms: Default::default(),
                 sim_seconds: None,
             },
         }
