@@ -62,7 +62,7 @@ fn mode_lists_its_possible_values_and_refuses_others() {
     for cmd in ["run", "sim", "sweep"] {
         let help = text(&edgesim(&[cmd, "--help"]).stdout);
         assert!(
-            help.contains("[possible values: paper, chained, shared-bus]"),
+            help.contains("[possible values: shared-bus, paper, chained]"),
             "{cmd} --help:\n{help}"
         );
     }

@@ -150,7 +150,7 @@ fn run_evaluates_the_printed_schedule_to_the_searched_figures() {
         "memory_bytes",
         "energy_joules",
         "lower_bound_seconds",
-        "gap",
+        "gap_pct",
         "peak_bytes",
         "schedule",
         "feasible",
@@ -486,7 +486,7 @@ fn sweep_evaluates_the_given_schedule_at_every_point() {
                 feasible += 1;
                 assert_eq!(&row[col("schedule")], line);
                 assert_eq!(
-                    row[col("seconds_per_step")].parse::<f64>().unwrap(),
+                    row[col("step_s")].parse::<f64>().unwrap(),
                     e.seconds_per_iteration
                 );
                 assert_eq!(

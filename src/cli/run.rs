@@ -73,7 +73,9 @@ pub struct RunArgs {
     /// Only consider schedules writing at most this many GB (10^9 B) to the SSD per
     /// optimizer step: an endurance budget (e.g. `ssd.endurance_tbw` x 1000 / planned
     /// steps). A workload that cannot meet it is infeasible, with the reason.
-    #[arg(long, value_name = "GB")]
+    /// A search constraint: not combined with `--schedule` (a given schedule's writes are
+    /// reported, not limited).
+    #[arg(long, value_name = "GB", conflicts_with = "schedule")]
     pub ssd_write_budget_gb_per_step: Option<f64>,
 }
 

@@ -57,7 +57,9 @@ pub struct SweepArgs {
     pub max_memory_gib: Option<f64>,
     /// Only schedules writing at most this many GB (10^9 B) to the SSD per optimizer step
     /// (an endurance budget); points where none does are infeasible, with the reason.
-    #[arg(long, value_name = "GB")]
+    /// A search constraint: not combined with `--schedule` (a given schedule's writes are
+    /// reported, not limited).
+    #[arg(long, value_name = "GB", conflicts_with = "schedule")]
     pub ssd_write_budget_gb_per_step: Option<f64>,
     /// `analytic` (the search's cost model) or `cycle` (also replay each point's chosen
     /// schedule on the cycle-level simulator; its seconds go to the `sim_step_s` column).

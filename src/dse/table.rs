@@ -340,6 +340,7 @@ mod tests {
             "point",
             "workload",
             "pe_count",
+            "ssd_wear_out_steps",
             "feasible",
             "infeasible_reason",
             "bound",

@@ -330,7 +330,58 @@ pub(crate) fn svg_to_pdf(svg: &str) -> std::result::Result<Vec<u8>, String> {
     // usvg reads lengths in inches at `opts.dpi` (96) user units per inch; the page uses
     // the same DPI, so the PDF page is exactly the figure's physical size.
     let page = svg2pdf::PageOptions { dpi: opts.dpi };
-    svg2pdf::to_pdf(&tree, svg2pdf::ConversionOptions::default(), page).map_err(|e| e.to_string())
+    let pdf = svg2pdf::to_pdf(&tree, svg2pdf::ConversionOptions::default(), page)
+        .map_err(|e| e.to_string())?;
+    Ok(canonical_pdf(pdf))
+}
+
+/// svg2pdf writes resource dictionaries (`/XObject << /xo3 14 0 R ... >>`) from hash maps,
+/// so the same figure gives a different byte order on every run. Sorting each run of
+/// consecutive one-entry lines `/Name N 0 R` outside streams makes the file deterministic;
+/// a run's lines only swap places, so every object keeps its length and the cross-reference
+/// offsets stay valid.
+fn canonical_pdf(pdf: Vec<u8>) -> Vec<u8> {
+    fn is_entry(line: &[u8]) -> bool {
+        let t = line.trim_ascii();
+        let mut parts = t.split(|&b| b == b' ');
+        let (Some(name), Some(num), Some(generation), Some(r), None) = (
+            parts.next(),
+            parts.next(),
+            parts.next(),
+            parts.next(),
+            parts.next(),
+        ) else {
+            return false;
+        };
+        name.len() > 1
+            && name[0] == b'/'
+            && name[1..].iter().all(|b| b.is_ascii_alphanumeric())
+            && !num.is_empty()
+            && num.iter().all(u8::is_ascii_digit)
+            && generation == b"0"
+            && r == b"R"
+    }
+    let lines: Vec<&[u8]> = pdf.split(|&b| b == b'\n').collect();
+    let mut out: Vec<&[u8]> = Vec::with_capacity(lines.len());
+    let mut in_stream = false;
+    let mut run: Vec<&[u8]> = Vec::new();
+    for line in lines {
+        if !in_stream && is_entry(line) {
+            run.push(line);
+            continue;
+        }
+        run.sort_unstable();
+        out.append(&mut run);
+        if line.trim_ascii() == b"stream" {
+            in_stream = true;
+        } else if line.trim_ascii().ends_with(b"endstream") {
+            in_stream = false;
+        }
+        out.push(line);
+    }
+    run.sort_unstable();
+    out.append(&mut run);
+    out.join(&b'\n')
 }
 
 fn encode_png(rgb: &[u8], w: u32, h: u32) -> std::result::Result<Vec<u8>, String> {

@@ -326,7 +326,7 @@ pub fn markdown(r: &Repro) -> String {
     modes_markdown(&mut s, r);
     let _ = writeln!(
         s,
-        "\nFigures: `speedup.png`, `memory.png`, `ablation.png` (SVG alongside)."
+        "\nFigures: `speedup.png`, `memory.png`, `ablation.png` (SVG and PDF alongside)."
     );
     s
 }
