@@ -168,24 +168,9 @@ pub fn evaluate_given(hw: &HwConfig, trace: &Trace, s: &Schedule, mode: Mode) ->
 mod tests {
     use super::*;
     use crate::cost::Placement;
-    use crate::cost::synthetic::{SyntheticSpec, synthetic_trace};
     use crate::grid::Traversal;
 
-    fn small() -> Trace {
-        synthetic_trace(&SyntheticSpec {
-            layers: 3,
-            backprop_layers: 2,
-            hidden: 256,
-            ffn: 688,
-            heads: 4,
-            seq: 64,
-            sequences_per_step: 4,
-            w_bits: 4,
-            a_bits: 8,
-            sparsity: 0.5,
-            lora_rank: 4,
-        })
-    }
+    use crate::search::tests::small;
 
     fn sched(traversal: Traversal, mb: u64, recompute: u32) -> Schedule {
         Schedule {

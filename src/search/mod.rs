@@ -350,7 +350,9 @@ mod tests {
     use crate::cost::Mode;
     use crate::cost::synthetic::{SyntheticSpec, synthetic_trace};
 
-    fn small() -> Trace {
+    /// A three-layer synthetic workload small enough for exhaustive enumeration (also used
+    /// by `fixed`'s tests).
+    pub(crate) fn small() -> Trace {
         synthetic_trace(&SyntheticSpec {
             layers: 3,
             backprop_layers: 2,
