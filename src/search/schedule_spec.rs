@@ -216,7 +216,23 @@ fn fraction(sec: &Section<'_>, key: &str) -> Result<f64> {
                     format!("\"{s}\": expected a fraction in [0, 1] or a whole percentage \"0%\" to \"100%\""),
                 )
             }),
-        Some(_) => sec.f64_in(key, 0.0, 1.0),
+        // `+ 0.0` turns -0.0 into 0.0, which prints as `0%` and reads back.
+        Some(_) => sec.f64_in(key, 0.0, 1.0).map(|f| f + 0.0),
+    }
+}
+
+#[cfg(test)]
+mod negative_zero {
+    #[test]
+    fn a_negative_zero_fraction_prints_as_0_and_reads_back() {
+        let s = super::schedule_from_toml(
+            "s.toml",
+            "[schedule]\ntraversal = \"row\"\nmicro_batch_size = 1\nprefetch = true\nweights_on_ssd = -0.0\n",
+        )
+        .unwrap();
+        let line = s.to_string();
+        assert!(line.ends_with("0%/0%/0%"), "{line}");
+        assert_eq!(super::parse_schedule(&line).unwrap(), s);
     }
 }
 
