@@ -70,6 +70,12 @@ pub fn run(a: &MergeArgs) -> Result<()> {
     let record = dse::shard::ShardRecord {
         shard: dse::Shard::ALL,
         points: records.first().map_or(0, |(_, r)| r.points),
+        rows: Some(merged.rows.len() as u64),
+        // The shards' common fingerprint (checked above), as the whole sweep's.
+        fingerprint: records
+            .first()
+            .and_then(|(_, r)| r.fingerprint.clone())
+            .map(|f| f.with_shard(dse::Shard::ALL)),
     };
     let record_path = dse::shard::ShardRecord::sidecar_path(&set.dir().join(&name));
     crate::io_util::write_atomic(&record_path, record.to_toml_string().as_bytes())?;
