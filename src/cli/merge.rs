@@ -2,7 +2,9 @@
 //! the table a single run writes (same rows, same order, Pareto front recomputed over all
 //! rows), and redraws the sweep plots next to it. The table and the plots are one output
 //! set in the table's directory (`io_util::OutputSet`): locked while written, replaced
-//! whole; other files there (e.g. the shard tables) stay.
+//! whole; other files there (e.g. the shard tables) stay. Shards whose records
+//! (`sweep.shard.toml`) carry different fingerprints (`dse::fingerprint`: another spec,
+//! input or option) are refused, naming the field, both values and both tables.
 
 use super::sweep::{dir_or_dot, file_names, print_workloads};
 use crate::cli::out::note;

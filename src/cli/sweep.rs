@@ -1,7 +1,7 @@
 //! `edgesim sweep`: runs the schedule search on every point of a sweep spec for every
 //! workload, in parallel, and writes `sweep.csv` plus plots.
 //!
-//! Points are expanded lazily and rows streamed to disk (`dse::sweep::run_streaming`,
+//! Points are expanded lazily and rows streamed to disk (`dse::sweep::run_chunked`,
 //! `dse::SweepWriter`), so memory stays flat whatever the number of points; plots are
 //! drawn for up to [`PLOT_MAX_ROWS`] rows. The files form one output set
 //! (`io_util::OutputSet`): `--out` is locked while the sweep runs and receives the whole

@@ -207,3 +207,41 @@ where
     })?;
     Ok(SweepTable::from_rows(&spec.key_names(), &rows))
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::time::Duration;
+
+    #[test]
+    fn chunks_grow_at_most_fourfold_towards_the_target_time() {
+        let ms = Duration::from_millis;
+        let p = ChunkPlan::RESUMABLE;
+        assert_eq!(p.target, Some(Duration::from_secs(5)));
+        // The first chunk gives each thread one job.
+        assert_eq!(p.next_points(3, None), 3);
+        // 100 ms per point: 50 points make 5 s, reached by growing 4x per chunk.
+        assert_eq!(p.next_points(1, Some((1, ms(100)))), 4);
+        assert_eq!(p.next_points(1, Some((4, ms(400)))), 16);
+        assert_eq!(p.next_points(1, Some((16, ms(1600)))), 50);
+        assert_eq!(p.next_points(1, Some((50, ms(5000)))), 50);
+        // Slower points than expected shrink the next chunk at once.
+        assert_eq!(p.next_points(1, Some((50, ms(25_000)))), 10);
+        // Fast points stop at the point limit; a point slower than the target is a
+        // chunk of the minimum.
+        assert_eq!(p.next_points(1, Some((512, ms(500)))), POINTS_PER_CHUNK);
+        assert_eq!(p.next_points(2, Some((2, ms(20_000)))), 2);
+        assert_eq!(p.next_points(1, Some((8, Duration::ZERO))), 32);
+        // Fixed chunks ignore the timing.
+        assert_eq!(ChunkPlan::FIXED.next_points(2, None), POINTS_PER_CHUNK);
+        assert_eq!(
+            ChunkPlan::FIXED.next_points(2, Some((512, ms(90_000)))),
+            POINTS_PER_CHUNK
+        );
+        let small = ChunkPlan {
+            max_points: 2,
+            target: None,
+        };
+        assert_eq!(small.next_points(5, None), 2);
+    }
+}
