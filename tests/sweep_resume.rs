@@ -298,6 +298,16 @@ fn a_complete_shard_is_skipped_and_force_or_other_options_recompute() {
         same_inode(&csv_meta),
         "the complete table was rewritten"
     );
+    // A run killed after its set was in place and before its resume state was removed:
+    // the rerun skips the complete table and removes that state.
+    let rec = std::fs::read_to_string(out.join("sweep.shard.toml")).unwrap();
+    let fp = &rec[rec.find("[fingerprint]").unwrap()..];
+    std::fs::create_dir_all(out.join(".sweep.partial")).unwrap();
+    std::fs::write(out.join(".sweep.partial/manifest.toml"), fp).unwrap();
+    let s = json(&ok(&args(&[])));
+    assert_eq!(s["skipped_complete"], true);
+    assert!(!out.join(".sweep.partial").exists());
+    assert_eq!(snapshot(&out), set);
     let forced = json(&ok(&args(&["--force"])));
     assert_eq!(
         (

@@ -275,6 +275,31 @@ mod tests {
         let r = rec(3, 5).1;
         std::fs::write(ShardRecord::sidecar_path(&csv), r.to_toml_string()).unwrap();
         assert_eq!(ShardRecord::for_table(&csv).unwrap(), r);
+        // With the table's rows and the fingerprint of the run that computed it.
+        let o = crate::search::SearchOptions::default();
+        let fp = Fingerprint::new("s", "b", &[], &o, "cycle", r.shard);
+        let full = ShardRecord {
+            rows: Some(8),
+            fingerprint: Some(fp),
+            ..r
+        };
+        let text = full.to_toml_string();
+        assert!(
+            text.contains("shard = 3\ncount = 5\npoints = 12\nrows = 8\n"),
+            "{text}"
+        );
+        std::fs::write(ShardRecord::sidecar_path(&csv), &text).unwrap();
+        assert_eq!(ShardRecord::for_table(&csv).unwrap(), full);
+        std::fs::write(
+            ShardRecord::sidecar_path(&csv),
+            text.replace("engine = ", "engin = "),
+        )
+        .unwrap();
+        let e = ShardRecord::for_table(&csv).unwrap_err().to_string();
+        assert!(
+            e.ends_with("sweep.shard.toml: fingerprint.engin: unknown key; did you mean `engine`?"),
+            "{e}"
+        );
         std::fs::write(
             ShardRecord::sidecar_path(&csv),
             "shard = 5\ncount = 5\npoints = 1\n",
