@@ -118,7 +118,7 @@ pub enum Command {
     Sweep(sweep::SweepArgs),
     /// Join the sweep.csv files of `sweep --shard i/n` runs into the single-run table.
     ///
-    /// Example: edgesim merge --out out/merged out/s0/sweep.csv out/s1/sweep.csv
+    /// Example: edgesim merge --out out/merged/sweep.csv out/s0/sweep.csv out/s1/sweep.csv
     Merge(merge::MergeArgs),
     /// Tensor engine: LoRA tuning of a real (or LUC-compressed) checkpoint with `lora`,
     /// `partial` or `edge-llm` (early exits, a backprop window moving bottom-up, voting),
