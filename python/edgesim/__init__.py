@@ -17,7 +17,9 @@ hardware (``hw``)
 workloads
     an embedded name (``"llama7b_lora"``), a path to a workload TOML, a TOML document as a
     string, or a ``dict`` with the workload file's tables. Relative paths inside a string
-    or dict (policy files, sensitivity CSVs) are resolved against the current directory.
+    or dict (policy files, sensitivity CSVs) are resolved against the current directory;
+    such a workload is named by its ``name`` key, else by its origin
+    (``<workload 1 dict>``).
 traces
     Trace documents: a path to a Trace JSON file, its text, or the ``dict`` that
     :func:`trace` returns.
@@ -28,7 +30,7 @@ A string is read as TOML (or JSON for a Trace) when it contains a newline or ``=
 Errors
 ------
 Bad input raises :class:`EdgesimError` (a ``ValueError``) whose message is edgesim's own:
-the file (``<hw dict>``, ``<workload string>`` for inline inputs), the key and the allowed
+the file (``<hw dict>``, ``<workload 1 string>`` for inline inputs), the key and the allowed
 range, as the command line prints it.
 
 Units
@@ -163,7 +165,7 @@ def hardware(hw: Optional[Source] = None, hw_overrides: Optional[Mapping[str, An
     tables (the form ``hw=`` accepts back).
 
     ``hardware()`` is the embedded ``hw_configs/edge_llm_paper.toml``; modify the dict
-    and pass it as ``hw`` to :func:`run`, :func:`sweep`-free studies or :func:`simulate`.
+    and pass it as ``hw`` to :func:`run` or :func:`simulate`.
     Units are in the key names (``sram.capacity_kib``: KiB; ``clock_ghz``: GHz;
     ``dram.data_rate_mtps``: MT/s; ``docs/hw_keys.md`` lists them all).
 
@@ -208,9 +210,10 @@ def run(
         ``"analytic"`` or ``"cycle"`` (also replay each best schedule on the cycle-level
         simulator: a ``"sim"`` object per result).
     schedule
-        evaluate this schedule instead of searching: the one-line form ``run`` prints
-        (``results[i]["schedule_line"]`` style, e.g. ``"zigzag:4 micro-batch 1 prefetch
-        on recompute 0 ssd w/s/o 0%/70%/0%"``) or a TOML file with a ``[schedule]`` table.
+        evaluate this schedule instead of searching: the one-line form ``edgesim run``
+        prints and :func:`simulate` returns as ``"schedule"`` (e.g. ``"zigzag:4
+        micro-batch 1 prefetch on recompute 0 ssd w/s/o 0%/70%/0%"``) or a TOML file with
+        a ``[schedule]`` table (``docs/schedule.md``).
     time_slack_pct
         percent (0..=100): the least-memory schedule at most this much slower than the
         fastest.
@@ -319,6 +322,8 @@ def simulate(
     dma_request_bytes: int = 256,
     trace: Optional[Source] = None,
     hw_overrides: Optional[Mapping[str, Any]] = None,
+    vanilla: bool = False,
+    attribute: bool = False,
 ) -> dict:
     """Replays a schedule of one workload on the cycle-level simulator (LPDDR4 timing,
     shared bus, finite buffers): the document of ``edgesim sim --json``.
@@ -340,6 +345,12 @@ def simulate(
         ``"capacity"``, ``"ssd-latency"``, or ``"ideal"`` (the analytic assumptions).
     dma_request_bytes
         bytes per DMA request to DRAM, a power of two from 32 to 4096.
+    vanilla
+        replay the vanilla schedule (row traversal, the workload's micro-batch, no
+        prefetch) instead of the searched best; ignored when ``schedule`` is given.
+    attribute
+        also explain the gap to the analytic model effect by effect (``"attribution"``;
+        8 more simulations).
 
     Returns
     -------
@@ -359,5 +370,7 @@ def simulate(
         "mode": mode,
         "disable": list(disable or []),
         "dma_request_bytes": int(dma_request_bytes),
+        "vanilla": bool(vanilla),
+        "attribute": bool(attribute),
     }
     return _call("simulate", request)

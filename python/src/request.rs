@@ -117,6 +117,10 @@ pub struct SimulateRequest {
     pub disable: Vec<String>,
     /// `--dma-request-bytes`.
     pub dma_request_bytes: u32,
+    /// `--vanilla`.
+    pub vanilla: bool,
+    /// `--attribute`.
+    pub attribute: bool,
 }
 
 /// Parses a request; a malformed one is an error of the binding (the Python side built
