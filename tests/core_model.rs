@@ -579,7 +579,7 @@ fn run_reports_infeasible_workloads_without_failing() {
     let v: serde_json::Value = serde_json::from_str(&out).unwrap();
     for r in v["results"].as_array().unwrap() {
         assert_eq!(r["feasible"], false);
-        assert!(r["reason"].as_str().unwrap().contains("GiB"));
+        assert!(r["infeasible_reason"].as_str().unwrap().contains("GiB"));
         assert!(r["seconds_per_iteration"].is_null());
     }
     assert!(v["speedup"].is_null() && v["norm_mem"].is_null());

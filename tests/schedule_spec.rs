@@ -307,7 +307,7 @@ fn schedules_a_workload_does_not_admit_are_infeasible_with_the_reason() {
     assert_eq!(e["feasible"], false);
     assert_eq!(e["schedule_source"], "given");
     assert_eq!(
-        e["reason"],
+        e["infeasible_reason"],
         "micro-batch 3 does not divide the 4 sequences per step (allowed: 1, 2, 4)"
     );
     assert!(e["seconds_per_iteration"].is_null());
@@ -382,7 +382,10 @@ fn over_capacity_names_the_tier_and_the_excess() {
         ],
     );
     let v = json(&o);
-    let reason = v["results"][0]["reason"].as_str().unwrap().to_string();
+    let reason = v["results"][0]["infeasible_reason"]
+        .as_str()
+        .unwrap()
+        .to_string();
     assert!(reason.starts_with("DRAM: peak "), "{reason}");
     assert!(
         reason.contains("(DRAM capacity 1048576 bytes exceeded by "),

@@ -40,10 +40,9 @@ impl HardwareSource {
                 DEFAULT_HARDWARE_ORIGIN.to_string(),
                 DEFAULT_HARDWARE_TOML.to_string(),
             ),
-            HardwareSource::File(p) => (
-                p.display().to_string(),
-                crate::io_util::read_to_string(p)?,
-            ),
+            HardwareSource::File(p) => {
+                (p.display().to_string(), crate::io_util::read_to_string(p)?)
+            }
             HardwareSource::Toml { origin, text } => (origin.clone(), text.clone()),
         })
     }
@@ -202,9 +201,11 @@ pub fn trace_from_json(origin: &str, text: &str) -> Result<Trace> {
 /// prefetch on recompute 0 ssd w/s/o 0%/70%/0%"`; `docs/schedule.md`).
 ///
 /// ```
-/// let s = edgesim::api::parse_schedule("row micro-batch 1 prefetch on recompute 0 ssd w/s/o 100%/60%/55%")?;
+/// let line = "row micro-batch 1 prefetch on recompute 0 ssd w/s/o 100%/60%/55%";
+/// let s = edgesim::api::parse_schedule(line)?;
 /// assert_eq!(s.micro_batch_size, 1);
-/// assert_eq!(s.placement.saved_on_ssd, 0.6);
+/// assert!((s.placement.saved_on_ssd - 0.6).abs() < 1e-12); // the search grid's 12 x 0.05
+/// assert_eq!(s.to_string(), line); // prints back as read
 /// # Ok::<(), edgesim::Error>(())
 /// ```
 ///

@@ -86,10 +86,9 @@ pub use crate::workload::{Trace, Workload};
 
 pub use load::{
     DEFAULT_HARDWARE_ORIGIN, DEFAULT_HARDWARE_TOML, HardwareSource, default_hardware,
-    embedded_workloads, hardware, hardware_from_file, hardware_from_toml,
-    hardware_with_overrides, load_schedule, parse_schedule, sweep_spec_from_file,
-    sweep_spec_from_toml, trace, trace_from_json, trace_from_json_file, workload,
-    workload_from_toml, workload_in,
+    embedded_workloads, hardware, hardware_from_file, hardware_from_toml, hardware_with_overrides,
+    load_schedule, parse_schedule, sweep_spec_from_file, sweep_spec_from_toml, trace,
+    trace_from_json, trace_from_json_file, workload, workload_from_toml, workload_in,
 };
 pub use report::{
     EnergyFigures, LowerBoundTerms, MemoryRatios, ParetoPoint, RunDocument, RunEntry,

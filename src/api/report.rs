@@ -16,6 +16,7 @@ use serde::Serialize;
 /// The `edgesim run --json` document: one entry per workload, and the LAST workload
 /// compared with the FIRST (the reference).
 #[derive(Debug, Clone, PartialEq, Serialize, JsonSchema)]
+#[schemars(deny_unknown_fields)]
 pub struct RunDocument {
     /// One entry per workload, in the order given.
     pub results: Vec<RunEntry>,
@@ -54,6 +55,7 @@ pub enum ScheduleSource {
 /// Figures of the chosen schedule are `null` when no schedule is feasible
 /// (`feasible == false`, reason in `infeasible_reason`).
 #[derive(Debug, Clone, PartialEq, Serialize, JsonSchema)]
+#[schemars(deny_unknown_fields)]
 pub struct RunEntry {
     /// Workload name (the workload's `name` key, file stem or Trace `workload`).
     pub workload: String,
@@ -132,6 +134,7 @@ pub struct RunEntry {
 
 /// The lower bound on the step time and its terms.
 #[derive(Debug, Clone, Copy, PartialEq, Serialize, JsonSchema)]
+#[schemars(deny_unknown_fields)]
 pub struct LowerBoundTerms {
     /// Compute term (s).
     pub compute_seconds: f64,
@@ -168,6 +171,7 @@ impl From<&LowerBound> for LowerBoundTerms {
 
 /// Peak occupancy per memory tier (bytes).
 #[derive(Debug, Clone, Copy, PartialEq, Serialize, JsonSchema)]
+#[schemars(deny_unknown_fields)]
 pub struct TierPeaks {
     /// On-chip SRAM (bytes).
     pub sram: f64,
@@ -179,6 +183,7 @@ pub struct TierPeaks {
 
 /// Energy by component (J): dynamic (`mac` .. `ssd`) and static (`*_static`).
 #[derive(Debug, Clone, Copy, PartialEq, Serialize, JsonSchema)]
+#[schemars(deny_unknown_fields)]
 pub struct EnergyFigures {
     /// MAC array, dynamic (J).
     pub mac: f64,
@@ -219,6 +224,7 @@ impl From<&EnergyBreakdown> for EnergyFigures {
 /// Each memory figure of one schedule over the same figure of another (dimensionless;
 /// `null` where the other's figure is 0, e.g. no SSD use), under the figures' names.
 #[derive(Debug, Clone, Copy, PartialEq, Serialize, JsonSchema)]
+#[schemars(deny_unknown_fields)]
 pub struct MemoryRatios {
     /// Ratio of peak DRAM + peak SRAM.
     pub device_bytes: Option<f64>,
@@ -249,6 +255,7 @@ impl MemoryRatios {
 
 /// A schedule as figures (the `schedule` object of `run --json`).
 #[derive(Debug, Clone, PartialEq, Serialize, JsonSchema)]
+#[schemars(deny_unknown_fields)]
 pub struct ScheduleFigures {
     /// Traversal of the layer x micro-batch grid: `row`, `column` or `zigzag:B`.
     pub traversal: String,
@@ -303,6 +310,7 @@ impl ScheduleFigures {
 
 /// One point of the time/memory Pareto front.
 #[derive(Debug, Clone, PartialEq, Serialize, JsonSchema)]
+#[schemars(deny_unknown_fields)]
 pub struct ParetoPoint {
     /// Seconds per optimizer step (s).
     pub seconds_per_iteration: f64,
@@ -325,6 +333,7 @@ impl From<&SchedulePoint> for ParetoPoint {
 /// The cycle-level replay of one entry's schedule (the `sim` object of
 /// `run --engine cycle --json`).
 #[derive(Debug, Clone, PartialEq, Serialize, JsonSchema)]
+#[schemars(deny_unknown_fields)]
 pub struct SimSummary {
     /// Total accelerator cycles (cycles).
     pub cycles: u64,

@@ -148,10 +148,11 @@ pub fn run(hw: &HwConfig, traces: &[Trace], opts: &RunOptions) -> Result<RunDocu
         ),
     };
     let names: Vec<&str> = traces.iter().map(|t| t.workload.as_str()).collect();
+    let refs: Vec<&SearchResult> = results.iter().collect();
     Ok(document(
-        hw,
+        &hw.name,
         &names,
-        &results,
+        &refs,
         sims.as_deref(),
         Vec::new(),
         opts,
@@ -252,12 +253,13 @@ fn replay(hw: &HwConfig, trace: &Trace, r: &SearchResult) -> Result<Option<SimSu
 }
 
 /// The document of search results already computed (the CLI's `run --json`, which also
-/// draws timelines from its replays): `names[i]` is the workload of `results[i]`; `sims`
-/// is `Some` with [`Engine::Cycle`], one replay per result.
+/// draws timelines from its replays): `results[i]` is workload `names[i]`'s outcome on
+/// the hardware named `hw`; `sims` is `Some` with [`Engine::Cycle`], one replay per
+/// result.
 pub(crate) fn document(
-    hw: &HwConfig,
+    hw: &str,
     names: &[&str],
-    results: &[SearchResult],
+    results: &[&SearchResult],
     sims: Option<&[Option<SimSummary>]>,
     notes: Vec<String>,
     opts: &RunOptions,
@@ -267,8 +269,7 @@ pub(crate) fn document(
         .zip(results)
         .enumerate()
         .map(|(i, (name, r))| {
-            let mut e =
-                RunEntry::from_search(name, &hw.name, r, opts.mode, opts.source(), opts.pareto);
+            let mut e = RunEntry::from_search(name, hw, r, opts.mode, opts.source(), opts.pareto);
             if let Some(s) = sims {
                 e.sim = Some(s.get(i).cloned().flatten());
             }

@@ -116,6 +116,7 @@ pub fn sim_options_without(names: &[String]) -> Result<SimOptions> {
 /// The `edgesim sim --json` document: one schedule of one workload replayed on the
 /// cycle-level simulator.
 #[derive(Debug, Clone, PartialEq, Serialize, JsonSchema)]
+#[schemars(deny_unknown_fields)]
 pub struct SimReport {
     /// Workload name.
     pub workload: String,
@@ -140,6 +141,7 @@ pub struct SimReport {
 
 /// Simulator switches (which physical effects are modelled).
 #[derive(Debug, Clone, Copy, PartialEq, Serialize, JsonSchema)]
+#[schemars(deny_unknown_fields)]
 pub struct SimSwitches {
     /// All DRAM-side transfers share one LPDDR4 bus.
     pub shared_bus: bool,
@@ -168,6 +170,7 @@ pub struct SimSwitches {
 
 /// LPDDR4 effects of the DRAM efficiency characterisation.
 #[derive(Debug, Clone, Copy, PartialEq, Serialize, JsonSchema)]
+#[schemars(deny_unknown_fields)]
 pub struct DramEffects {
     /// Periodic all-bank refresh.
     pub refresh: bool,
@@ -201,6 +204,7 @@ impl From<&SimOptions> for SimSwitches {
 
 /// The result of one simulation.
 #[derive(Debug, Clone, PartialEq, Serialize, JsonSchema)]
+#[schemars(deny_unknown_fields)]
 pub struct SimDetail {
     /// Total accelerator cycles (cycles).
     pub cycles: u64,
@@ -231,6 +235,7 @@ pub struct SimDetail {
 
 /// One engine's account.
 #[derive(Debug, Clone, PartialEq, Serialize, JsonSchema)]
+#[schemars(deny_unknown_fields)]
 pub struct EngineAccount {
     /// Engine name (`mac_array`, `vector_unit`, `dma_dram_to_sram`, ...).
     pub name: String,
@@ -250,6 +255,7 @@ pub struct EngineAccount {
 
 /// One occupancy sample.
 #[derive(Debug, Clone, Copy, PartialEq, Serialize, JsonSchema)]
+#[schemars(deny_unknown_fields)]
 pub struct Occupancy {
     /// Start cycle of the sample's bucket (cycles).
     pub cycle: u64,
@@ -298,6 +304,7 @@ impl From<&crate::sim::SimReport> for SimDetail {
 
 /// Analytic and simulated times of one schedule (s).
 #[derive(Debug, Clone, Copy, PartialEq, Serialize, JsonSchema)]
+#[schemars(deny_unknown_fields)]
 pub struct SimComparison {
     /// Analytic, mode `paper` (s).
     pub analytic_paper_seconds: f64,
@@ -325,6 +332,7 @@ impl From<&crate::sim::replay::Comparison> for SimComparison {
 
 /// The gap between the analytic model and the simulation, effect by effect.
 #[derive(Debug, Clone, PartialEq, Serialize, JsonSchema)]
+#[schemars(deny_unknown_fields)]
 pub struct SimAttribution {
     /// Analytic, mode `paper` (s).
     pub analytic_paper_seconds: f64,
@@ -346,6 +354,7 @@ pub struct SimAttribution {
 
 /// One effect's share of the simulated time.
 #[derive(Debug, Clone, PartialEq, Serialize, JsonSchema)]
+#[schemars(deny_unknown_fields)]
 pub struct SimEffect {
     /// Effect name.
     pub name: String,

@@ -29,7 +29,8 @@ pub struct SweepOptions {
     pub schedule: Option<Schedule>,
     /// [`Engine::Cycle`] also replays each chosen schedule (`sim_step_s`).
     pub engine: Engine,
-    /// Run only this shard of the points (`Shard::parse("2/4")`; default all).
+    /// Run only this shard of the points: `Shard::parse("i/n")` takes the points whose
+    /// index is `i` mod `n` (`i` from 0, as `edgesim sweep --shard`); default all.
     pub shard: Shard,
     /// Refuse specs of more points than this (default 10^6, as `edgesim sweep`).
     pub max_points: usize,

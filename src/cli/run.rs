@@ -152,13 +152,36 @@ pub fn run_cmd(a: &RunArgs) -> Result<()> {
         Vec::new()
     };
     if a.json {
-        let mut doc = run_report::run_json(&results);
-        super::sim::add_sim_json(&mut doc, &sims);
-        add_schedule_source(&mut doc, opts.schedule.as_ref());
-        doc["notes"] = serde_json::json!(notes);
+        let ropts = crate::api::RunOptions {
+            mode,
+            time_slack: opts.time_slack,
+            max_memory_gib: a.max_memory_gib,
+            pareto: a.pareto,
+            schedule: opts.schedule,
+            ssd_write_budget_gb_per_step: a.ssd_write_budget_gb_per_step,
+            engine: a.engine.parse()?,
+        };
+        let names: Vec<&str> = results.iter().map(|r| r.workload.as_str()).collect();
+        let searches: Vec<&crate::search::SearchResult> =
+            results.iter().map(|r| &r.search).collect();
+        let summaries: Vec<Option<crate::api::SimSummary>> = sims
+            .iter()
+            .map(|s| s.as_ref().map(|r| (&r.sim.report).into()))
+            .collect();
+        let cycle = ropts.engine == crate::api::Engine::Cycle;
+        let doc = crate::api::run_document(
+            &hw.name,
+            &names,
+            &searches,
+            cycle.then_some(summaries.as_slice()),
+            notes,
+            &ropts,
+        );
+        // Through a `Value`: its keys print sorted, as they always have.
+        let value = serde_json::to_value(&doc).map_err(|e| crate::Error::Other(e.to_string()))?;
         crate::outln!(
             "{}",
-            serde_json::to_string_pretty(&doc).map_err(|e| crate::Error::Other(e.to_string()))?
+            serde_json::to_string_pretty(&value).map_err(|e| crate::Error::Other(e.to_string()))?
         )?;
     } else {
         if let Some(s) = &opts.schedule {
@@ -169,21 +192,6 @@ pub fn run_cmd(a: &RunArgs) -> Result<()> {
         crate::cli::out::print(&crate::report::notes::notes_text(&notes))?;
     }
     Ok(())
-}
-
-/// Marks each `results[]` entry of `run --json` with `"schedule_source"`: `"given"`
-/// (`--schedule`) or `"search"`; with a given schedule, the document also carries it as
-/// `"given_schedule"` (its one-line form), infeasible entries included.
-pub fn add_schedule_source(doc: &mut serde_json::Value, given: Option<&crate::cost::Schedule>) {
-    let source = if given.is_some() { "given" } else { "search" };
-    if let Some(results) = doc.get_mut("results").and_then(|r| r.as_array_mut()) {
-        for entry in results.iter_mut().filter_map(|e| e.as_object_mut()) {
-            entry.insert("schedule_source".to_string(), source.into());
-        }
-    }
-    if let (Some(s), Some(obj)) = (given, doc.as_object_mut()) {
-        obj.insert("given_schedule".to_string(), s.to_string().into());
-    }
 }
 
 /// Validates `--time-slack` (percent, 0..=100) and returns it as a fraction.

@@ -3,12 +3,10 @@
 
 use crate::cost::Mode;
 use crate::error::{Error, Result};
-use crate::search::SearchOptions;
 use crate::sim::attribution::{ATTRIBUTION_RUNS, Attribution, attribute_with_progress};
 use crate::sim::replay::{Comparison, Replay, replay_best};
-use crate::sim::{SimOptions, SimReport, gantt, timeline};
+use crate::sim::{SimOptions, gantt, timeline};
 use crate::workload::Trace;
-use serde_json::json;
 use std::path::{Path, PathBuf};
 
 /// Arguments of `edgesim sim`.
@@ -75,67 +73,16 @@ pub struct SimArgs {
     pub json: bool,
 }
 
-/// Names accepted by `--disable`.
-pub const EFFECTS: [&str; 9] = [
-    "shared-bus",
-    "dram-timing",
-    "refresh",
-    "turnaround",
-    "row-misses",
-    "dependencies",
-    "capacity",
-    "ssd-latency",
-    "ideal",
-];
+/// Names accepted by `--disable` ([`crate::api::EFFECTS`]).
+pub use crate::api::EFFECTS;
 
-/// Full options with the named effects switched off.
-pub fn options_without(names: &[String]) -> Result<SimOptions> {
-    let mut o = SimOptions::full();
-    for n in names {
-        let f = &mut o.dram_features;
-        match n.trim() {
-            "shared-bus" => o.shared_bus = false,
-            "dram-timing" => o.dram_timing = false,
-            "refresh" => f.refresh = false,
-            "turnaround" => f.turnaround = false,
-            "row-misses" => f.row_misses = false,
-            "dependencies" => o.dependency_sync = false,
-            "capacity" => o.finite_buffers = false,
-            "ssd-latency" => o.ssd_latency = false,
-            "ideal" => {
-                let keep = o.ssd_latency;
-                o = SimOptions {
-                    ssd_latency: keep,
-                    ..SimOptions::ideal()
-                };
-            }
-            other => {
-                return Err(Error::input(
-                    "--disable",
-                    other,
-                    format!("unknown effect; allowed: {}", EFFECTS.join(", ")),
-                ));
-            }
-        }
-    }
-    Ok(o)
-}
+/// Full options with the named effects switched off ([`crate::api::sim_options_without`]).
+pub use crate::api::sim_options_without as options_without;
 
 /// Loads a workload file, or an embedded workload by name
 /// ([`crate::workload::resolve_workload`]).
 pub fn load_workload(spec: &str) -> Result<Trace> {
     crate::workload::resolve_workload(Path::new(spec))?.trace()
-}
-
-/// The JSON object `edgesim run --engine cycle` adds to each result.
-pub fn summary_json(r: &SimReport) -> serde_json::Value {
-    json!({
-        "cycles": r.cycles,
-        "seconds": r.seconds,
-        "utilization": r.utilization,
-        "energy_joules": r.energy_joules,
-        "energy_breakdown": r.energy,
-    })
 }
 
 /// Writes the optional timeline outputs of a replay.
@@ -162,16 +109,14 @@ pub fn write_outputs(
 pub fn sim_cmd(a: &SimArgs) -> Result<()> {
     a.figure.apply()?;
     let mode: Mode = a.mode.parse()?;
-    let mut opts = options_without(&a.disable)?;
-    let b = a.dma_request_bytes;
-    if !(32..=4096).contains(&b) || !b.is_power_of_two() {
-        return Err(Error::input(
-            "--dma-request-bytes",
-            "dma_request_bytes",
-            format!("{b}: must be a power of two from 32 to 4096"),
-        ));
-    }
-    opts.dma_request_bytes = b;
+    let sim_opts = crate::api::SimulateOptions {
+        mode,
+        vanilla: a.vanilla,
+        disable: a.disable.clone(),
+        dma_request_bytes: a.dma_request_bytes,
+        attribute: a.attribute,
+    };
+    let opts = sim_opts.sim_options()?;
     let given = match &a.schedule {
         Some(spec) => Some(crate::search::load_schedule(spec)?),
         None => None,
@@ -188,27 +133,8 @@ pub fn sim_cmd(a: &SimArgs) -> Result<()> {
             ));
         }
     };
-    let search_opts = if a.vanilla {
-        SearchOptions::vanilla()
-    } else {
-        SearchOptions::default()
-    }
-    .with_mode(mode);
-    let search_opts = SearchOptions {
-        schedule: given,
-        ..search_opts
-    };
-    if let Some(s) = &given {
-        // Refused or over capacity: nothing meaningful to replay.
-        let r = crate::search::evaluate_given(&hw, &trace, s, mode);
-        if let Some(why) = r.reason.filter(|_| r.best.is_none()) {
-            return Err(Error::input(
-                "--schedule",
-                "schedule",
-                format!("`{s}` on {} with {}: {why}", hw.name, trace.workload),
-            ));
-        }
-    }
+    // Refused or over capacity: an error, nothing meaningful to replay.
+    let search_opts = crate::api::sim_search_options(&hw, &trace, given.as_ref(), &sim_opts)?;
     let spinner = crate::cli::out::progress(indicatif::ProgressBar::new_spinner());
     spinner.set_message(format!("searching and simulating {}", trace.workload));
     spinner.enable_steady_tick(std::time::Duration::from_millis(120));
@@ -233,20 +159,19 @@ pub fn sim_cmd(a: &SimArgs) -> Result<()> {
         a.gantt.as_deref(),
         a.gantt_steps,
     )?;
-    let report = &replay.sim.report;
     if a.json {
-        let doc = json!({
-            "workload": trace.workload,
-            "hw": hw.name,
-            "mode": mode.to_string(),
-            "schedule": replay.evaluation.schedule.to_string(),
-            "schedule_source": if given.is_some() { "given" } else { "search" },
-            "options": replay.options,
-            "sim": report,
-            "comparison": comparison,
-            "attribution": attribution,
-        });
-        let text = serde_json::to_string_pretty(&doc).map_err(|e| Error::Other(e.to_string()))?;
+        let doc = crate::api::SimReport::of_replay(
+            &hw,
+            &trace,
+            mode,
+            given.is_some(),
+            &replay,
+            &comparison,
+            attribution.as_ref(),
+        );
+        // Through a `Value`: its keys print sorted, as they always have.
+        let value = serde_json::to_value(&doc).map_err(|e| Error::Other(e.to_string()))?;
+        let text = serde_json::to_string_pretty(&value).map_err(|e| Error::Other(e.to_string()))?;
         crate::outln!("{text}")?;
     } else {
         let title = match given {
@@ -433,24 +358,6 @@ pub fn simulate_results(
     }
     bar.finish_and_clear();
     Ok(out)
-}
-
-/// Adds `"sim": {...}` to each `results[]` entry of `edgesim run --json` (null when
-/// infeasible). Does nothing when nothing was simulated.
-pub fn add_sim_json(doc: &mut serde_json::Value, sims: &[Option<Replay>]) {
-    if sims.is_empty() {
-        return;
-    }
-    if let Some(results) = doc.get_mut("results").and_then(|r| r.as_array_mut()) {
-        for (entry, s) in results.iter_mut().zip(sims) {
-            if let Some(obj) = entry.as_object_mut() {
-                let v = s
-                    .as_ref()
-                    .map_or(serde_json::Value::Null, |r| summary_json(&r.sim.report));
-                obj.insert("sim".to_string(), v);
-            }
-        }
-    }
 }
 
 /// Text lines of `edgesim run --engine cycle`.

@@ -4,7 +4,7 @@ use crate::cost::{Evaluation, Mode};
 use crate::hw::HwConfig;
 use crate::search::{SchedulePoint, SearchResult};
 use crate::workload::Trace;
-use serde_json::{Value, json};
+use serde_json::Value;
 
 /// One workload's outcome on one hardware configuration.
 #[derive(Debug, Clone)]
@@ -36,111 +36,6 @@ impl RunResult {
     }
 }
 
-/// The JSON object of one feasible evaluation of `trace` on `hw` (one `results[]` entry of
-/// `edgesim run --json`). Other engines (the cycle simulator) build the same object from
-/// their own evaluation.
-pub fn evaluation_json(hw: &HwConfig, trace: &Trace, e: &Evaluation) -> Value {
-    eval_object(&trace.workload, &hw.name, e)
-}
-
-fn eval_object(workload: &str, hw: &str, e: &Evaluation) -> Value {
-    json!({
-        "workload": workload,
-        "hw": hw,
-        "mode": e.mode.to_string(),
-        "feasible": e.feasible,
-        "infeasible_reason": e.infeasible_reason,
-        "seconds_per_iteration": e.seconds_per_iteration,
-        "lower_bound_seconds": e.lower_bound_seconds,
-        "gap_pct": 100.0 * e.gap,
-        "memory_bytes": e.memory_bytes,
-        "device_bytes": e.memory.device_bytes,
-        "activation_bytes": e.memory.activation_bytes,
-        "tuning_state_bytes": e.memory.tuning_state_bytes,
-        "total_bytes": e.memory.total_bytes,
-        "ssd_bytes": e.memory.ssd_bytes,
-        "peak_bytes": {"sram": e.peak_bytes.sram, "dram": e.peak_bytes.dram, "ssd": e.peak_bytes.ssd},
-        "bound": e.bound.to_string(),
-        "energy_joules": e.energy_joules,
-        "energy_breakdown": e.energy_breakdown,
-        "energy_dynamic_j": e.energy_breakdown.dynamic(),
-        "energy_static_j": e.energy_breakdown.static_total(),
-        "ssd_write_bytes": e.ssd_write_bytes,
-        "ssd_read_bytes": e.ssd_read_bytes,
-        "ssd_wear_out_steps": e.ssd_wear_out_steps,
-        "schedule": schedule_json(&e.schedule),
-    })
-}
-
-/// The JSON object of one result (the `results[]` entries of `edgesim run --json`): the
-/// chosen schedule's evaluation plus `candidates_evaluated`, the time optimum it is
-/// measured against (`optimal_seconds`, `optimal_memory_bytes`), the `time_slack`
-/// (fraction) and, when the front was requested and a schedule is feasible, `pareto`.
-pub fn result_json(r: &RunResult) -> Value {
-    let s = &r.search;
-    match &s.best {
-        Some(e) => {
-            let mut v = eval_object(&r.workload, &r.hw, e);
-            v["candidates_evaluated"] = json!(s.candidates_evaluated);
-            v["optimal_seconds"] = json!(s.optimal_seconds);
-            v["optimal_memory_bytes"] = json!(s.optimal_memory_bytes);
-            v["time_slack"] = json!(s.time_slack);
-            v["gap_pct"] = json!(100.0 * e.gap);
-            v["lower_bound"] = json!(s.lower_bound);
-            if !s.pareto.is_empty() {
-                v["pareto"] = json!(s.pareto.iter().map(point_json).collect::<Vec<_>>());
-            }
-            v
-        }
-        None => json!({
-            "workload": r.workload,
-            "hw": r.hw,
-            "mode": r.mode.to_string(),
-            "feasible": false,
-            "reason": s.reason,
-            "seconds_per_iteration": null,
-            "lower_bound_seconds": s.lower_bound.seconds,
-            "memory_bytes": null,
-            "device_bytes": null,
-            "activation_bytes": null,
-            "tuning_state_bytes": null,
-            "total_bytes": null,
-            "ssd_bytes": null,
-            "peak_bytes": null,
-            "bound": null,
-            "energy_joules": null,
-            "schedule": null,
-            "candidates_evaluated": s.candidates_evaluated,
-            "optimal_seconds": null,
-            "optimal_memory_bytes": null,
-            "time_slack": s.time_slack,
-            "lower_bound": s.lower_bound,
-        }),
-    }
-}
-
-/// One point of the time/memory Pareto front (`"pareto"` entries of `edgesim run --json
-/// --pareto`).
-pub fn point_json(p: &SchedulePoint) -> Value {
-    json!({
-        "seconds_per_iteration": p.seconds,
-        "memory_bytes": p.memory_bytes,
-        "schedule": schedule_json(&p.schedule),
-    })
-}
-
-fn schedule_json(s: &crate::cost::Schedule) -> Value {
-    json!({
-        "traversal": s.traversal.to_string(),
-        "micro_batch_size": s.micro_batch_size,
-        "prefetch": s.prefetch,
-        "recomputed_columns": s.recompute,
-        "weights_on_ssd": s.placement.weights_on_ssd,
-        "saved_on_ssd": s.placement.saved_on_ssd,
-        "optimizer_on_ssd": s.placement.optimizer_on_ssd,
-    })
-}
-
 /// Speed-up and normalised memory of the LAST result against the FIRST (None when either
 /// is infeasible or there is only one result).
 pub fn comparison(results: &[RunResult]) -> (Option<f64>, Option<f64>) {
@@ -168,16 +63,21 @@ pub fn memory_comparison(results: &[RunResult]) -> Option<crate::cost::MemoryMet
     }
 }
 
-/// The single JSON document of `edgesim run --json`: `norm_mem` is the total-memory
-/// ratio; `norm_memory` holds the ratio of every memory figure under its CSV name.
+/// The `edgesim run --json` document of `results` (searched, no notes): the
+/// serialisation of [`crate::api::RunDocument`], the one definition of that document.
 pub fn run_json(results: &[RunResult]) -> Value {
-    let (speedup, norm_mem) = comparison(results);
-    json!({
-        "results": results.iter().map(result_json).collect::<Vec<_>>(),
-        "speedup": speedup,
-        "norm_mem": norm_mem,
-        "norm_memory": memory_comparison(results),
-    })
+    let names: Vec<&str> = results.iter().map(|r| r.workload.as_str()).collect();
+    let searches: Vec<&SearchResult> = results.iter().map(|r| &r.search).collect();
+    let opts = crate::api::RunOptions {
+        mode: results
+            .first()
+            .map_or(crate::cost::Mode::SharedBus, |r| r.mode),
+        pareto: results.iter().any(|r| !r.search.pareto.is_empty()),
+        ..crate::api::RunOptions::default()
+    };
+    let hw = results.first().map_or("", |r| r.hw.as_str());
+    let doc = crate::api::run_document(hw, &names, &searches, None, Vec::new(), &opts);
+    serde_json::to_value(&doc).unwrap_or(Value::Null)
 }
 
 fn gib(b: f64) -> String {
