@@ -49,6 +49,8 @@ from typing import Any, Iterable, Mapping, Optional, Sequence, Union
 from . import _native
 from ._native import EdgesimError
 
+__version__ = _native.__version__
+
 __all__ = [
     "EdgesimError",
     "hardware",
@@ -160,7 +162,9 @@ def workload_names() -> list:
     return _call("workload_names", {})
 
 
-def hardware(hw: Optional[Source] = None, hw_overrides: Optional[Mapping[str, Any]] = None) -> dict:
+def hardware(
+    hw: Optional[Source] = None, hw_overrides: Optional[Mapping[str, Any]] = None
+) -> dict:
     """The hardware document after ``hw_overrides``, validated, as a dict of its TOML
     tables (the form ``hw=`` accepts back).
 
@@ -233,15 +237,21 @@ def run(
     """
     request = {
         "hw": _hw(hw, hw_overrides),
-        "workloads": [_source(w, f"workloads[{i}]") for i, w in enumerate(_list(workloads, "workloads"))],
-        "traces": [_trace_source(t, f"traces[{i}]") for i, t in enumerate(_list(traces, "traces"))],
+        "workloads": [
+            _source(w, f"workloads[{i}]") for i, w in enumerate(_list(workloads, "workloads"))
+        ],
+        "traces": [
+            _trace_source(t, f"traces[{i}]") for i, t in enumerate(_list(traces, "traces"))
+        ],
         "mode": mode,
         "engine": engine,
         "schedule": schedule,
         "time_slack_pct": _number(time_slack_pct, "time_slack_pct"),
         "max_memory_gib": _number(max_memory_gib, "max_memory_gib"),
         "pareto": bool(pareto),
-        "ssd_write_budget_gb_per_step": _number(ssd_write_budget_gb_per_step, "ssd_write_budget_gb_per_step"),
+        "ssd_write_budget_gb_per_step": _number(
+            ssd_write_budget_gb_per_step, "ssd_write_budget_gb_per_step"
+        ),
     }
     return _call("run", request)
 
@@ -292,7 +302,9 @@ def sweep(
         "schedule": schedule,
         "time_slack_pct": _number(time_slack_pct, "time_slack_pct"),
         "max_memory_gib": _number(max_memory_gib, "max_memory_gib"),
-        "ssd_write_budget_gb_per_step": _number(ssd_write_budget_gb_per_step, "ssd_write_budget_gb_per_step"),
+        "ssd_write_budget_gb_per_step": _number(
+            ssd_write_budget_gb_per_step, "ssd_write_budget_gb_per_step"
+        ),
         "max_points": int(max_points),
     }
     table = _call("sweep", request)

@@ -143,3 +143,29 @@ def test_speedup_is_the_ratio_of_step_times():
     assert doc["speedup"] == pytest.approx(
         lora["seconds_per_iteration"] / edge["seconds_per_iteration"], rel=1e-12
     )
+
+
+def test_given_schedule_equals_cli(root, cli_json):
+    tiny = root / "workloads" / "tiny_lora.toml"
+    line = edgesim.simulate(workload=tiny)["schedule"]
+    got = edgesim.run(workloads=tiny, schedule=line)
+    assert got == cli_json("run", "--workload", tiny, "--schedule", line)
+    assert got["given_schedule"] == line
+    assert got["results"][0]["schedule_source"] == "given"
+
+
+def test_trace_inputs_file_string_and_dict(root, tmp_path, cli):
+    tiny = root / "workloads" / "tiny_lora.toml"
+    trace_file = tmp_path / "tiny.trace.json"
+    cli("trace", "--workload", tiny, "--out", trace_file)
+    want = edgesim.run(traces=[trace_file])
+    assert want["results"][0]["workload"] == "tiny_lora"
+    assert edgesim.run(traces=str(trace_file)) == want
+    assert edgesim.run(traces=trace_file.read_text()) == want
+    assert edgesim.run(traces=edgesim.trace(tiny)) == want
+    bad = edgesim.trace(tiny)
+    i = next(i for i, e in enumerate(bad["entries"]) if e["gemms"])
+    bad["entries"][i]["gemms"][0]["m"] = 0
+    where = rf"<trace 1 dict>.*entries\[{i}\]\.gemms\[0\]\.m"
+    with pytest.raises(edgesim.EdgesimError, match=where):
+        edgesim.run(traces=[bad])

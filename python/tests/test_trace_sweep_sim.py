@@ -13,16 +13,27 @@ def test_trace_equals_cli_json(cli_json):
     assert t["workload"] == "llama7b_edge_llm_b5"
 
 
-def test_trace_totals_equal_cli(root, cli_json):
-    path = root / "workloads" / "tiny_lora.toml"
-    mine, theirs = edgesim.trace(path), cli_json("trace", "--workload", path)
-
-    def totals(t):
-        flops = sum(g["m"] * g["k"] * g["n"] * g["batch"] for e in t["entries"] for g in e["gemms"])
-        return len(t["entries"]), flops
-
-    assert totals(mine) == totals(theirs)
-    assert totals(mine)[1] > 0
+def test_trace_totals_equal_cli_csv(root, cli):
+    """Per-entry byte totals and vector FLOPs summed in Python from trace() equal the sums
+    of the columns of `edgesim trace --csv` (the CLI's table, not its JSON)."""
+    path = root / "workloads" / "tiny_edge_llm.toml"
+    t = edgesim.trace(path)
+    lines = list(csv.DictReader(cli("trace", "--workload", path, "--csv")[1].splitlines()))
+    assert [e["label"] for e in t["entries"]] == [r["label"] for r in lines]
+    for field, column in [
+        ("weight_bytes", "weight_bytes"),
+        ("saved_bytes", "saved_bytes_per_seq"),
+        ("checkpoint_bytes", "checkpoint_bytes_per_seq"),
+        ("grad_bytes", "grad_bytes"),
+        ("trainable_bytes", "trainable_bytes"),
+        ("optimizer_bytes", "optimizer_bytes"),
+    ]:
+        total = sum(e[field] for e in t["entries"])
+        assert total == sum(int(r[column]) for r in lines), field
+    ops = [v for e in t["entries"] for v in e["vector_ops"]]
+    vector = sum(v["elements"] * v["ops_per_element"] for v in ops)
+    assert vector == pytest.approx(sum(float(r["vector_flops_per_seq"]) for r in lines), rel=1e-12)
+    assert sum(e["weight_bytes"] for e in t["entries"]) > 0
 
 
 def test_a_trace_dict_runs_like_its_workload():
@@ -105,7 +116,11 @@ def test_sweep_dataframe(root, tmp_path):
 
 
 def test_sweep_errors_name_the_spec(tmp_path):
-    spec = {"base": "no/such/hw.toml", "workloads": ["llama7b_lora"], "sweep": {"sram.capacity_kib": [1]}}
+    spec = {
+        "base": "no/such/hw.toml",
+        "workloads": ["llama7b_lora"],
+        "sweep": {"sram.capacity_kib": [1]},
+    }
     with pytest.raises(edgesim.EdgesimError, match="base"):
         edgesim.sweep(spec)
 
@@ -141,3 +156,8 @@ def test_simulate_needs_one_input():
         edgesim.simulate()
     with pytest.raises(edgesim.EdgesimError, match="dma_request_bytes"):
         edgesim.simulate(workload="llama7b_lora", dma_request_bytes=100)
+
+
+def test_simulate_a_trace_like_its_workload(root):
+    path = root / "workloads" / "tiny_full.toml"
+    assert edgesim.simulate(trace=edgesim.trace(path)) == edgesim.simulate(workload=path)
