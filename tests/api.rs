@@ -280,6 +280,43 @@ fn every_run_json_output_matches_the_schema() {
 }
 
 #[test]
+fn trace_files_match_the_trace_schema() {
+    let s = schema("trace.schema.json");
+    // Every key of the schema is one the Trace writes (all written keys are required or
+    // defaulted, unknown keys refused), on workloads of every method.
+    for w in api::embedded_workloads()
+        .into_iter()
+        .map(String::from)
+        .chain([
+            "workloads/tiny_lst.toml".to_string(),
+            "workloads/tiny_full.toml".to_string(),
+        ])
+    {
+        let t = api::trace(&api::workload(&w).unwrap()).unwrap();
+        let v: Value = serde_json::from_str(&t.to_json_string()).unwrap();
+        assert_valid(&s, &v, &w);
+    }
+    assert_valid(
+        &s,
+        &cli_json(&["trace", "--workload", TINY, "--json"]),
+        "trace --json",
+    );
+    // The fields the schema requires are exactly the Trace's.
+    let t = api::trace(&api::workload(TINY).unwrap()).unwrap();
+    let v: Value = serde_json::from_str(&t.to_json_string()).unwrap();
+    let mut written: Vec<&String> = v.as_object().unwrap().keys().collect();
+    written.sort();
+    let mut required: Vec<&str> = s["required"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|r| r.as_str().unwrap())
+        .collect();
+    required.sort();
+    assert_eq!(written, required);
+}
+
+#[test]
 fn sim_json_and_sweep_records_match_their_schemas() {
     let s = schema("sim_report.schema.json");
     for args in [

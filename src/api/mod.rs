@@ -65,8 +65,8 @@
 //! ```
 //!
 //! # What it may import
-//! Everything in the crate; nothing imports it but `cli`, the Python package and the
-//! examples.
+//! Everything in the crate; nothing imports it but `cli`, the Python package, the
+//! examples and `report::run_report::run_json` (a thin wrapper the benches call).
 
 #![deny(missing_docs)]
 
@@ -76,6 +76,7 @@ mod run;
 mod schema;
 mod sim;
 mod sweep;
+mod trace_schema;
 
 pub use crate::cost::{Mode, Placement, Schedule};
 pub use crate::dse::{Shard, SweepSpec};

@@ -23,7 +23,8 @@ fn schema_text<T: JsonSchema>() -> String {
 
 /// Every report's schema: `run.schema.json` ([`RunDocument`], `edgesim run --json`),
 /// `sim_report.schema.json` ([`SimReport`], `edgesim sim --json`) and
-/// `sweep_record.schema.json` ([`SweepRecord`], one row of `sweep.csv`).
+/// `sweep_record.schema.json` ([`SweepRecord`], one row of `sweep.csv`) and
+/// `trace.schema.json` (a Trace file, [`super::Trace`]).
 pub fn schemas() -> Vec<SchemaFile> {
     vec![
         SchemaFile {
@@ -37,6 +38,10 @@ pub fn schemas() -> Vec<SchemaFile> {
         SchemaFile {
             file: "sweep_record.schema.json",
             text: schema_text::<SweepRecord>(),
+        },
+        SchemaFile {
+            file: "trace.schema.json",
+            text: schema_text::<super::trace_schema::TraceFile>(),
         },
     ]
 }
