@@ -2,7 +2,9 @@
 //! the table a single run writes (same rows, same order, Pareto front recomputed over all
 //! rows), and redraws the sweep plots next to it. The table and the plots are one output
 //! set in the table's directory (`io_util::OutputSet`): locked while written, replaced
-//! whole; other files there (e.g. the shard tables) stay.
+//! whole; other files there (e.g. the shard tables) stay. Shards whose records
+//! (`sweep.shard.toml`) carry different fingerprints (`dse::fingerprint`: another spec,
+//! input or option) are refused, naming the field, both values and both tables.
 
 use super::sweep::{dir_or_dot, file_names, print_workloads};
 use crate::cli::out::note;
@@ -70,6 +72,12 @@ pub fn run(a: &MergeArgs) -> Result<()> {
     let record = dse::shard::ShardRecord {
         shard: dse::Shard::ALL,
         points: records.first().map_or(0, |(_, r)| r.points),
+        rows: Some(merged.rows.len() as u64),
+        // The shards' common fingerprint (checked above), as the whole sweep's.
+        fingerprint: records
+            .first()
+            .and_then(|(_, r)| r.fingerprint.clone())
+            .map(|f| f.with_shard(dse::Shard::ALL)),
     };
     let record_path = dse::shard::ShardRecord::sidecar_path(&set.dir().join(&name));
     crate::io_util::write_atomic(&record_path, record.to_toml_string().as_bytes())?;

@@ -2,6 +2,7 @@
 //! `n` runs the points whose index satisfies `index % n == i`, so the shards partition the
 //! points and [`crate::dse::merge`] restores the single-run order by point index.
 
+use super::fingerprint::Fingerprint;
 use crate::error::{Error, Result};
 use std::path::{Path, PathBuf};
 
@@ -53,6 +54,12 @@ pub struct ShardRecord {
     pub shard: Shard,
     /// Points of the whole spec (before sharding).
     pub points: usize,
+    /// Rows of the table (points of the shard x workloads); `None` in records written
+    /// before it was recorded.
+    pub rows: Option<u64>,
+    /// What computed the table ([`Fingerprint`]); `None` in records written before
+    /// fingerprints were recorded.
+    pub fingerprint: Option<Fingerprint>,
 }
 
 impl ShardRecord {
@@ -67,11 +74,22 @@ impl ShardRecord {
 
     /// The record as TOML text.
     pub fn to_toml_string(&self) -> String {
-        format!(
+        let mut s = format!(
             "# Which slice of the sweep the table beside this file holds (edgesim merge \
              checks that shards 0..count are each given once).\nshard = {}\ncount = {}\npoints = {}\n",
             self.shard.index, self.shard.count, self.points
-        )
+        );
+        if let Some(r) = self.rows {
+            s.push_str(&format!("rows = {r}\n"));
+        }
+        if let Some(f) = &self.fingerprint {
+            s.push_str(
+                "\n# What computed the table: a sweep with this fingerprint skips it as \
+                 complete, and merge joins only shards whose fingerprints agree.\n",
+            );
+            s.push_str(&f.to_toml_table());
+        }
+        s
     }
 
     /// Reads the record of table `csv`.
@@ -98,10 +116,17 @@ impl ShardRecord {
         let count = root.u64_in("count", 1, u64::MAX >> 1)? as usize;
         let index = root.u64_in("shard", 0, count as u64 - 1)? as usize;
         let points = root.u64_in("points", 0, u64::MAX >> 1)? as usize;
+        let rows = root.opt_u64_in("rows", 0, u64::MAX >> 1)?;
+        let fingerprint = match root.opt_section("fingerprint")? {
+            Some(sec) => Some(Fingerprint::from_section(&sec)?),
+            None => None,
+        };
         root.deny_unknown()?;
         Ok(ShardRecord {
             shard: Shard { index, count },
             points,
+            rows,
+            fingerprint,
         })
     }
 }
@@ -128,6 +153,38 @@ pub fn check_complete(records: &[(String, ShardRecord)]) -> Result<()> {
                     r.shard.index, r.shard.count, r.points, first.shard.index, first.points
                 ),
             ));
+        }
+        match (&first.fingerprint, &r.fingerprint) {
+            (Some(a), Some(b)) => {
+                if let Some((field, here, there)) = b.differences(a, true).into_iter().next() {
+                    return Err(Error::input(
+                        name,
+                        format!("fingerprint.{field}"),
+                        format!(
+                            "`{here}`, but {first_name} has `{there}`: the shards were not \
+                             computed by one sweep (same spec, inputs and options); rerun \
+                             the odd shard with the others' options"
+                        ),
+                    ));
+                }
+            }
+            (None, None) => {}
+            (a, _) => {
+                let (without, with) = if a.is_none() {
+                    (first_name.as_str(), name.as_str())
+                } else {
+                    (name.as_str(), first_name.as_str())
+                };
+                return Err(Error::input(
+                    without,
+                    "fingerprint",
+                    format!(
+                        "missing (written by an older edgesim), but {with} has one: the \
+                         shards cannot be checked to come from one sweep; rerun the older \
+                         shards"
+                    ),
+                ));
+            }
         }
         if let Some(other) = given[r.shard.index] {
             return Err(Error::input(
@@ -171,6 +228,8 @@ mod tests {
             ShardRecord {
                 shard: Shard { index, count },
                 points: 12,
+                rows: None,
+                fingerprint: None,
             },
         )
     }
@@ -216,6 +275,31 @@ mod tests {
         let r = rec(3, 5).1;
         std::fs::write(ShardRecord::sidecar_path(&csv), r.to_toml_string()).unwrap();
         assert_eq!(ShardRecord::for_table(&csv).unwrap(), r);
+        // With the table's rows and the fingerprint of the run that computed it.
+        let o = crate::search::SearchOptions::default();
+        let fp = Fingerprint::new("s", "b", &[], &o, "cycle", r.shard);
+        let full = ShardRecord {
+            rows: Some(8),
+            fingerprint: Some(fp),
+            ..r
+        };
+        let text = full.to_toml_string();
+        assert!(
+            text.contains("shard = 3\ncount = 5\npoints = 12\nrows = 8\n"),
+            "{text}"
+        );
+        std::fs::write(ShardRecord::sidecar_path(&csv), &text).unwrap();
+        assert_eq!(ShardRecord::for_table(&csv).unwrap(), full);
+        std::fs::write(
+            ShardRecord::sidecar_path(&csv),
+            text.replace("engine = ", "engin = "),
+        )
+        .unwrap();
+        let e = ShardRecord::for_table(&csv).unwrap_err().to_string();
+        assert!(
+            e.ends_with("sweep.shard.toml: fingerprint.engin: unknown key; did you mean `engine`?"),
+            "{e}"
+        );
         std::fs::write(
             ShardRecord::sidecar_path(&csv),
             "shard = 5\ncount = 5\npoints = 1\n",

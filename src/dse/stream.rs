@@ -72,6 +72,7 @@ pub struct SweepWriter {
     header: Vec<String>,
     keys: Vec<String>,
     objective_cols: [usize; 4],
+    feasible_col: usize,
     rows: u64,
     accs: Vec<Acc>,
 }
@@ -106,6 +107,7 @@ impl SweepWriter {
         let header = header(keys);
         let col = |n: &str| header.iter().position(|h| h == n).unwrap_or(0);
         let objective_cols = OBJECTIVE_COLUMNS.map(col);
+        let feasible_col = col("feasible");
         Ok(SweepWriter {
             dest: dest.to_path_buf(),
             spool_path,
@@ -113,6 +115,7 @@ impl SweepWriter {
             keys: keys.to_vec(),
             header,
             objective_cols,
+            feasible_col,
             rows: 0,
             accs: Vec::new(),
         })
@@ -120,7 +123,26 @@ impl SweepWriter {
 
     /// Appends one row (rows arrive in table order).
     pub fn push(&mut self, row: &SweepRow) -> Result<()> {
-        let cells = row.cells();
+        self.push_cells(&row.cells())
+    }
+
+    /// Appends one row given as its cells in [`header`] order (exactly
+    /// [`SweepRow::cells`], e.g. read back from a resumed sweep's chunk file).
+    ///
+    /// Errors: the row has another number of cells than the header (naming the spool),
+    /// or the spool cannot be written.
+    pub fn push_cells(&mut self, cells: &[String]) -> Result<()> {
+        if cells.len() != self.header.len() {
+            return Err(Error::input(
+                self.spool_path.display().to_string(),
+                "row",
+                format!(
+                    "{} cells, but the table has {} columns",
+                    cells.len(),
+                    self.header.len()
+                ),
+            ));
+        }
         if self.rows == 0 {
             let h = self.header.clone();
             self.spool
@@ -128,21 +150,22 @@ impl SweepWriter {
                 .map_err(|e| csv_err(&self.spool_path, e))?;
         }
         self.spool
-            .write_record(&cells)
+            .write_record(cells)
             .map_err(|e| csv_err(&self.spool_path, e))?;
         let n = self.rows;
         self.rows += 1;
 
+        let workload = &cells[1];
         let acc = match self
             .accs
             .iter()
-            .position(|a| a.summary.workload == row.workload)
+            .position(|a| a.summary.workload == *workload)
         {
             Some(i) => &mut self.accs[i],
             None => {
                 self.accs.push(Acc {
                     summary: WorkloadSummary {
-                        workload: row.workload.clone(),
+                        workload: workload.clone(),
                         rows: 0,
                         feasible: 0,
                         pareto: 0,
@@ -154,7 +177,7 @@ impl SweepWriter {
             }
         };
         acc.summary.rows += 1;
-        if !row.outcome.feasible {
+        if cells[self.feasible_col] != "true" {
             return Ok(());
         }
         acc.summary.feasible += 1;
@@ -266,52 +289,120 @@ impl SweepSummary {
     /// The summary of a table held in memory (what [`SweepWriter`] computes while
     /// streaming), e.g. of a merged table.
     pub fn of_table(t: &SweepTable) -> Result<SweepSummary> {
-        let wl = t.column("workload")?;
-        let feas = t.column("feasible")?;
-        let par = t.column("pareto")?;
-        let secs = t.column("step_s")?;
-        let keys = t.key_columns();
-        let mut out: Vec<WorkloadSummary> = Vec::new();
-        for (i, r) in t.rows.iter().enumerate() {
-            let pos = match out.iter().position(|w| w.workload == r[wl]) {
-                Some(p) => p,
-                None => {
-                    out.push(WorkloadSummary {
-                        workload: r[wl].clone(),
-                        rows: 0,
-                        feasible: 0,
-                        pareto: 0,
-                        best: None,
-                    });
-                    out.len() - 1
-                }
-            };
-            let w = &mut out[pos];
-            w.rows += 1;
-            w.pareto += (r[par] == "true") as u64;
-            if r[feas] != "true" {
-                continue;
-            }
-            w.feasible += 1;
-            let s = t.num(i, secs).unwrap_or(f64::INFINITY);
-            if w.best
-                .as_ref()
-                .is_none_or(|b| s.total_cmp(&b.seconds_per_step).is_lt())
-            {
-                w.best = Some(BestPoint {
-                    point: r[0].clone(),
-                    values: keys
-                        .iter()
-                        .filter_map(|k| t.column(k).ok().map(|c| (k.clone(), r[c].clone())))
-                        .collect(),
-                    seconds_per_step: s,
-                });
-            }
+        let mut b = SummaryBuilder::new(&t.header, "sweep table")?;
+        for r in &t.rows {
+            b.add(r);
         }
-        Ok(SweepSummary {
-            rows: t.rows.len() as u64,
-            workloads: out,
+        Ok(b.finish())
+    }
+
+    /// The summary of the table in CSV file `path`, read one row at a time (memory of
+    /// one row), e.g. of a finished sweep that is not run again.
+    ///
+    /// Errors: the file cannot be read, is not CSV, or lacks a column of the table,
+    /// naming the file.
+    pub fn of_csv(path: &Path) -> Result<SweepSummary> {
+        let mut reader = csv::ReaderBuilder::new()
+            .has_headers(true)
+            .from_path(path)
+            .map_err(|e| csv_err(path, e))?;
+        let header: Vec<String> = reader
+            .headers()
+            .map_err(|e| csv_err(path, e))?
+            .iter()
+            .map(str::to_string)
+            .collect();
+        let mut b = SummaryBuilder::new(&header, &path.display().to_string())?;
+        let mut rec = csv::StringRecord::new();
+        let mut cells: Vec<String> = Vec::with_capacity(header.len());
+        while reader.read_record(&mut rec).map_err(|e| csv_err(path, e))? {
+            cells.clear();
+            cells.extend(rec.iter().map(str::to_string));
+            b.add(&cells);
+        }
+        Ok(b.finish())
+    }
+}
+
+/// Builds a [`SweepSummary`] row by row from a table's cells.
+struct SummaryBuilder {
+    wl: usize,
+    feas: usize,
+    par: usize,
+    secs: usize,
+    keys: Vec<(String, usize)>,
+    rows: u64,
+    out: Vec<WorkloadSummary>,
+}
+
+impl SummaryBuilder {
+    /// Column positions of `header`; `name` labels the table in errors.
+    fn new(header: &[String], name: &str) -> Result<SummaryBuilder> {
+        let col = |c: &str| {
+            header
+                .iter()
+                .position(|h| h == c)
+                .ok_or_else(|| Error::input(name, c, "missing column"))
+        };
+        let end = header
+            .iter()
+            .position(|h| h == super::table::TAIL_COLUMNS[0])
+            .unwrap_or(header.len());
+        Ok(SummaryBuilder {
+            wl: col("workload")?,
+            feas: col("feasible")?,
+            par: col("pareto")?,
+            secs: col("step_s")?,
+            keys: (2.min(end)..end).map(|c| (header[c].clone(), c)).collect(),
+            rows: 0,
+            out: Vec::new(),
         })
+    }
+
+    fn add(&mut self, r: &[String]) {
+        self.rows += 1;
+        let pos = match self.out.iter().position(|w| w.workload == r[self.wl]) {
+            Some(p) => p,
+            None => {
+                self.out.push(WorkloadSummary {
+                    workload: r[self.wl].clone(),
+                    rows: 0,
+                    feasible: 0,
+                    pareto: 0,
+                    best: None,
+                });
+                self.out.len() - 1
+            }
+        };
+        let w = &mut self.out[pos];
+        w.rows += 1;
+        w.pareto += (r[self.par] == "true") as u64;
+        if r[self.feas] != "true" {
+            return;
+        }
+        w.feasible += 1;
+        let s = r[self.secs].parse::<f64>().unwrap_or(f64::INFINITY);
+        if w.best
+            .as_ref()
+            .is_none_or(|b| s.total_cmp(&b.seconds_per_step).is_lt())
+        {
+            w.best = Some(BestPoint {
+                point: r[0].clone(),
+                values: self
+                    .keys
+                    .iter()
+                    .map(|(k, c)| (k.clone(), r[*c].clone()))
+                    .collect(),
+                seconds_per_step: s,
+            });
+        }
+    }
+
+    fn finish(self) -> SweepSummary {
+        SweepSummary {
+            rows: self.rows,
+            workloads: self.out,
+        }
     }
 }
 
@@ -387,6 +478,7 @@ mod tests {
                 SweepSummary::of_table(&table).unwrap(),
                 "{n} points"
             );
+            assert_eq!(summary, SweepSummary::of_csv(&dest).unwrap(), "{n} points");
             if n >= 300 {
                 let front: u64 = summary.workloads.iter().map(|w| w.pareto).sum();
                 assert!(front > 1 && front < summary.rows / 4, "front of {front}");
