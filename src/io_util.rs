@@ -494,6 +494,28 @@ fn is_temp_name(n: &str) -> bool {
             .is_some_and(|(_, pid)| !pid.is_empty() && pid.bytes().all(|b| b.is_ascii_digit()))
 }
 
+/// Refuses to write a command's output set into `target` when the set already there
+/// (its [`SET_MANIFEST`]) is another command's: one that does not list `own`, the file
+/// every set of this command holds (`sweep.csv` for `sweep`, the table's name for
+/// `merge`). A commit replaces the whole old set, so without this check a merge into a
+/// sweep's directory would delete the sweep's table and plots.
+///
+/// Errors: [`Error::Input`] naming `flag` and the files of the set found.
+pub fn check_set_owner(target: &Path, own: &str, flag: &str) -> Result<()> {
+    match read_manifest(target) {
+        Some(names) if !names.iter().any(|n| n == own) => Err(Error::input(
+            target.display().to_string(),
+            flag,
+            format!(
+                "holds the output of another command ({}), which writing here would \
+                 replace; choose another {flag}",
+                names.join(", ")
+            ),
+        )),
+        _ => Ok(()),
+    }
+}
+
 /// The names listed in `dir`'s manifest, `None` without one.
 fn read_manifest(dir: &Path) -> Option<Vec<String>> {
     let text = std::fs::read_to_string(dir.join(SET_MANIFEST)).ok()?;

@@ -635,3 +635,43 @@ fn array_sweep_on_slurm_merges_to_the_single_machine_table() {
     );
     eprintln!("Slurm test: {:.1} s", t0.elapsed().as_secs_f64());
 }
+
+/// The closing comparison of the README's "Sweeps on a Slurm cluster": the 270-point
+/// `scripts/slurm/examples/sram_dram_array.toml` as one process (2 rayon threads, the
+/// machine's cores) and as a 4-task array of 1 CPU each plus the merge, wall seconds of
+/// each printed. Minutes of work, so not part of the suite: run it on an otherwise idle
+/// machine with `cargo test --release --test slurm -- --ignored --nocapture`.
+#[test]
+#[ignore = "a measurement (minutes), run by hand on an idle machine"]
+fn measure_one_process_against_a_four_task_array() {
+    let programs = match slurm_programs() {
+        Ok(p) => p,
+        Err(why) => {
+            eprintln!("skipping the Slurm measurement: {why}");
+            return;
+        }
+    };
+    let mut cluster = Cluster::start(programs);
+    let dir = cluster.dir.path().to_path_buf();
+    let spec = root().join("scripts/slurm/examples/sram_dram_array.toml");
+    let single = dir.join("single");
+    let t0 = Instant::now();
+    let (ok, out) = run(Command::new(env!("CARGO_BIN_EXE_edgesim"))
+        .args(["-q", "sweep", "--no-plots", "--spec"])
+        .arg(&spec)
+        .arg("--out")
+        .arg(&single));
+    assert!(ok, "single sweep: {out}");
+    let one = t0.elapsed().as_secs_f64();
+    let t1 = Instant::now();
+    let spec_arg = spec.to_string_lossy().into_owned();
+    let (array, merge) = cluster.submit(&[("EDGESIM_SPEC", &spec_arg), ("EDGESIM_OUT", "out")]);
+    let (tasks, merge_state) = cluster.wait_sweep(array, merge);
+    let four = t1.elapsed().as_secs_f64();
+    assert!(tasks.iter().all(|(_, s)| s == "COMPLETED"), "{tasks:?}");
+    assert_eq!(merge_state, "COMPLETED", "merge\n{}", cluster.logs());
+    assert_same_table(&dir.join("out/merged/sweep.csv"), &single.join("sweep.csv"));
+    eprintln!(
+        "270 points: one process {one:.1} s; {SHARDS}-task array + merge, submit to merged table, {four:.1} s"
+    );
+}

@@ -317,8 +317,22 @@ fn a_complete_shard_is_skipped_and_force_or_other_options_recompute() {
         (Some(false), Some(1))
     );
     assert_eq!(snapshot(&out), set);
-    // Other options are another sweep: recomputed, not skipped.
-    let paper = json(&ok(&args(&["--mode", "paper"])));
+    // Other options are another sweep, whose complete table is not replaced silently:
+    // refused naming the field and the record, the table untouched; --force replaces it.
+    let refused = run(&args(&["--mode", "paper"]));
+    assert_eq!(refused.status.code(), Some(2));
+    let e = err_text(&refused);
+    assert!(
+        e.contains(&format!(
+            "{}: fingerprint.mode: the output directory holds the table of another sweep: \
+             `shared-bus` there, `paper` in this run; choose another --out, or add --force \
+             to replace it",
+            out.join("sweep.shard.toml").display()
+        )),
+        "{e}"
+    );
+    assert_eq!(snapshot(&out), set);
+    let paper = json(&ok(&args(&["--mode", "paper", "--force"])));
     assert_eq!(paper["evaluated_points"].as_u64(), Some(1));
     let rec = std::fs::read_to_string(out.join("sweep.shard.toml")).unwrap();
     assert!(
@@ -463,7 +477,7 @@ fn quiet_sweeps_print_no_progress() {
     assert_eq!(r.status.code(), Some(2), "{e}");
     assert!(
         e.contains(
-            "--progress-interval: progress_interval: 0: must be a positive number of seconds"
+            "--progress-interval: progress_interval: 0: must be a positive number of seconds, at most 32000000 (a year)"
         ),
         "{e}"
     );
@@ -609,4 +623,144 @@ fn resumed_runs_evaluate_only_unfinished_points_and_write_the_same_table() {
     );
     store.remove().unwrap();
     assert!(!out.join(".sweep.partial").exists());
+}
+
+/// One output set per directory: a merge never replaces its own inputs or another
+/// command's set, a sweep never replaces a merge's; a damaged complete table is computed
+/// again; an absurd progress interval is refused, not a panic.
+#[test]
+fn output_directories_of_other_commands_and_damaged_tables_are_handled() {
+    let d = tempfile::tempdir().unwrap();
+    let spec = spec(
+        d.path(),
+        "tiny.toml",
+        &["tiny_lora.toml"],
+        "\"sram.capacity_kib\" = [512, 1024, 2048]\n",
+    );
+    let dir = |n: &str| d.path().join(n).to_str().unwrap().to_string();
+    for (i, n) in ["s0", "s1"].iter().enumerate() {
+        let shard = format!("{i}/2");
+        ok(&[
+            "-q",
+            "sweep",
+            "--no-plots",
+            "--spec",
+            &spec,
+            "--out",
+            &dir(n),
+            "--shard",
+            &shard,
+        ]);
+    }
+    let s0 = snapshot(Path::new(&dir("s0")));
+    let inputs = [
+        format!("{}/sweep.csv", dir("s0")),
+        format!("{}/sweep.csv", dir("s1")),
+    ];
+    // Into an input's directory: refused, the shard untouched.
+    let into_input = format!("{}/merged.csv", dir("s0"));
+    let o = run(&[
+        "merge",
+        "--no-plots",
+        "--out",
+        &into_input,
+        &inputs[0],
+        &inputs[1],
+    ]);
+    assert_eq!(o.status.code(), Some(2), "{}", err_text(&o));
+    assert!(
+        err_text(&o).contains(&format!(
+            "{into_input}: --out: {} is in the merged table's directory",
+            inputs[0]
+        )),
+        "{}",
+        err_text(&o)
+    );
+    assert_eq!(snapshot(Path::new(&dir("s0"))), s0);
+    // Into a complete sweep's directory (not an input): refused naming its files.
+    ok(&[
+        "-q",
+        "sweep",
+        "--no-plots",
+        "--spec",
+        &spec,
+        "--out",
+        &dir("whole"),
+    ]);
+    let whole = snapshot(Path::new(&dir("whole")));
+    let into_sweep = format!("{}/merged.csv", dir("whole"));
+    let o = run(&[
+        "merge",
+        "--no-plots",
+        "--out",
+        &into_sweep,
+        &inputs[0],
+        &inputs[1],
+    ]);
+    assert_eq!(o.status.code(), Some(2));
+    assert!(
+        err_text(&o).contains(&format!(
+            "{}: --out: holds the output of another command (sweep.csv, sweep.shard.toml)",
+            dir("whole")
+        )),
+        "{}",
+        err_text(&o)
+    );
+    assert_eq!(snapshot(Path::new(&dir("whole"))), whole);
+    // A merged set, then a sweep into its directory: refused.
+    let merged = format!("{}/merged.csv", dir("m"));
+    ok(&[
+        "-q",
+        "merge",
+        "--no-plots",
+        "--out",
+        &merged,
+        &inputs[0],
+        &inputs[1],
+    ]);
+    let o = run(&["sweep", "--no-plots", "--spec", &spec, "--out", &dir("m")]);
+    assert_eq!(o.status.code(), Some(2));
+    assert!(err_text(&o).contains("holds the output of another command (merged.csv"));
+    assert!(Path::new(&merged).is_file());
+    // The merged table equals the single run's.
+    assert_eq!(
+        std::fs::read(&merged).unwrap(),
+        std::fs::read(format!("{}/sweep.csv", dir("whole"))).unwrap()
+    );
+    // A complete table cut mid-row: computed again (a warning), back to the same bytes.
+    let csv = format!("{}/sweep.csv", dir("whole"));
+    let full = std::fs::read(&csv).unwrap();
+    std::fs::write(&csv, &full[..full.len() - 7]).unwrap();
+    let o = ok(&[
+        "sweep",
+        "--no-plots",
+        "--json",
+        "--spec",
+        &spec,
+        "--out",
+        &dir("whole"),
+    ]);
+    assert_eq!(json(&o)["evaluated_points"].as_u64(), Some(3));
+    assert!(
+        err_text(&o).contains("computing the table again"),
+        "{}",
+        err_text(&o)
+    );
+    assert_eq!(std::fs::read(&csv).unwrap(), full);
+    // Past a year of seconds: refused with the range (Duration would panic).
+    let o = run(&[
+        "sweep",
+        "--spec",
+        &spec,
+        "--out",
+        &dir("p"),
+        "--progress-interval",
+        "1e30",
+    ]);
+    assert_eq!(o.status.code(), Some(2));
+    assert!(
+        err_text(&o).contains("at most 32000000 (a year)"),
+        "{}",
+        err_text(&o)
+    );
 }

@@ -25,6 +25,21 @@ if ! [[ "$shards" =~ ^[1-9][0-9]*$ ]]; then
     exit 2
 fi
 array="${EDGESIM_ARRAY:-0-$((shards - 1))}"
+# Every id of the array must be a shard of EDGESIM_SHARDS: a re-run of `3,7` with a
+# forgotten EDGESIM_SHARDS=16 would otherwise fail in the queue (7) or compute the wrong
+# slice (3). Slurm's own syntax: ids, ranges a-b, steps a-b:s, and a %limit suffix.
+ids="${array%%\%*}"
+for part in ${ids//,/ }; do
+    if ! [[ "$part" =~ ^([0-9]+)(-([0-9]+)(:[0-9]+)?)?$ ]]; then
+        echo "error: EDGESIM_ARRAY=$array: expected ids and ranges such as 0-3 or 3,7" >&2
+        exit 2
+    fi
+    last="${BASH_REMATCH[3]:-${BASH_REMATCH[1]}}"
+    if (( 10#$last >= shards )); then
+        echo "error: EDGESIM_ARRAY=$array: id $last is not a shard of EDGESIM_SHARDS=$shards (ids 0-$((shards - 1)))" >&2
+        exit 2
+    fi
+done
 
 # Fail here, not in every task: the spec must exist and the binary must run.
 if [[ ! -f "$spec" ]]; then
@@ -49,7 +64,7 @@ task_opts=()
 [[ -n "${EDGESIM_TIME:-}" ]] && task_opts+=("--time=$EDGESIM_TIME")
 
 # --parsable prints "<id>" or "<id>;<cluster>".
-array_job="$(sbatch --parsable --export=ALL --array="$array" "${task_opts[@]}" \
+array_job="$(sbatch --parsable --export=ALL --array="$array" ${task_opts[@]+"${task_opts[@]}"} \
     --output="$out/logs/sweep-%A_%a.out" "$@" "$here/sweep-array.sbatch")"
 array_job="${array_job%%;*}"
 # --kill-on-invalid-dep: if a task fails the merge is cancelled rather than left pending.

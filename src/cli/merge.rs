@@ -66,6 +66,26 @@ pub fn run(a: &MergeArgs) -> Result<()> {
             )
         })?;
     let dir = dir_or_dot(a.out.parent());
+    // The merged set replaces what its directory held before: never an input, nor
+    // another command's output (a shard's sweep.csv and plots).
+    let canonical = |p: &std::path::Path| std::fs::canonicalize(p).ok();
+    if let Some(out_dir) = canonical(&dir) {
+        for input in &a.inputs {
+            if canonical(&dir_or_dot(input.parent())).as_ref() == Some(&out_dir) {
+                return Err(Error::input(
+                    a.out.display().to_string(),
+                    "--out",
+                    format!(
+                        "{} is in the merged table's directory, whose set the merge \
+                         replaces; write the merged table to another directory, e.g. \
+                         out/merged/sweep.csv",
+                        input.display()
+                    ),
+                ));
+            }
+        }
+    }
+    crate::io_util::check_set_owner(&dir, &name, "--out")?;
     let set = OutputSet::begin(&dir)?;
     csv_table::write_sweep_table(&set.dir().join(&name), &merged)?;
     // The merged table is the whole sweep: shard 0 of 1.

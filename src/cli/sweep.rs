@@ -130,12 +130,16 @@ pub fn run(a: &SweepArgs) -> Result<()> {
         None => Shard::ALL,
     };
     check_out_dir(&a.out)?;
-    if !(a.progress_interval.is_finite() && a.progress_interval > 0.0) {
+    // Capped at a year: Duration::from_secs_f64 panics on values past u64 seconds.
+    if !(a.progress_interval.is_finite()
+        && a.progress_interval > 0.0
+        && a.progress_interval <= 3.2e7)
+    {
         return Err(crate::Error::input(
             "--progress-interval",
             "progress_interval",
             format!(
-                "{}: must be a positive number of seconds",
+                "{}: must be a positive number of seconds, at most 32000000 (a year)",
                 a.progress_interval
             ),
         ));
@@ -163,6 +167,7 @@ pub fn run(a: &SweepArgs) -> Result<()> {
         shard.count,
     ));
 
+    crate::io_util::check_set_owner(&a.out, "sweep.csv", "--out")?;
     let set = OutputSet::begin(&a.out)?;
     let target = set.target().to_path_buf();
     let header = dse::table::header(&spec.key_names());
@@ -298,11 +303,31 @@ fn complete_table(
     let Ok(record) = dse::shard::ShardRecord::for_table(&csv) else {
         return Ok(None);
     };
-    if record.fingerprint.as_ref() != Some(fingerprint) || record.rows != Some(rows) {
+    // A table of another run (other spec, options, shard or build) is somebody's result:
+    // replacing it takes --force, as discarding an unfinished run does. A record of an
+    // edgesim without fingerprints is recomputed.
+    if let Some(theirs) = record.fingerprint.as_ref().filter(|f| *f != fingerprint) {
+        let file = csv.with_file_name("sweep.shard.toml");
+        return Err(dse::fingerprint::mismatch_error(
+            &file.display().to_string(),
+            theirs,
+            fingerprint,
+            "the output directory holds the table of another sweep",
+            "choose another --out, or add --force to replace it",
+        ));
+    }
+    if record.fingerprint.is_none() || record.rows != Some(rows) {
         return Ok(None);
     }
-    let summary = SweepSummary::of_csv(&csv)?;
-    Ok((summary.rows == rows).then_some(summary))
+    // A damaged table (cut mid-row, edited) is recomputed, not an error: the run that
+    // wrote it is this one.
+    match SweepSummary::of_csv(&csv) {
+        Ok(summary) => Ok((summary.rows == rows).then_some(summary)),
+        Err(e) => {
+            warn(format!("{e}; computing the table again"));
+            Ok(None)
+        }
+    }
 }
 
 /// Progress on stderr: a bar on a terminal, else a plain line
@@ -509,8 +534,10 @@ fn summarise(
             s.rows
         )?;
         print_workloads(s)?;
+        // A skipped run wrote nothing: its files are the complete run's, left as they were.
+        let verb = if counts.skipped { "kept" } else { "wrote" };
         for f in files {
-            note(format!("wrote {}", f.display()));
+            note(format!("{verb} {}", f.display()));
         }
     }
     Ok(())

@@ -15,11 +15,22 @@ use crate::search::SearchOptions;
 use crate::toml_util::Section;
 use sha2::{Digest, Sha256};
 
+/// The build of this binary as the fingerprint names it: `0.1.0 (commit 66c7416bb52f)`.
+pub fn build_id() -> String {
+    format!(
+        "{} (commit {})",
+        env!("CARGO_PKG_VERSION"),
+        env!("EDGESIM_GIT_COMMIT")
+    )
+}
+
 /// The fingerprint of one sweep run (see the module documentation). Every field is text,
 /// compared exactly.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Fingerprint {
-    /// The edgesim version that computed the rows (`CARGO_PKG_VERSION`).
+    /// The edgesim build that computed the rows: `CARGO_PKG_VERSION` and the commit
+    /// `--version` prints (`build.rs`), so a binary rebuilt after a model change does not
+    /// resume or merge rows of the old one.
     pub edgesim: String,
     /// SHA-256 (hex) of the sweep spec's text.
     pub spec: String,
@@ -94,7 +105,7 @@ impl Fingerprint {
         }
         let workloads: String = h.finalize().iter().map(|b| format!("{b:02x}")).collect();
         Fingerprint {
-            edgesim: env!("CARGO_PKG_VERSION").to_string(),
+            edgesim: build_id(),
             spec: sha256_hex(spec_text.as_bytes()),
             base: sha256_hex(base_text.as_bytes()),
             workloads,
